@@ -1,0 +1,53 @@
+"""The exact layer: every intent scenario as a promtool test, in simulated time.
+
+One test per scenario, so a failure names the intent it breaks; all promtool runs happen once,
+concurrently, in a module fixture, so the module costs about one promtool run per core.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.scenarios.exact import ExactResult, run_all
+from fixtures.scenarios.model import Scenario, load_scenarios
+from fixtures.scenarios.params import ALERT_SCENARIOS, scenario_params
+
+pytestmark = [pytest.mark.alerts]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario" in metafunc.fixturenames:
+        metafunc.parametrize("scenario", scenario_params(metafunc.config, "exact"))
+
+
+@pytest.fixture(scope="module")
+def exact_results(
+    obs_config: ObsConfig, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ExactResult]:
+    """Run every scenario's promtool test at once, instead of one process per test in turn."""
+    workers = max(1, min(8, os.cpu_count() or 1))
+    scenarios = [
+        s for s in load_scenarios(obs_config.root / ALERT_SCENARIOS) if "exact" in s.layers
+    ]
+    return run_all(
+        scenarios,
+        obs_config.rule_files(),
+        tmp_path_factory.mktemp("promtool-exact"),
+        max_workers=workers,
+    )
+
+
+def test_alert_scenario_exact(scenario: Scenario, exact_results: dict[str, ExactResult]) -> None:
+    """The real rule engine agrees with the scenario's intent at every checkpoint."""
+    result = exact_results.get(scenario.id)
+    assert result is not None, (
+        f"{scenario.id}: not run: the collected config dir and the obs_config fixture differ"
+    )
+    assert result.ok, (
+        f"scenario {scenario.id} (alert {scenario.alert}, {scenario.file}): "
+        f"intent: {scenario.intent}\n"
+        f"promtool test file: {result.test_file}\n{result.tool_output}"
+    )

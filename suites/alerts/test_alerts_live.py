@@ -1,0 +1,38 @@
+"""Live layer: each scenario's series scraped by real Prometheus from targets this process
+serves, the time-scaled rules evaluated there, the alerts delivered to real Alertmanager.
+
+It proves the pipeline (labels that survive scraping and aggregation, annotations rendered
+by the real server, delivery, resolution); exact durations are the exact layer's job.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.scenarios.live import LiveAlertRun
+from fixtures.scenarios.model import Scenario
+from fixtures.scenarios.params import scenario_params
+
+pytestmark = [
+    pytest.mark.alerts,
+    pytest.mark.needs("prometheus", "alertmanager"),
+    pytest.mark.writes("serves test series to Prometheus and loads time-scaled rules"),
+    pytest.mark.xdist_group("alerts-live"),
+]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario" in metafunc.fixturenames:
+        metafunc.parametrize("scenario", scenario_params(metafunc.config, "live"))
+
+
+def test_scenario_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None:
+    live_alert_run.wait_for(scenario)
+    verdict = live_alert_run.judge(scenario)
+    assert verdict.ok, (
+        f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time scale "
+        f"{live_alert_run.factor:g}:\n  "
+        + "\n  ".join(verdict.problems)
+        + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
+        + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}"
+    )

@@ -1,0 +1,72 @@
+"""Coverage: every alerting rule has scenarios that make it fire and keep it quiet.
+
+A rule added without scenarios fails the gate here; the table (rule, scenarios, layers)
+is written to reports/alerts-coverage.md for the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.scenarios.model import Scenario, load_scenarios
+from fixtures.scenarios.params import ALERT_SCENARIOS
+
+pytestmark = [pytest.mark.alerts]
+
+REPORT = Path(__file__).resolve().parents[2] / "reports" / "alerts-coverage.md"
+
+
+def coverage_table(rules: list[str], scenarios: list[Scenario]) -> str:
+    lines = [
+        "| alert | firing scenarios | quiet scenarios | layers | findings |",
+        "|---|---|---|---|---|",
+    ]
+    for name in rules:
+        mine = [s for s in scenarios if s.alert == name]
+        fires = ", ".join(s.id for s in mine if s.fires) or "**none**"
+        quiet = ", ".join(s.id for s in mine if not s.fires) or "**none**"
+        layers = (
+            ", ".join(
+                f"{s.id}: {'+'.join(s.layers)}"
+                for s in mine
+                if tuple(s.layers) != ("exact", "live")
+            )
+            or "all: exact+live"
+        )
+        findings = sum(1 for s in mine if s.finding)
+        lines.append(f"| {name} | {fires} | {quiet} | {layers} | {findings} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_every_rule_has_firing_and_quiet_scenarios(obs_config: ObsConfig) -> None:
+    rules = [r.name for r in obs_config.alert_rules()]
+    scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("# Alert scenario coverage\n\n" + coverage_table(rules, scenarios))
+    unknown = sorted({s.alert for s in scenarios} - set(rules))
+    missing = [
+        f"{name}: no {kind} scenario"
+        for name in rules
+        for kind, wanted in (("firing", True), ("quiet", False))
+        if not any(s.alert == name and s.fires == wanted for s in scenarios)
+    ]
+    assert not unknown, f"scenarios name alerts that no rule defines: {unknown}"
+    assert not missing, (
+        "every alerting rule needs a scenario that makes it fire and one that keeps it quiet "
+        f"(in {obs_config.root / ALERT_SCENARIOS}):\n"
+        + "\n".join(missing)
+        + f"\ncoverage table: {REPORT}"
+    )
+
+
+def test_every_rule_is_replayed_live_or_says_why(obs_config: ObsConfig) -> None:
+    """Both layers for every alert the live layer can produce; exceptions carry a reason."""
+    scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
+    rules = [r.name for r in obs_config.alert_rules()]
+    not_live = [
+        name for name in rules if not any(s.alert == name and "live" in s.layers for s in scenarios)
+    ]
+    assert not not_live, f"alerts with no live scenario at all: {not_live}"
