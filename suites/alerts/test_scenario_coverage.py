@@ -6,17 +6,14 @@ is written to reports/alerts-coverage.md for the report.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fixtures.config import ObsConfig
+from fixtures.plugin import reports_dir
 from fixtures.scenarios.model import Scenario, load_scenarios
 from fixtures.scenarios.params import ALERT_SCENARIOS
 
 pytestmark = [pytest.mark.alerts]
-
-REPORT = Path(__file__).resolve().parents[2] / "reports" / "alerts-coverage.md"
 
 
 def coverage_table(rules: list[str], scenarios: list[Scenario]) -> str:
@@ -41,11 +38,14 @@ def coverage_table(rules: list[str], scenarios: list[Scenario]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_every_rule_has_firing_and_quiet_scenarios(obs_config: ObsConfig) -> None:
+def test_every_rule_has_firing_and_quiet_scenarios(
+    obs_config: ObsConfig, pytestconfig: pytest.Config
+) -> None:
+    report = reports_dir(pytestconfig) / "alerts-coverage.md"
     rules = [r.name for r in obs_config.alert_rules()]
     scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text("# Alert scenario coverage\n\n" + coverage_table(rules, scenarios))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("# Alert scenario coverage\n\n" + coverage_table(rules, scenarios))
     unknown = sorted({s.alert for s in scenarios} - set(rules))
     missing = [
         f"{name}: no {kind} scenario"
@@ -58,7 +58,7 @@ def test_every_rule_has_firing_and_quiet_scenarios(obs_config: ObsConfig) -> Non
         "every alerting rule needs a scenario that makes it fire and one that keeps it quiet "
         f"(in {obs_config.root / ALERT_SCENARIOS}):\n"
         + "\n".join(missing)
-        + f"\ncoverage table: {REPORT}"
+        + f"\ncoverage table: {report}"
     )
 
 

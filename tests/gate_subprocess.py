@@ -1,0 +1,90 @@
+"""Run the gate as a user would, in a child pytest, for the tests that test the gate itself.
+
+A child must not inherit the parent's per-run state (OBS_GATE_RUN_DIR, OBS_GATE_OWNER_PID)
+or it would share, and at exit stop, the parent's servers; nor the parent's xdist identity.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEED_CONFIG = REPO_ROOT / "fixtures" / "config" / "mindweave"
+RULES = Path("prometheus") / "rules" / "mindweave-alerts.yaml"
+# Per-run and per-worker state of the parent run; OBS_* options would change what runs.
+_INHERITED_STATE = ("OBS_", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """Exit code, both streams together, and the ids of the tests that failed or errored."""
+
+    returncode: int
+    output: str
+    failed: frozenset[str]
+
+    def describe(self) -> str:
+        return f"exit {self.returncode}; failed {sorted(self.failed)}\n{self.output[-6000:]}"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """os.environ without the parent's gate state, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}
+    return {**env, **extra}
+
+
+def copy_config(dest: Path) -> Path:
+    """A private copy of the seed config that a test may break."""
+    shutil.copytree(SEED_CONFIG, dest)
+    return dest
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old`; a no-op edit would make a red test meaningless."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path}: expected exactly one {old!r}"
+    changed = text.replace(old, new)
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+
+
+def failed_tests(junit: Path) -> frozenset[str]:
+    """Names (`test_x[param]`) of the testcases with a <failure> or <error> in a JUnit file."""
+    if not junit.exists():
+        return frozenset()
+    root = ET.parse(junit).getroot()
+    return frozenset(
+        case.get("name", "")
+        for case in root.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    )
+
+
+def run_gate(
+    *args: str, junit: Path | None = None, env: dict[str, str] | None = None, timeout: float = 240
+) -> GateRun:
+    """`python -m pytest suites/alerts ARGS` from the repo root, with no reports written."""
+    cmd = [sys.executable, "-m", "pytest", "suites/alerts", "-p", "no:cacheprovider", "-q"]
+    cmd += [*args, "-o", "addopts="]
+    if not any(a.startswith("--reports-dir") for a in args):
+        cmd += ["--reports-dir", str(Path(tempfile.mkdtemp(prefix="gate-child-reports-")))]
+    if junit is not None:
+        cmd += ["--junitxml", str(junit)]
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    failed = failed_tests(junit) if junit is not None else frozenset()
+    return GateRun(proc.returncode, proc.stdout + proc.stderr, failed)

@@ -1,0 +1,94 @@
+"""Bad input gets one clear line and a failing exit: never a traceback, never a silent pass.
+
+A user who points the gate at their own config, or mistypes an option, must learn what to fix
+from one line; a gate that passes because promtool was missing would bless anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gate_subprocess import RULES, GateRun, clean_env, copy_config, edit, run_gate
+
+NOT_LIVE = ("-k", "not live")
+
+
+def line_with(run: GateRun, *needles: str) -> str:
+    """The one output line that holds every needle (the user's one clear line)."""
+    lines = [line for line in run.output.splitlines() if all(n in line for n in needles)]
+    assert lines, f"no line with all of {needles}\n{run.describe()}"
+    return lines[0]
+
+
+def assert_failed_cleanly(run: GateRun) -> None:
+    assert run.returncode not in (0, 5), run.describe()  # 5: nothing ran, also not a pass
+    assert "Traceback" not in run.output, run.describe()
+
+
+def test_rule_file_yaml_error_names_file_and_line(tmp_path: Path) -> None:
+    """A typo in the rules must point at its line, not at the gate's own code."""
+    config = copy_config(tmp_path / "config")
+    rules = config / RULES
+    anchor = "> 0.05\n        for: 5m\n"  # HighErrorRate's `for:` line
+    line = rules.read_text().split(anchor)[0].count("\n") + 2
+    edit(rules, anchor, anchor.replace("for: 5m", "for: 5m: x"))
+    run = run_gate("--obs-config", str(config), *NOT_LIVE)
+    assert_failed_cleanly(run)
+    # As a usage error before collection or as each test's ConfigError: either way, one line.
+    line_with(run, f"mindweave-alerts.yaml:{line}:", "fix the YAML syntax")
+
+
+def test_unknown_stack_names_the_allowed_values() -> None:
+    run = run_gate("--stack", "nonsense", *NOT_LIVE)
+    assert_failed_cleanly(run)
+    line_with(run, "nonsense", "auto", "process", "containers", "external")
+
+
+def test_missing_config_dir_is_named() -> None:
+    run = run_gate("--obs-config", "/nonexistent", *NOT_LIVE)
+    assert_failed_cleanly(run)
+    line_with(run, "/nonexistent", "no such directory")
+
+
+def test_missing_promtool_names_the_variable() -> None:
+    """PROMTOOL pointing nowhere is the user's setting to fix, so the message names it."""
+    run = run_gate("-k", "exact", env=clean_env(PROMTOOL="/nonexistent/promtool"))
+    assert_failed_cleanly(run)
+    line_with(run, "ToolMissing", "PROMTOOL=/nonexistent/promtool")
+
+
+def test_missing_promtool_is_not_a_pass_for_finding_scenarios() -> None:
+    """A finding's strict xfail expects the intent to fail, not the tool to be absent."""
+    run = run_gate(
+        "-k", "exact and budget-threshold-fires", env=clean_env(PROMTOOL="/nonexistent/promtool")
+    )
+    assert run.returncode != 0, run.describe()
+
+
+def _bad_values_run(tmp_path: Path) -> GateRun:
+    config = copy_config(tmp_path / "config")
+    edit(
+        config / "scenarios" / "alerts" / "availability.yaml",
+        "values: '1x4 0x5 1x5'",
+        "values: '1x4 0+x5 1x5'",
+    )
+    return run_gate("--obs-config", str(config), *NOT_LIVE)
+
+
+def test_bad_scenario_values_name_file_and_scenario(tmp_path: Path) -> None:
+    """A scenario typo must name the scenario, since many share one file."""
+    run = _bad_values_run(tmp_path)
+    assert_failed_cleanly(run)
+    line_with(run, "availability.yaml", "'service-down-fires'", "'0+x5'")
+
+
+def test_bad_scenario_values_show_no_stack_frames(tmp_path: Path) -> None:
+    """The docstring promises 'a bad file stops the run in one line'."""
+    run = _bad_values_run(tmp_path)
+    assert "fixtures/scenarios/params.py:" not in run.output, run.describe()
+
+
+def test_containers_backend_says_it_is_not_built() -> None:
+    run = run_gate("--stack", "containers", *NOT_LIVE)
+    assert_failed_cleanly(run)
+    line_with(run, "--stack containers", "not built yet", "--stack process")
