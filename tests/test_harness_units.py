@@ -262,7 +262,13 @@ scenarios:
 
 
 def _samples(text: str) -> dict[str, float]:
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()}
+    """`name{labels} value timestamp_ms` lines; every sample must carry a current timestamp."""
+    samples = {}
+    for line in text.splitlines():
+        name, value, stamp = line.rsplit(" ", 2)
+        assert abs(int(stamp) / 1000 - time.time()) < 5, f"stale or missing timestamp: {line}"
+        samples[name] = float(value)
+    return samples
 
 
 def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> None:
