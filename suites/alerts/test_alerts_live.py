@@ -17,7 +17,8 @@ pytestmark = [
     pytest.mark.alerts,
     pytest.mark.needs("prometheus", "alertmanager"),
     pytest.mark.writes("serves test series to Prometheus and loads time-scaled rules"),
-    pytest.mark.xdist_group("alerts-live"),
+    pytest.mark.xdist_group("live"),
+    pytest.mark.live_scenario,
 ]
 
 

@@ -1,0 +1,69 @@
+"""Routing, offline: Alertmanager's own routing code (amtool) says where each label set goes.
+
+The config is the seed's alertmanager.yaml through the same adapter the live server runs,
+so what amtool routes is what Alertmanager would; the label sets are the ones the real
+rules fire with (see fixtures/scenarios/routing.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.errors import GateError
+from fixtures.plugin import config_dir
+from fixtures.scenarios.routing import RouteCase, load_route_cases
+from fixtures.tools import amtool
+
+pytestmark = [pytest.mark.routing]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" not in metafunc.fixturenames:
+        return
+    try:
+        cases = load_route_cases(ObsConfig(config_dir(metafunc.config)))
+    except GateError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    params = []
+    for case in cases:
+        marks = (
+            [
+                pytest.mark.xfail(
+                    strict=True,
+                    raises=AssertionError,
+                    reason=f"finding: {' '.join(str(case.finding).split())}",
+                )
+            ]
+            if case.finding
+            else []
+        )
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    metafunc.parametrize("case", params)
+
+
+def test_label_set_reaches_exactly_the_intended_receivers(
+    case: RouteCase, offline_alertmanager_config: Path
+) -> None:
+    got = amtool.routes_test(offline_alertmanager_config, case.labels)
+    twice = sorted(r for r, n in Counter(got).items() if n > 1)
+    assert sorted(set(got)) == sorted(case.receivers) and not twice, (
+        f"{case.id} ({case.file.name}): {case.intent}\n"
+        f"labels {case.labels}\n"
+        f"  expected receivers {sorted(case.receivers)}\n"
+        f"  Alertmanager routes to {got}"
+        + (f" ({twice} more than once)" if twice else "")
+        + f"\nrouting tree:\n{amtool.routes_show(offline_alertmanager_config)}"
+    )
+
+
+def test_every_alert_rule_has_routing_intent(obs_config: ObsConfig) -> None:
+    """An alert added without routing intent fails here, as one without scenarios does."""
+    covered = {c.alert for c in load_route_cases(obs_config) if c.alert}
+    missing = sorted({r.name for r in obs_config.alert_rules()} - covered)
+    assert not missing, (
+        f"alerts with no entry in {obs_config.root / 'scenarios/routing'}: {missing}"
+    )

@@ -1,0 +1,123 @@
+"""Routing, live: a rule fires in Prometheus, and the notification arrives at the sink from
+Alertmanager's real Slack and PagerDuty integrations, at exactly the intended receivers.
+
+The alerts come from the live alert run (one firing scenario per alert), so the label
+sets are the ones the rules really produce after scraping and aggregation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.errors import GateError
+from fixtures.plugin import config_dir
+from fixtures.scenarios.live import LiveAlertRun
+from fixtures.scenarios.model import Scenario, load_scenarios
+from fixtures.scenarios.params import ALERT_SCENARIOS
+from fixtures.scenarios.routing import RouteCase, load_route_cases
+from fixtures.sinks.capture import Notification
+from fixtures.sinks.service import SinkClient
+
+pytestmark = [
+    pytest.mark.routing,
+    pytest.mark.needs("prometheus", "alertmanager", "sink"),
+    pytest.mark.writes("serves test series to Prometheus and reads the gate's own sink"),
+    pytest.mark.xdist_group("live"),
+    pytest.mark.live_scenario,
+]
+RESOLVE_WAIT = 10.0
+
+
+def firing_scenario(alert: str, scenarios: list[Scenario]) -> Scenario | None:
+    """The scenario that makes `alert` fire live: one without a finding if there is one."""
+    live = [s for s in scenarios if s.alert == alert and s.fires and "live" in s.layers]
+    return next((s for s in live if not s.finding), live[0] if live else None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" not in metafunc.fixturenames:
+        return
+    try:
+        config = ObsConfig(config_dir(metafunc.config))
+        cases = load_route_cases(config)
+        scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
+    except GateError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    params = []
+    for case in cases:
+        scenario = firing_scenario(case.alert, scenarios) if case.alert else None
+        if scenario is None:
+            continue  # hand-written label sets: amtool checks them; no rule fires them
+        reason = case.live_finding or case.finding
+        marks = (
+            [
+                pytest.mark.xfail(
+                    strict=True,
+                    raises=AssertionError,
+                    reason=f"finding: {' '.join(reason.split())}",
+                )
+            ]
+            if reason
+            else []
+        )
+        params.append(pytest.param(case, scenario, id=case.id, marks=marks))
+    metafunc.parametrize(("case", "scenario"), params)
+
+
+def mentions(note: Notification, alert: str) -> bool:
+    """The default Slack title and PagerDuty summary name the group's labels, alertname first."""
+    text = " ".join(filter(None, [note.title, note.text]))
+    return re.search(rf"\b{re.escape(alert)}\b", text) is not None
+
+
+def test_alert_reaches_the_intended_receivers_live(
+    case: RouteCase,
+    scenario: Scenario,
+    live_alert_run: LiveAlertRun,
+    capture_sink: SinkClient,
+    request: pytest.FixtureRequest,
+) -> None:
+    live_alert_run.wait_for(scenario)
+    fired_at = live_alert_run.first_firing(scenario)
+    assert fired_at is not None, (
+        f"{case.alert} never fired live in scenario {scenario.id}; see that scenario's test"
+    )
+    arrived = [
+        n
+        for n in capture_sink.notifications()
+        if n.status == "firing" and n.answered < 300 and mentions(n, case.alert)
+    ]
+    got = sorted({n.receiver for n in arrived})
+    # Latency from firing in Prometheus (as the watcher saw it, every 0.1 s) to the sink, on
+    # notifications that name this scenario's alert (PagerDuty lists each alert's labels).
+    iso = live_alert_run.targets.isolation_value(scenario.id)
+    own = [n.received_at for n in arrived if iso in json.dumps(n.raw)]
+    if own:
+        request.node.user_properties.append(
+            ("notification_latency_s", round(min(own) - fired_at, 3))
+        )
+    failed = sorted(
+        {
+            n.receiver
+            for n in capture_sink.notifications()
+            if n.answered >= 300 and mentions(n, case.alert)
+        }
+    )
+    assert got == sorted(case.receivers), (
+        f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
+        f"  received at {got}"
+        + (f"; refused by the sink: {failed}" if failed else "")
+        + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}"
+    )
+    for receiver in case.receivers:
+        capture_sink.wait_for(
+            lambda n, r=receiver: (
+                n.receiver == r and n.status == "resolved" and mentions(n, case.alert)
+            ),
+            timeout=RESOLVE_WAIT,
+            what=f"{case.alert} resolved at {receiver} (send_resolved)",
+        )

@@ -1,0 +1,112 @@
+"""Universal routing checks: true for any Alertmanager config, derived from it and the rules."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.findings import expect_known_finding
+from fixtures.scenarios.model import load_scenarios
+from fixtures.scenarios.params import ALERT_SCENARIOS
+from fixtures.scenarios.routing import produced_label_sets
+from fixtures.stack.alertmanager_config import (
+    AlertmanagerConfigAdapter,
+    receivers_defined,
+    receivers_referenced,
+)
+from fixtures.tools import amtool
+
+pytestmark = [pytest.mark.routing]
+INTEGRATIONS = (
+    "slack_configs",
+    "pagerduty_configs",
+    "webhook_configs",
+    "email_configs",
+    "opsgenie_configs",
+    "victorops_configs",
+    "pushover_configs",
+    "wechat_configs",
+    "sns_configs",
+    "telegram_configs",
+    "discord_configs",
+    "webex_configs",
+)
+
+
+def rule_label_sets(obs_config: ObsConfig) -> list[dict[str, str]]:
+    scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
+    return [
+        labels
+        for rule in obs_config.alert_rules()
+        for labels in produced_label_sets(rule.name, obs_config, scenarios)
+    ]
+
+
+def test_adapted_config_passes_amtool_check_config(offline_alertmanager_config: Path) -> None:
+    result = amtool.check_config(offline_alertmanager_config)
+    assert result.ok, f"amtool rejects the adapted config:\n{result.describe()}"
+
+
+def test_every_referenced_receiver_exists(obs_config: ObsConfig) -> None:
+    cfg = obs_config.alertmanager()
+    missing = sorted(receivers_referenced(cfg["route"]) - receivers_defined(cfg))
+    assert not missing, f"the routing tree names receivers that are not defined: {missing}"
+
+
+def test_no_alert_is_routed_nowhere(
+    obs_config: ObsConfig, offline_alertmanager_config: Path
+) -> None:
+    """Every label set the rules produce reaches a receiver that notifies someone."""
+    cfg = obs_config.alertmanager()
+    silent = {
+        r["name"] for r in cfg.get("receivers") or [] if not any(r.get(key) for key in INTEGRATIONS)
+    }
+    nowhere = []
+    for labels in rule_label_sets(obs_config):
+        reached = set(amtool.routes_test(offline_alertmanager_config, labels))
+        if not reached - silent:
+            nowhere.append(f"{labels} -> {sorted(reached)} (no integration)")
+    assert not nowhere, "alerts that notify nobody:\n" + "\n".join(nowhere)
+
+
+def test_every_route_is_reachable_by_an_alert_the_rules_produce(
+    obs_config: ObsConfig, offline_alertmanager_config: Path, request: pytest.FixtureRequest
+) -> None:
+    """A route no alert can reach is dead config, or a team that is never told anything.
+    The root receiver is the fallback for unknown alerts and is exempt."""
+    expect_known_finding(request, obs_config, "routes-reachable")
+    cfg = obs_config.alertmanager()
+    reached: set[str] = set()
+    for labels in rule_label_sets(obs_config):
+        reached |= set(amtool.routes_test(offline_alertmanager_config, labels))
+    dead = sorted(receivers_referenced(cfg["route"]) - reached - {cfg["route"]["receiver"]})
+    assert not dead, (
+        f"routes whose receivers no alert of the rules ever reaches: {dead} "
+        f"(the rules reach {sorted(reached)})"
+    )
+
+
+def test_every_template_a_receiver_uses_exists(
+    obs_config: ObsConfig,
+    offline_adapter: AlertmanagerConfigAdapter,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Judged by real amtool rendering: a missing template fails every notification."""
+    expect_known_finding(request, obs_config, "alertmanager-templates-exist")
+    missing = offline_adapter.missing_templates()
+    assert not missing, (
+        "receivers call templates that neither Alertmanager's defaults nor the config's "
+        f"template files define: {missing}"
+    )
+
+
+def test_receivers_defined_but_never_used_are_reported(obs_config: ObsConfig) -> None:
+    """Unused receivers are not wrong, only noise: a warning, not a failure."""
+    cfg = obs_config.alertmanager()
+    unused = sorted(receivers_defined(cfg) - receivers_referenced(cfg["route"]))
+    if unused:
+        warnings.warn(f"receivers defined but never routed to: {unused}", stacklevel=1)
+    assert receivers_referenced(cfg["route"]), "the routing tree routes to no receiver at all"
