@@ -68,10 +68,14 @@ def failed_tests(junit: Path) -> frozenset[str]:
 
 
 def run_gate(
-    *args: str, junit: Path | None = None, env: dict[str, str] | None = None, timeout: float = 240
+    *args: str,
+    junit: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 240,
+    suite: str = "suites/alerts",
 ) -> GateRun:
     """`python -m pytest suites/alerts ARGS` from the repo root, with no reports written."""
-    cmd = [sys.executable, "-m", "pytest", "suites/alerts", "-p", "no:cacheprovider", "-q"]
+    cmd = [sys.executable, "-m", "pytest", suite, "-p", "no:cacheprovider", "-q"]
     cmd += [*args, "-o", "addopts="]
     if not any(a.startswith("--reports-dir") for a in args):
         cmd += ["--reports-dir", str(Path(tempfile.mkdtemp(prefix="gate-child-reports-")))]

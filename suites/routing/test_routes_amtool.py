@@ -14,6 +14,7 @@ import pytest
 
 from fixtures.config import ObsConfig
 from fixtures.errors import GateError
+from fixtures.findings import judge_with_finding
 from fixtures.plugin import config_dir
 from fixtures.scenarios.routing import RouteCase, load_route_cases
 from fixtures.tools import amtool
@@ -28,21 +29,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = load_route_cases(ObsConfig(config_dir(metafunc.config)))
     except GateError as exc:
         raise pytest.UsageError(str(exc)) from None
-    params = []
-    for case in cases:
-        marks = (
-            [
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=AssertionError,
-                    reason=f"finding: {' '.join(str(case.finding).split())}",
-                )
-            ]
-            if case.finding
-            else []
-        )
-        params.append(pytest.param(case, id=case.id, marks=marks))
-    metafunc.parametrize("case", params)
+    metafunc.parametrize("case", [pytest.param(c, id=c.id) for c in cases])
 
 
 def test_label_set_reaches_exactly_the_intended_receivers(
@@ -50,13 +37,17 @@ def test_label_set_reaches_exactly_the_intended_receivers(
 ) -> None:
     got = amtool.routes_test(offline_alertmanager_config, case.labels)
     twice = sorted(r for r, n in Counter(got).items() if n > 1)
-    assert sorted(set(got)) == sorted(case.receivers) and not twice, (
+    judge_with_finding(
+        sorted(set(got)) == sorted(case.receivers) and not twice,
+        case.finding,
+        tuple(sorted(got)),
+        case.finding_receivers,
         f"{case.id} ({case.file.name}): {case.intent}\n"
         f"labels {case.labels}\n"
         f"  expected receivers {sorted(case.receivers)}\n"
         f"  Alertmanager routes to {got}"
         + (f" ({twice} more than once)" if twice else "")
-        + f"\nrouting tree:\n{amtool.routes_show(offline_alertmanager_config)}"
+        + f"\nrouting tree:\n{amtool.routes_show(offline_alertmanager_config)}",
     )
 
 

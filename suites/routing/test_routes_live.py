@@ -14,6 +14,7 @@ import pytest
 
 from fixtures.config import ObsConfig
 from fixtures.errors import GateError
+from fixtures.findings import judge_with_finding
 from fixtures.plugin import config_dir
 from fixtures.scenarios.live import LiveAlertRun
 from fixtures.scenarios.model import Scenario, load_scenarios
@@ -52,19 +53,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         scenario = firing_scenario(case.alert, scenarios) if case.alert else None
         if scenario is None:
             continue  # hand-written label sets: amtool checks them; no rule fires them
-        reason = case.live_finding or case.finding
-        marks = (
-            [
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=AssertionError,
-                    reason=f"finding: {' '.join(reason.split())}",
-                )
-            ]
-            if reason
-            else []
-        )
-        params.append(pytest.param(case, scenario, id=case.id, marks=marks))
+        params.append(pytest.param(case, scenario, id=case.id))
     metafunc.parametrize(("case", "scenario"), params)
 
 
@@ -107,11 +96,20 @@ def test_alert_reaches_the_intended_receivers_live(
             if n.answered >= 300 and mentions(n, case.alert)
         }
     )
-    assert got == sorted(case.receivers), (
+    finding, known = (
+        (case.live_finding, case.live_finding_receivers)
+        if case.live_finding
+        else (case.finding, case.finding_receivers)
+    )
+    judge_with_finding(
+        got == sorted(case.receivers),
+        finding,
+        tuple(got),
+        known,
         f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")
-        + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}"
+        + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}",
     )
     for receiver in case.receivers:
         capture_sink.wait_for(
