@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.config import DEFAULT_CONFIG_DIR, ObsConfig
-from fixtures.errors import GateError, ServiceError
+from fixtures.errors import ConfigError, GateError, ServiceError
 from fixtures.promql import output_labels, scale_expr
 from fixtures.scenarios.live import same_but_numbers
 from fixtures.scenarios.model import expand_values, load_scenarios
@@ -429,3 +429,34 @@ def test_guard_usage_error() -> None:
     )
     assert out.returncode == 2
     assert "usage: guard.py OWNER_PID -- ARGV" in out.stderr
+
+
+# -- findings pin their failure ----------------------------------------------------------------
+
+
+def test_a_finding_without_the_text_its_failure_shows_is_refused(tmp_path: Path) -> None:
+    """Without `finding_shows`, any failure would pass as the finding: refuse the file."""
+    (tmp_path / "f.yaml").write_text(
+        "scenarios:\n"
+        "  - id: f\n    alert: A\n    interval: 1m\n"
+        "    series: [{series: 'm{a=\"1\"}', values: '1x3'}]\n"
+        "    expect: [{at: 1m, firing: []}]\n"
+        "    finding: the rule does something else\n"
+    )
+    with pytest.raises(ConfigError, match="finding_shows"):
+        load_scenarios(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("holds", "observed", "outcome"),
+    [(True, False, "failed"), (False, True, "xfailed"), (False, False, "failed")],
+)
+def test_judge_with_finding(holds: bool, observed: bool, outcome: str) -> None:
+    """Fixed finding: fail (remove it). Broken as pinned: xfail. Broken otherwise: fail."""
+    from _pytest.outcomes import Failed, XFailed
+
+    from fixtures.findings import judge_with_finding
+
+    expected = {"failed": (Failed, AssertionError), "xfailed": (XFailed,)}[outcome]
+    with pytest.raises(expected):
+        judge_with_finding(holds, "a finding", observed, True, "intent broken")

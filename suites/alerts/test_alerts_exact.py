@@ -11,6 +11,7 @@ import os
 import pytest
 
 from fixtures.config import ObsConfig
+from fixtures.findings import judge_with_finding
 from fixtures.scenarios.exact import ExactResult, run_all
 from fixtures.scenarios.model import Scenario, load_scenarios
 from fixtures.scenarios.params import ALERT_SCENARIOS, scenario_params
@@ -46,8 +47,13 @@ def test_alert_scenario_exact(scenario: Scenario, exact_results: dict[str, Exact
     assert result is not None, (
         f"{scenario.id}: not run: the collected config dir and the obs_config fixture differ"
     )
-    assert result.ok, (
+    shows = scenario.finding_shows.get("exact", "")
+    judge_with_finding(
+        result.ok,
+        scenario.finding,
+        bool(shows) and shows in result.tool_output,
+        True,
         f"scenario {scenario.id} (alert {scenario.alert}, {scenario.file}): "
         f"intent: {scenario.intent}\n"
-        f"promtool test file: {result.test_file}\n{result.tool_output}"
+        f"promtool test file: {result.test_file}\n{result.tool_output}",
     )

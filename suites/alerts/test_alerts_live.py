@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.findings import judge_with_finding
 from fixtures.scenarios.live import LiveAlertRun
 from fixtures.scenarios.model import Scenario
 from fixtures.scenarios.params import scenario_params
@@ -30,10 +31,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_scenario_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None:
     live_alert_run.wait_for(scenario)
     verdict = live_alert_run.judge(scenario)
-    assert verdict.ok, (
+    shown = "\n".join(verdict.problems) + "\n" + verdict.history
+    shows = scenario.finding_shows.get("live", "")
+    judge_with_finding(
+        verdict.ok,
+        scenario.finding,
+        bool(shows) and shows in shown,
+        True,
         f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time scale "
         f"{live_alert_run.factor:g}:\n  "
         + "\n  ".join(verdict.problems)
         + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
-        + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}"
+        + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}",
     )
