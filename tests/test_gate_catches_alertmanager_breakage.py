@@ -1,8 +1,7 @@
-"""Break one line of the routing tree in a copy of the config: the routing suite goes red,
-naming the alert and the receivers, even where a finding already marks that alert's route.
+"""Break one line of the Alertmanager config in a copy: the routing or the inhibition suite
+goes red, naming the alert and the receivers or rule, even where a finding already marks it.
 
-Offline only (amtool): the live layer replays the same cases and is covered by the alert
-breakage tests' live case.
+Routing runs offline only (amtool): the live layer replays the same cases.
 """
 
 from __future__ import annotations
@@ -52,3 +51,29 @@ def test_renaming_a_team_receiver_fails_naming_it(tmp_path: Path) -> None:
 def test_unmodified_config_passes_offline_routing(tmp_path: Path) -> None:
     run = run_gate(*OFFLINE, junit=tmp_path / "junit.xml", suite="suites/routing")
     assert run.returncode == 0, run.describe()
+
+
+def test_changing_an_inhibit_target_matcher_stops_the_run_naming_rule_and_alerts(
+    tmp_path: Path,
+) -> None:
+    """The intent's hand-made pair no longer satisfies the rule: one line, exit non-zero."""
+    config = copy_config(tmp_path / "config")
+    edit(config / AM, "      alertname: 'High.*'", "      alertname: 'Higher.*'")
+    run = run_gate(f"--obs-config={config}", suite="suites/inhibition")
+    assert run.returncode not in (0, 5), run.describe()
+    assert "Traceback" not in run.output, run.describe()
+    assert "HighLatency" in run.output and "inhibit_rules[1]" in run.output, run.describe()
+
+
+def test_changing_an_inhibit_rules_equal_labels_fails_the_suite(tmp_path: Path) -> None:
+    """`equal: [cluster]` makes ServiceDown mute High* alerts (no rule's alert carries
+    cluster): the dead-rule finding no longer shows as documented, so the run goes red."""
+    config = copy_config(tmp_path / "config")
+    edit(config / AM, "    equal: ['namespace']", "    equal: ['cluster']")
+    run = run_gate(
+        f"--obs-config={config}", junit=tmp_path / "junit.xml", suite="suites/inhibition"
+    )
+    assert run.returncode == 1, run.describe()
+    assert any("service-down-mutes-high-alerts-in-namespace" in n for n in run.failed), (
+        run.describe()
+    )
