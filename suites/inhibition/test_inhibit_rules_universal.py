@@ -39,7 +39,7 @@ def why_dead(rule: InhibitRule, alerts: list[dict[str, str]]) -> str:
     )
 
 
-def test_every_inhibit_rule_can_match_the_alerts_the_rules_produce(
+def test_every_inhibit_rule_can_match_what_the_rules_produce(
     obs_config: ObsConfig, request: pytest.FixtureRequest
 ) -> None:
     """A rule whose source and target never meet with equal labels mutes nothing: dead config

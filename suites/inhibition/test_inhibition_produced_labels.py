@@ -54,7 +54,7 @@ def xfail_on_finding(case: InhibitionCase, request: pytest.FixtureRequest) -> No
 
 
 @pytest.mark.usefixtures("xfail_on_finding")
-def test_rule_mutes_the_alerts_the_rules_produce(
+def test_rule_mutes_what_the_rules_produce(
     case: InhibitionCase, obs_config: ObsConfig, am_api: AlertmanagerAPI
 ) -> None:
     rule = case.rule

@@ -225,7 +225,7 @@ def test_alert_of_no_known_team_falls_back_to_the_default_receiver(
     assert got == Counter(want), f"expected one firing at {want} only\n{alerts.context()}"
 
 
-def test_alerts_differing_only_in_an_ungrouped_label_share_one_notification(
+def test_two_differing_only_in_an_ungrouped_label_share_one_notification(
     alerts: HandMadeAlerts, timing: RouteTiming
 ) -> None:
     """`pod` is not in group_by [alertname, namespace, severity]: one group, one batch."""
@@ -246,7 +246,7 @@ def test_alerts_differing_only_in_an_ungrouped_label_share_one_notification(
     )
 
 
-def test_alerts_differing_in_a_grouped_label_notify_separately(
+def test_two_differing_in_a_grouped_label_notify_separately(
     alerts: HandMadeAlerts, timing: RouteTiming
 ) -> None:
     """`namespace` is in group_by: two groups, so two notifications at each receiver."""
