@@ -56,4 +56,5 @@ def test_alert_scenario_exact(scenario: Scenario, exact_results: dict[str, Exact
         f"scenario {scenario.id} (alert {scenario.alert}, {scenario.file}): "
         f"intent: {scenario.intent}\n"
         f"promtool test file: {result.test_file}\n{result.tool_output}",
+        finding_id=scenario.id,
     )

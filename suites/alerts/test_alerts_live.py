@@ -43,4 +43,5 @@ def test_scenario_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None
         + "\n  ".join(verdict.problems)
         + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
         + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}",
+        finding_id=scenario.id,
     )

@@ -15,6 +15,7 @@ import json
 import pytest
 
 from fixtures.config import ObsConfig
+from fixtures.findings import finding_reason
 from fixtures.scenarios.inhibition import InhibitionCase, InhibitRule, LabelSet, produced_alerts
 from fixtures.stack.alertmanager_api import AlertmanagerAPI, describe, state
 
@@ -49,7 +50,9 @@ def short(labels: LabelSet) -> str:
 def xfail_on_finding(case: InhibitionCase, request: pytest.FixtureRequest) -> None:
     if case.finding:
         request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"finding: {case.finding}")
+            pytest.mark.xfail(
+                strict=True, raises=AssertionError, reason=finding_reason(case.id, case.finding)
+            )
         )
 
 

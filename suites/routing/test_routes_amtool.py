@@ -48,6 +48,7 @@ def test_label_set_reaches_exactly_the_intended_receivers(
         f"  Alertmanager routes to {got}"
         + (f" ({twice} more than once)" if twice else "")
         + f"\nrouting tree:\n{amtool.routes_show(offline_alertmanager_config)}",
+        finding_id=case.entry_id,
     )
 
 

@@ -110,6 +110,7 @@ def test_alert_reaches_the_intended_receivers_live(
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")
         + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}",
+        finding_id=case.entry_id,
     )
     for receiver in case.receivers:
         capture_sink.wait_for(

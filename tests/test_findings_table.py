@@ -1,0 +1,96 @@
+"""The findings report and the README's table agree by id, and a disagreement is caught."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from fixtures.findings import finding_reason, parse_finding_reason
+from fixtures.findings_table import disagreements, table_ids
+
+REPO = Path(__file__).resolve().parents[1]
+
+README = textwrap.dedent(
+    """\
+    # Tool
+
+    ## Findings
+
+    | id | finding |
+    |---|---|
+    | `dead-route` (routing) | a route nothing reaches |
+    | `bad-template`, and live: `warning-platform` | an undefined template |
+
+    ## Layout
+
+    | `not-a-finding` | a table of another section |
+    """
+)
+
+
+def report(*ids: str) -> str:
+    rows = "\n".join(f"| `{i}` | routing | text | `suites/x.py::t` |" for i in ids)
+    return f"# Findings\n\n| id | suite | finding | tests |\n|---|---|---|---|\n{rows}\n"
+
+
+def test_reason_round_trips_id_and_text() -> None:
+    reason = finding_reason("critical-platform", "pages twice,\n  never reaches Slack")
+    assert parse_finding_reason(reason) == ("critical-platform", "pages twice, never reaches Slack")
+    assert parse_finding_reason("finding: no id here") is None
+
+
+def test_readme_ids_come_from_the_findings_section_only() -> None:
+    assert table_ids(README, "## Findings") == {"dead-route", "bad-template", "warning-platform"}
+
+
+def test_agreeing_tables_have_no_disagreement() -> None:
+    assert disagreements(README, report("dead-route", "bad-template", "warning-platform")) == []
+
+
+def test_a_finding_missing_from_the_readme_is_named() -> None:
+    problems = disagreements(README, report("dead-route", "bad-template", "warning-platform", "x"))
+    assert problems == ["finding x shown by the run is not in the README's findings table"]
+
+
+def test_a_fixed_finding_still_in_the_readme_is_named() -> None:
+    problems = disagreements(README, report("dead-route", "bad-template"))
+    assert len(problems) == 1
+    assert problems[0].startswith("finding warning-platform is in the README's findings table")
+
+
+def test_the_gate_writes_findings_by_id(tmp_path: Path) -> None:
+    """A real pytest run with the gate's plugin: a strict xfail with a finding reason lands in
+    findings.md under its id, and the check command fails until the README names it."""
+    (tmp_path / "test_one.py").write_text(
+        textwrap.dedent(
+            """\
+            import pytest
+            from fixtures.findings import finding_reason
+
+            @pytest.mark.xfail(strict=True, reason=finding_reason("sample-finding", "a b"))
+            def test_shows_a_finding():
+                assert False
+            """
+        )
+    )
+    reports = tmp_path / "reports"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "fixtures.plugin", "-p", "no:cacheprovider",
+         "-o", "addopts=", f"--reports-dir={reports}", "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    findings = (reports / "findings.md").read_text()
+    assert table_ids(findings) == {"sample-finding"}
+    assert "test_one.py::test_shows_a_finding" in findings
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    check = subprocess.run(
+        [sys.executable, "-m", "fixtures.findings_table", readme, reports / "findings.md"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert check.returncode == 1
+    assert "finding sample-finding shown by the run is not in the README" in check.stdout
