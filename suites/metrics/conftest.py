@@ -1,0 +1,46 @@
+"""The metrics suite's cases (from the config's metrics intent) and one exercised app."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.errors import GateError
+from fixtures.plugin import config_dir
+from fixtures.refapp.client import Exposition, exercise_routes, scrape, wait_for_sample
+from fixtures.refapp.intent import metric_intents, path_examples
+from fixtures.stack.endpoint import Endpoint
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    names = set(metafunc.fixturenames)
+    if not names & {"metric", "example"}:
+        return
+    try:
+        config = ObsConfig(config_dir(metafunc.config))
+        if "metric" in names:
+            params = [
+                pytest.param(m, id=m.name, marks=[pytest.mark.needs(m.needs)] if m.needs else [])
+                for m in metric_intents(config)
+            ]
+            metafunc.parametrize("metric", params)
+        if "example" in names:
+            examples = path_examples(config)
+            metafunc.parametrize("example", [pytest.param(e, id=e.path) for e in examples])
+    except GateError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture(scope="session")
+def exercised_app(refapp: Endpoint) -> list[Exposition]:
+    """Every route driven once, then the scrapes of the gateway and (with Kafka) the
+    usage-tracker once it has consumed the usage event: each seed metric has samples."""
+    kafka = bool(refapp.extras.get("kafka_topic"))
+    ids = exercise_routes(refapp, kafka=kafka)
+    scrapes = [scrape(refapp.extras["metrics_url"])]
+    tracker = refapp.extras.get("usage_tracker_metrics_url")
+    if kafka and tracker:
+        topic = refapp.extras["kafka_topic"]
+        scrapes.append(wait_for_sample(tracker, "kafka_messages_consumed_total", {"topic": topic}))
+        assert ids["key"]  # the tracker counted the event under the key the route reads
+    return scrapes
