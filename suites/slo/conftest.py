@@ -7,23 +7,18 @@ its one-line error the message, rather than a collection traceback for the whole
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from hypothesis import settings
 
 from fixtures.config import ObsConfig
 from fixtures.errors import GateError
-from fixtures.plugin import config_dir, is_ci
+from fixtures.plugin import config_dir
 from fixtures.slo import oracle
 from fixtures.slo.intent import SLOIntent, judge, load_intent
 from fixtures.slo.policy import Policy, config_policy
 from fixtures.slo.spec import SLO, config_slos
 
-# Properties run 200 examples in CI (the bar), fewer locally for a quick loop.
-settings.register_profile("slo-ci", max_examples=200, deadline=None, print_blob=True)
-settings.register_profile("slo-local", max_examples=int(os.environ.get("SLO_EXAMPLES", "100")))
 UNLOADABLE = "slo-file-does-not-load"
 
 
@@ -78,7 +73,3 @@ def judge_slo(slo_intent: SLOIntent, slo: SLO):
         judge(ok, failure, slo_intent.finding(check, slo.id), check)
 
     return verdict
-
-
-def property_profile() -> str:
-    return "slo-ci" if is_ci() else "slo-local"
