@@ -7,7 +7,11 @@ its one-line error the message, rather than a collection traceback for the whole
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +19,14 @@ from fixtures.config import ObsConfig
 from fixtures.errors import GateError
 from fixtures.plugin import config_dir
 from fixtures.slo import oracle
+from fixtures.slo.detection import CASES, TIMELINES, write_test
 from fixtures.slo.intent import SLOIntent, judge, load_intent
+from fixtures.slo.live import LiveSLIRun
 from fixtures.slo.policy import Policy, config_policy
 from fixtures.slo.spec import SLO, config_slos
+from fixtures.stack.endpoint import Endpoint
+from fixtures.stack.prometheus import ISOLATION_LABEL
+from fixtures.tools import ToolResult, promtool
 
 UNLOADABLE = "slo-file-does-not-load"
 
@@ -73,3 +82,50 @@ def judge_slo(slo_intent: SLOIntent, slo: SLO):
         judge(ok, failure, slo_intent.finding(check, slo.id), check)
 
     return verdict
+
+
+@pytest.fixture(scope="session")
+def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent):
+    """Every (SLO, case) promtool run started at once, two at a time, niced: the live test
+    and the math run meanwhile."""
+    workdir = Path(tempfile.mkdtemp(prefix="slo-detection-"))
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs: dict[tuple[str, str], Future[ToolResult]] = {}
+    for slo in slos.values():
+        sli = slo_intent.slis.get(slo.id)
+        if sli is None or slo.page.disabled:
+            continue
+        for case in CASES:
+            files = [write_test(slo, sli, case, t, workdir) for t in TIMELINES]
+            runs[slo.id, case.id] = pool.submit(promtool.test_rules, *files, timeout=120, nice=10)
+    yield runs
+    pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def live_sli_run(
+    slos: dict[str, SLO], slo_intent: SLOIntent, prometheus: Endpoint, time_scale: float
+) -> Iterator[LiveSLIRun]:
+    pairs = [(s, slo_intent.slis[s.id]) for s in slos.values() if s.id in slo_intent.slis]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    run = LiveSLIRun(
+        pairs,
+        prometheus,
+        time_scale,
+        ISOLATION_LABEL,
+        f"{worker}.",
+        Path(prometheus.extras["file_sd_dir"]),
+    )
+    run.start()
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _slow_parts_start_first(request: pytest.FixtureRequest) -> None:
+    """The promtool detection runs (CPU) and the live SLI run (waiting on real time) start
+    with the suite's first test, so that they overlap each other and the fast checks."""
+    wanted = {name for item in request.session.items for name in item.fixturenames}
+    for name in ("detection_runs", "live_sli_run"):
+        if name in wanted:
+            request.getfixturevalue(name)

@@ -6,36 +6,13 @@ own queries, so an SLI that measures the wrong thing fails here too."""
 
 from __future__ import annotations
 
-import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-
 import pytest
 
-from fixtures.slo.detection import CASES, TIMELINES, BurnCase, expects_firing, write_test
+from fixtures.slo.detection import CASES, BurnCase, expects_firing
 from fixtures.slo.intent import SLOIntent
 from fixtures.slo.spec import SLO
-from fixtures.tools import ToolResult, promtool
 
 pytestmark = [pytest.mark.slo, pytest.mark.needs("promtool")]
-
-
-@pytest.fixture(scope="module")
-def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent):
-    """Every (SLO, case) promtool run started at once, two at a time, niced: the live test
-    and the math run meanwhile."""
-    workdir = Path(tempfile.mkdtemp(prefix="slo-detection-"))
-    pool = ThreadPoolExecutor(max_workers=2)
-    runs: dict[tuple[str, str], Future[ToolResult]] = {}
-    for slo in slos.values():
-        sli = slo_intent.slis.get(slo.id)
-        if sli is None or slo.page.disabled:
-            continue
-        for case in CASES:
-            files = [write_test(slo, sli, case, t, workdir) for t in TIMELINES]
-            runs[slo.id, case.id] = pool.submit(promtool.test_rules, *files, timeout=120, nice=10)
-    yield runs
-    pool.shutdown(cancel_futures=True)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

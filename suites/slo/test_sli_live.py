@@ -1,0 +1,37 @@
+"""SLI validity on real Prometheus: with a known mix of each SLO's good and bad events
+scraped live, the SLO's own errorQuery / totalQuery must read the true bad fraction (exact
+here: every observation is off the histogram's bucket bounds, so buckets resolve it)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from fixtures.slo.intent import SLOIntent
+from fixtures.slo.live import BAD_FRACTION, LiveSLIRun
+from fixtures.slo.spec import SLO
+
+pytestmark = [
+    pytest.mark.slo,
+    pytest.mark.needs("prometheus"),
+    pytest.mark.writes("serves test series to Prometheus"),
+]
+TOLERANCE = 0.01  # of a ratio: scrape timing, never the 0.6 between right and inverted
+
+
+def test_error_ratio_is_the_bad_fraction(
+    slo: SLO, slo_intent: SLOIntent, live_sli_run: LiveSLIRun, judge_slo
+) -> None:
+    if slo.id not in slo_intent.slis:
+        pytest.fail(f"{slo.where}: no good/bad events in scenarios/slo for this SLO")
+    ratio, seen = live_sli_run.settled_ratio(slo)
+    failure = (
+        f"{slo.where}: with {BAD_FRACTION:.0%} bad events its error ratio reads {ratio} "
+        f"({seen or 'from its own errorQuery / totalQuery'})\n"
+        f"  query: {live_sli_run.query(slo, 'ratio')}"
+    )
+    if ratio is not None and math.isclose(ratio, 1 - BAD_FRACTION, abs_tol=TOLERANCE):
+        failure += "\n  it reads the good fraction: the errorQuery counts good events"
+    ok = ratio is not None and math.isclose(ratio, BAD_FRACTION, abs_tol=TOLERANCE)
+    judge_slo("sli-live", ok, failure)
