@@ -55,7 +55,7 @@ CASES = [
         "latency-bucket",
         "[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]",
         "[0.01, 0.05, 0.1, 0.25, 0.75, 1, 2.5, 5, 10]",
-        (exposed("http_request_duration_seconds"),),
+        (exposed("http_request_duration_seconds"), "test_every_le_the_config_selects_is_a_bucket"),
         "0.75",
     ),
     Breakage(
