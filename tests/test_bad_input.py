@@ -88,7 +88,15 @@ def test_bad_scenario_values_show_no_stack_frames(tmp_path: Path) -> None:
     assert "fixtures/scenarios/params.py:" not in run.output, run.describe()
 
 
-def test_containers_backend_says_it_is_not_built() -> None:
-    run = run_gate("--stack", "containers", *NOT_LIVE)
+def test_containers_backend_without_a_daemon_names_start_dockerd() -> None:
+    """With no Docker engine, a test that needs a server fails saying how to start one."""
+    run = run_gate(
+        "--stack",
+        "containers",
+        "-k",
+        "semantics",
+        suite="suites/inhibition",
+        env=clean_env(DOCKER_HOST="unix:///nonexistent/docker.sock"),
+    )
     assert_failed_cleanly(run)
-    line_with(run, "--stack containers", "not built yet", "--stack process")
+    line_with(run, "--stack containers", "no Docker daemon answers", "scripts/start-dockerd")

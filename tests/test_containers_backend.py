@@ -1,0 +1,236 @@
+"""The containers backend on a real Docker engine: host networking bound to 127.0.0.1,
+removal on every exit path, and the same outcomes as the process backend.
+
+Needs a daemon (scripts/start-dockerd) and the images (eval "$(scripts/build-images)");
+without them each test skips, which CI=true turns into a failure, as .ci/run starts both.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from gate_subprocess import REPO_ROOT, clean_env, run_gate
+
+import docker
+from fixtures.config import ObsConfig
+from fixtures.stack import alertmanager as am
+from fixtures.stack import containers
+from fixtures.stack import prometheus as prom
+from fixtures.stack import redis as rd
+from fixtures.stack.endpoint import Endpoint
+from fixtures.stack.process import stop_process_group
+from fixtures.stack.redis import ping
+
+SUITES = ("suites/alerts", "suites/routing", "suites/inhibition")
+IMAGE_ENVS = {env: os.environ.get(env, "") for env, _ in containers.IMAGES.values()}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[docker.DockerClient]:
+    """A client of a daemon with every image present; else a skip that says how to get them."""
+    reason = containers.unavailable_reason(containers.IMAGES)
+    if reason:
+        pytest.skip(reason)
+    found = containers.docker_client()
+    assert found is not None
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def started(client: docker.DockerClient) -> Iterator[list[Endpoint]]:
+    """Endpoints a test started itself; removed afterwards whatever the test did."""
+    endpoints: list[Endpoint] = []
+    yield endpoints
+    for endpoint in endpoints:
+        assert endpoint.pid is not None
+        stop_process_group(endpoint.pid)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a TCP socket listening on `port` (IPv6 ones as "ipv6"), from
+    /proc/net: with host networking a container's sockets are the host's."""
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path("/proc/net", table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].rsplit(":", 1)
+            if fields[3] != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            if table == "tcp6":
+                found.add("ipv6")
+            else:
+                found.add(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+def assert_on_loopback_host_network(client: docker.DockerClient, endpoint: Endpoint) -> None:
+    container = client.containers.get(endpoint.extras["container"])
+    assert container.attrs["HostConfig"]["NetworkMode"] == "host", container.attrs["HostConfig"]
+    assert container.attrs["NetworkSettings"]["Ports"] in ({}, None)
+    assert listening_addresses(endpoint.port) == {"127.0.0.1"}, endpoint.log_tail()
+
+
+def test_three_services_serve_on_127_0_0_1_with_host_networking(
+    client: docker.DockerClient, started: list[Endpoint], tmp_path: Path
+) -> None:
+    """Prometheus alerting to Alertmanager, and Redis: each in its container, answering on
+    127.0.0.1 only, with Prometheus reaching Alertmanager over 127.0.0.1 too."""
+    config = ObsConfig(REPO_ROOT / "fixtures" / "config" / "mindweave")
+    am_config = {"route": {"receiver": "none"}, "receivers": [{"name": "none"}]}
+    started.append(am.start_container(tmp_path / "am", am_config, "test"))
+    prom_config = prom.write_live_config(config, 240.0, tmp_path / "prom", started[0])
+    started.append(prom.start_container(tmp_path / "prom", prom_config, 240.0, {}))
+    started.append(rd.start_container(tmp_path / "redis"))
+    for endpoint in started:
+        assert endpoint.backend == "containers"
+        assert_on_loopback_host_network(client, endpoint)
+    alertmanager, prometheus, redis = started
+    assert "0.25" in alertmanager.version and "2.42" in prometheus.version, started
+    assert ping(redis.port)
+    deadline = time.monotonic() + 30
+    active: list[object] = []
+    while time.monotonic() < deadline and not active:
+        url = f"{prometheus.url}/api/v1/alertmanagers"
+        active = requests.get(url, timeout=5).json()["data"]["activeAlertmanagers"]
+        time.sleep(0.2)
+    assert active == [{"url": f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"}], active
+
+
+def test_stopping_removes_the_container_and_keeps_its_log(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """The registry stops a service by SIGTERM to its endpoint's pid, the container's guard."""
+    endpoint = rd.start_container(tmp_path)
+    assert endpoint.pid is not None
+    stop_process_group(endpoint.pid)
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get(endpoint.extras["container"])
+    assert "Ready to accept connections" in Path(str(endpoint.log_path)).read_text()
+
+
+def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """A config Alertmanager rejects: a ServiceError naming the wait, with the log tail."""
+    from fixtures.errors import ServiceError
+
+    bad = {"route": {"receiver": "missing"}, "receivers": [{"name": "none"}]}
+    with pytest.raises(ServiceError) as caught:
+        am.start_container(tmp_path, bad, "test")
+    message = str(caught.value)
+    assert "alertmanager container" in message and "not ready" in message, message
+    assert "undefined receiver" in message and "exit code: 1" in message, message
+    leftover = client.containers.list(all=True, filters={"label": "mindweave-gate.service"})
+    assert not [c for c in leftover if str(tmp_path) in str(c.attrs["Mounts"])], leftover
+
+
+def test_sigkilled_owner_leaves_no_container(client: docker.DockerClient, tmp_path: Path) -> None:
+    """A pytest killed with SIGKILL runs no cleanup: the guard must remove its container."""
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from fixtures.stack import redis
+        endpoint = redis.start_container(Path({str(tmp_path)!r}))
+        print(endpoint.extras["container"], flush=True)
+        time.sleep(120)
+        """
+    )
+    env = {k: v for k, v in clean_env(**IMAGE_ENVS).items() if k != "OBS_GATE_OWNER_PID"}
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        env={**env, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        container_id = owner.stdout.readline().strip()
+        assert container_id, "the owner did not start its container"
+        assert client.containers.get(container_id).status == "running"
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            client.containers.get(container_id)
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"container {container_id} still there 20 s after its owner was SIGKILLed")
+
+
+def test_missing_image_names_build_images(client: docker.DockerClient) -> None:
+    run = run_gate(
+        "--stack",
+        "containers",
+        "-k",
+        "semantics",
+        suite="suites/inhibition",
+        env=clean_env(**{**IMAGE_ENVS, "OBS_ALERTMANAGER_IMAGE": "mindweave-gate/absent:0"}),
+    )
+    assert run.returncode != 0, run.describe()
+    lines = [line for line in run.output.splitlines() if "mindweave-gate/absent:0" in line]
+    assert lines and "scripts/build-images" in lines[0], run.describe()
+
+
+def outcomes(junit: Path) -> dict[str, str]:
+    """Test id -> passed, failed, skipped or xfailed (pytest writes a strict xfail as skipped
+    with type pytest.xfail)."""
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        test_id = f"{case.get('classname')}::{case.get('name')}"
+        outcome = "passed"
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed"
+            elif child.tag == "skipped":
+                outcome = "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
+        out[test_id] = outcome
+    return out
+
+
+def test_suites_give_the_same_outcomes_on_containers_as_on_process(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """The bar of issue 7: the same passes and the same strict xfails on both backends."""
+    results, walls = {}, {}
+    for backend in ("process", "containers"):
+        junit = tmp_path / f"{backend}.xml"
+        began = time.monotonic()
+        run_gate(
+            "--stack",
+            backend,
+            *SUITES[1:],
+            junit=junit,
+            env=clean_env(**IMAGE_ENVS),
+            timeout=600,
+            suite=SUITES[0],
+        )
+        walls[backend] = time.monotonic() - began
+        results[backend] = outcomes(junit)
+    timing = ", ".join(f"{backend} {seconds:.0f} s" for backend, seconds in walls.items())
+    print(f"wall time of pytest {' '.join(SUITES)}: {timing}")
+    process, on_containers = results["process"], results["containers"]
+    assert process, "the process run produced no JUnit results"
+    differ = {
+        t: (process.get(t), on_containers.get(t))
+        for t in process.keys() | on_containers.keys()
+        if process.get(t) != on_containers.get(t)
+    }
+    listed = [f"{t}: process {p}, containers {c}" for t, (p, c) in sorted(differ.items())]
+    assert not differ, "\n".join(listed)
+    assert "failed" not in process.values(), [t for t, o in process.items() if o == "failed"]
