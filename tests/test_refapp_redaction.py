@@ -15,6 +15,7 @@ import pytest
 
 from fixtures.config import DEFAULT_CONFIG_DIR
 from fixtures.refapp.logs import JsonLineSink, PinoLogger, hash_email, make_logger
+from fixtures.refapp.middleware import parse_query
 from fixtures.refapp.redaction import PinoRedactor, parse_path
 from fixtures.refapp.settings import load_settings
 
@@ -136,3 +137,19 @@ def test_hash_email_is_the_seeds() -> None:
 
     expected = hashlib.sha256(b"ann@example.com").hexdigest()[:16]
     assert hash_email("Ann@Example.com", SEED.email_hash) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "parsed"),
+    [
+        ("a=1&b=2", {"a": "1", "b": "2"}),
+        ("a=1&a=2", {"a": ["1", "2"]}),  # repeats make a list
+        ("user[password]=p&user[name]=n", {"user": {"password": "p", "name": "n"}}),
+        ("ids[]=1&ids[]=2", {"ids": ["1", "2"]}),
+        ("token=", {"token": ""}),
+    ],
+)
+def test_query_is_parsed_as_express_qs_does(query: str, parsed: dict) -> None:
+    """`req.query` in the seed's req serializer is qs's object: brackets nest, so a
+    secret in `?user[password]=` sits two levels below `req`, beyond `*.password`."""
+    assert parse_query(query) == parsed
