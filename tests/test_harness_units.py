@@ -458,8 +458,10 @@ def test_judge_with_finding(holds: bool, observed: bool, outcome: str) -> None:
     from fixtures.findings import judge_with_finding
 
     expected = {"failed": (Failed, AssertionError), "xfailed": (XFailed,)}[outcome]
-    with pytest.raises(expected):
-        judge_with_finding(holds, "a finding", observed, True, "intent broken")
+    with pytest.raises(expected) as raised:
+        judge_with_finding(holds, "a finding", observed, True, "intent broken", finding_id="f-1")
+    if outcome == "xfailed":
+        assert str(raised.value) == "finding: f-1: a finding"
 
 
 def test_k_alerts_selects_the_alerts_suite_alone(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from fixtures.errors import GateError
 from fixtures.findings import judge_with_finding
 from fixtures.plugin import config_dir
 from fixtures.scenarios.routing import RouteCase, load_route_cases
+from fixtures.stack.endpoint import Endpoint
 from fixtures.tools import amtool
 
 pytestmark = [pytest.mark.routing]
@@ -32,10 +33,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case", [pytest.param(c, id=c.id) for c in cases])
 
 
-def test_label_set_reaches_exactly_the_intended_receivers(
-    case: RouteCase, offline_alertmanager_config: Path
-) -> None:
-    got = amtool.routes_test(offline_alertmanager_config, case.labels)
+def judge_routing(case: RouteCase, routing: Path | str) -> None:
+    """amtool's answer for the case's labels, from a config file or a running Alertmanager,
+    must be exactly the intended receivers, each once."""
+    got = amtool.routes_test(routing, case.labels)
     twice = sorted(r for r, n in Counter(got).items() if n > 1)
     judge_with_finding(
         sorted(set(got)) == sorted(case.receivers) and not twice,
@@ -45,11 +46,26 @@ def test_label_set_reaches_exactly_the_intended_receivers(
         f"{case.id} ({case.file.name}): {case.intent}\n"
         f"labels {case.labels}\n"
         f"  expected receivers {sorted(case.receivers)}\n"
-        f"  Alertmanager routes to {got}"
+        f"  Alertmanager ({routing}) routes to {got}"
         + (f" ({twice} more than once)" if twice else "")
-        + f"\nrouting tree:\n{amtool.routes_show(offline_alertmanager_config)}",
+        + f"\nrouting tree:\n{amtool.routes_show(routing)}",
         finding_id=case.entry_id,
     )
+
+
+def test_label_set_reaches_exactly_the_intended_receivers(
+    case: RouteCase, offline_alertmanager_config: Path
+) -> None:
+    judge_routing(case, offline_alertmanager_config)
+
+
+@pytest.mark.needs("alertmanager")
+def test_running_alertmanager_routes_label_set_as_intended(
+    case: RouteCase, alertmanager: Endpoint
+) -> None:
+    """The config the Alertmanager under test has loaded routes as intended: on a staging
+    deployment (--stack external), this is the check that what runs is what was reviewed."""
+    judge_routing(case, alertmanager.url)
 
 
 def test_every_alert_rule_has_routing_intent(obs_config: ObsConfig) -> None:

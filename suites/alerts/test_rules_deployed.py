@@ -1,0 +1,85 @@
+"""The Prometheus under test has loaded every alert rule of the config, as the config says.
+
+Read-only, so it also runs against a staging Prometheus (--stack external), where it is the
+check that what runs is what was reviewed: same expression, `for`, labels and annotations.
+Against the gate's own Prometheus the loaded rules are the config's after the one documented
+adaptation (time-scaled and isolated per scenario; fixtures/stack/prometheus.py), so the
+expectation is that adaptation applied to the config, never the server's own answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import requests
+
+from fixtures.config import AlertRule, ObsConfig
+from fixtures.errors import ServiceError
+from fixtures.promql import scale_expr
+from fixtures.stack.endpoint import Endpoint
+from fixtures.stack.prometheus import ISOLATION_LABEL
+
+pytestmark = [pytest.mark.alerts, pytest.mark.needs("prometheus")]
+
+
+def loaded_alert_rules(prometheus: Endpoint) -> list[dict]:
+    """Every alerting rule the server reports at /api/v1/rules."""
+    url = f"{prometheus.url}/api/v1/rules?type=alert"
+    try:
+        response = requests.get(url, timeout=10)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise ServiceError(f"prometheus: GET {url} failed: {exc}") from None
+    groups = response.json()["data"]["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def canonical(expr: str, where: str) -> str:
+    """One spelling per expression: parsed and printed again by the gate's PromQL printer."""
+    return scale_expr(expr, 1.0, None, where)
+
+
+def expected(rule: AlertRule, prometheus: Endpoint) -> dict:
+    """What the server should report for `rule`, after the backend's adaptation if any."""
+    factor = float(prometheus.extras.get("time_scale", 1.0))
+    where = f"{rule.file}:{rule.line}: {rule.name}"
+    expr = rule.expr
+    if "time_scale" in prometheus.extras:  # the gate's Prometheus: scaled, isolated copy
+        expr = scale_expr(expr, factor, ISOLATION_LABEL, where)
+    return {
+        "query": canonical(expr, where),
+        "duration": round(rule.for_seconds / factor, 3),
+        "labels": rule.labels,
+        "annotations": rule.annotations,
+    }
+
+
+def test_every_alert_rule_is_loaded_as_the_config_says(
+    obs_config: ObsConfig, prometheus: Endpoint
+) -> None:
+    loaded = loaded_alert_rules(prometheus)
+    count = Counter(rule["name"] for rule in loaded)
+    problems = []
+    for rule in obs_config.alert_rules():
+        where = f"{rule.file}:{rule.line}"
+        if count[rule.name] != 1:
+            problems.append(f"{rule.name} ({where}): loaded {count[rule.name]} times, not once")
+            continue
+        got = next(r for r in loaded if r["name"] == rule.name)
+        seen = {
+            "query": canonical(got["query"], f"{prometheus.url}: {rule.name}"),
+            "duration": round(float(got["duration"]), 3),
+            "labels": got.get("labels") or {},
+            "annotations": got.get("annotations") or {},
+        }
+        want = expected(rule, prometheus)
+        problems += [
+            f"{rule.name} ({where}): {key}: the server has {seen[key]!r}, the config says "
+            f"{want[key]!r}"
+            for key in want
+            if seen[key] != want[key]
+        ]
+    assert not problems, f"Prometheus at {prometheus.url} runs other rules than the config:\n" + (
+        "\n".join(problems)
+    )
