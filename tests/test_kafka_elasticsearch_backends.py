@@ -173,3 +173,18 @@ def test_stop_leaves_no_process_behind(service: str, tmp_path: Path) -> None:
     assert group_pids(endpoint.pid) == [], f"{service}: left running: {pids}"
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", endpoint.port), timeout=2).close()
+
+
+def test_elasticsearch_endpoint_follows_the_port_the_runner_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner moves on when its port is taken between our choice and its start."""
+    chosen = next(p for p in iter(es.free_http_port, None) if p < es.HTTP_PORTS[-1])
+    with socket.create_server(("127.0.0.1", chosen)):  # someone else got there first
+        monkeypatch.setattr(es, "free_http_port", lambda: chosen)
+        endpoint = es.start_process(tmp_path)
+    try:
+        assert endpoint.port != chosen, endpoint
+        assert requests.get(f"{endpoint.url}/_cluster/health", timeout=10).ok
+    finally:
+        stop_process_group(endpoint.pid)
