@@ -31,6 +31,8 @@ def test_error_ratio_is_the_bad_fraction(
         f"({seen or 'from its own errorQuery / totalQuery'})\n"
         f"  query: {live_sli_run.query(slo, 'ratio')}"
     )
+    if ratio is None and live_sli_run.read(slo, "error") is None:
+        failure += "\n  its errorQuery selects no series of its own events"
     if ratio is not None and math.isclose(ratio, 1 - BAD_FRACTION, abs_tol=TOLERANCE):
         failure += "\n  it reads the good fraction: the errorQuery counts good events"
     ok = ratio is not None and math.isclose(ratio, BAD_FRACTION, abs_tol=TOLERANCE)
