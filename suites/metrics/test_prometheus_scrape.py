@@ -39,7 +39,7 @@ def _query(prometheus: Any, expr: str) -> list[dict[str, Any]]:
     return resp.json()["data"]["result"]
 
 
-def _wait_for_series(prometheus: Any, expr: str, what: str) -> list[dict[str, Any]]:
+def _wait_for_series(prometheus: Any, expr: str, what: str, tag: str) -> list[dict[str, Any]]:
     deadline = time.monotonic() + SCRAPE_WAIT
     while time.monotonic() < deadline:
         result = _query(prometheus, expr)
@@ -47,9 +47,11 @@ def _wait_for_series(prometheus: Any, expr: str, what: str) -> list[dict[str, An
             return result
         time.sleep(0.25)
     targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]
+    ours = [t for t in targets["activeTargets"] if t["labels"].get("refapp_scrape") == tag]
     raise ServiceError(
-        f"gave up after {SCRAPE_WAIT:.0f}s waiting for {what} ({expr}); Prometheus targets: "
-        f"{json.dumps(targets['activeTargets'])[:1500]}\n{prometheus.log_tail()}"
+        f"gave up after {SCRAPE_WAIT:.0f}s waiting for {what} ({expr}); the app as a "
+        f"Prometheus target (health, lastError): {json.dumps(ours)[:1500]}\n"
+        f"{prometheus.log_tail()}"
     )
 
 
@@ -64,17 +66,26 @@ def test_prometheus_scrapes_the_app(
     sd_file = Path(prometheus.extras["file_sd_dir"]) / f"refapp-{tag}.json"
     group = {
         "targets": [f"{refapp.host}:{refapp.port}"],
-        "labels": {"job": "api-gateway", "refapp_scrape": tag, "__metrics_path__": "/metrics"},
+        "labels": {
+            "job": "api-gateway",
+            "refapp_scrape": tag,
+            "__metrics_path__": "/metrics",
+            # the app's own pace, not the live layer's scaled 250 ms: after the Hypothesis
+            # tests its /metrics holds thousands of series and takes longer than that
+            "__scrape_interval__": "2s",
+            "__scrape_timeout__": "2s",
+        },
     }
     sd_file.with_suffix(".tmp").write_text(json.dumps([group]))
     sd_file.with_suffix(".tmp").rename(sd_file)
     try:
-        up = _wait_for_series(prometheus, f'up{{refapp_scrape="{tag}"}} == 1', "the app's up")
+        up = _wait_for_series(prometheus, f'up{{refapp_scrape="{tag}"}} == 1', "the app's up", tag)
         assert up[0]["metric"]["job"] == "api-gateway"
         _wait_for_series(
             prometheus,
             f'http_requests_total{{refapp_scrape="{tag}", path="{CLAUDE_ROUTE}"}}',
             "the Claude route's request counter",
+            tag,
         )
         buckets = _query(
             prometheus,
