@@ -25,8 +25,10 @@ from fixtures.stack import elasticsearch as es
 from fixtures.stack import kafka as kf
 from fixtures.stack.endpoint import Endpoint
 from fixtures.stack.process import stop_process_group
+from fixtures.tools import run_tool
 
 KAFKA_TIMEOUT = 30.0
+INSTALL = Path(__file__).resolve().parents[1] / "scripts" / "install"
 SERVICES: dict[str, ModuleType] = {"kafka": kf, "elasticsearch": es}
 
 
@@ -188,3 +190,12 @@ def test_elasticsearch_endpoint_follows_the_port_the_runner_took(
         assert requests.get(f"{endpoint.url}/_cluster/health", timeout=10).ok
     finally:
         stop_process_group(endpoint.pid)
+
+
+@pytest.mark.parametrize("script", ["kafka.sh", "elasticsearch.sh"])
+def test_install_script_second_run_fetches_nothing(script: str) -> None:
+    """scripts/test runs install-backends every time: once installed, nothing is fetched."""
+    first = run_tool(["bash", str(INSTALL / script)], timeout=600)
+    assert first.ok, first.describe()
+    again = run_tool(["bash", str(INSTALL / script)], timeout=60)
+    assert again.ok and "nothing downloaded" in again.stdout, again.describe()
