@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from fixtures.config import ObsConfig
 from fixtures.errors import GateError
 from fixtures.plugin import config_dir
 from fixtures.refapp.client import Exposition, exercise_routes, scrape, wait_for_sample
+from fixtures.refapp.fixtures import private_gateway
 from fixtures.refapp.intent import metric_intents, path_examples
 from fixtures.stack.endpoint import Endpoint
 
@@ -47,3 +50,22 @@ def exercised_app(refapp: Endpoint) -> list[Exposition]:
         scrapes.append(wait_for_sample(tracker, "kafka_messages_consumed_total", {"topic": topic}))
         assert ids["key"]  # the tracker counted the event under the key the route reads
     return scrapes
+
+
+@pytest.fixture(scope="module")
+def flooded_gateway(
+    request: pytest.FixtureRequest,
+    refapp: Endpoint,
+    obs_config: ObsConfig,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Endpoint]:
+    """A gateway for the cardinality property alone: it makes thousands of label values,
+    which would bloat the shared gateway's /metrics for every later scrape of the run.
+    Against --app-url, the deployment itself."""
+    if refapp.backend == "external":
+        yield refapp
+        return
+    redis = request.getfixturevalue("redis")
+    workdir = tmp_path_factory.mktemp("flooded-gateway")
+    with private_gateway(obs_config, redis, refapp.extras["upstream_url"], workdir) as gateway:
+        yield gateway

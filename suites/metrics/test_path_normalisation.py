@@ -124,7 +124,7 @@ def test_example_path_gets_its_label(refapp: Endpoint, example: PathExample) -> 
         assert example.path not in after_labels
 
 
-def test_generated_paths_keep_path_label_bounded(refapp: Endpoint, shape: Shape) -> None:
+def test_generated_paths_keep_path_label_bounded(flooded_gateway: Endpoint, shape: Shape) -> None:
     """Two values in the same slots give one label, the template, never the values.
 
     Hypothesis only generates and sends; one scrape afterwards judges every example (a
@@ -152,7 +152,7 @@ def test_generated_paths_keep_path_label_bounded(refapp: Endpoint, shape: Shape)
         for _ in range(2):
             segments = [data.draw(SHAPES[e[0]]) if isinstance(e, tuple) else e for e in template]
             paths.append(prefix + "/".join(segments))
-            session.get(f"{refapp.url}{paths[-1]}", timeout=30)
+            session.get(f"{flooded_gateway.url}{paths[-1]}", timeout=30)
         expected = None
         if all(shape.placeholder.get(e[0]) for e in template if isinstance(e, tuple)):
             expected = prefix + "/".join(
@@ -161,7 +161,7 @@ def test_generated_paths_keep_path_label_bounded(refapp: Endpoint, shape: Shape)
         sent[prefix] = (paths, expected)
 
     send()
-    labels = labels_by_prefix(refapp.extras["metrics_url"], run_prefix)
+    labels = labels_by_prefix(flooded_gateway.extras["metrics_url"], run_prefix)
     violations = []
     for prefix, (paths, expected) in sent.items():
         got = labels.get(prefix, set())
