@@ -21,6 +21,7 @@ from fixtures.slo.budget import (
     BurnWindow,
     budget_consumed,
     budget_minutes,
+    budget_remaining,
     burn_rate,
     error_budget,
     period_seconds,
@@ -83,6 +84,19 @@ def test_budget_consumed_is_burn_rate_times_window(
     share = bad_minutes / budget_minutes(objective, 30)
     consumed = budget_consumed(burn_rate(error_ratio, objective), minutes * MINUTE, PERIOD)
     assert math.isclose(consumed, share, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@property_settings()
+@given(objective=objectives, error_ratio=ratios)
+def test_budget_remaining_is_what_the_period_did_not_consume(
+    objective: float, error_ratio: float
+) -> None:
+    """Sloth's budget remaining (1 - period burn rate) is 1 - the share of the budget's
+    minutes that the period's bad minutes used; negative once overspent."""
+    bad_minutes = error_ratio * 30 * 24 * 60
+    remaining = 1 - bad_minutes / budget_minutes(objective, 30)
+    got = budget_remaining(error_ratio, objective)
+    assert math.isclose(got, remaining, rel_tol=1e-9, abs_tol=1e-9)
 
 
 @pytest.mark.parametrize("window", WORKBOOK_WINDOWS, ids=lambda w: f"{w.severity}-{w.speed}")
