@@ -144,10 +144,12 @@ def test_generated_rules_are_valid_promql(tmp_path: Path) -> None:
     """Every generated rule parses (promql-parser, per example); promtool then loads all the
     examples' rules at once, as Prometheus would."""
     seen: dict[str, list[dict]] = {}
+    calls = []
 
     @property_settings()
     @given(slo=slo_specs())
     def property(slo: SLO) -> None:
+        calls.append(slo.id)
         groups = rules.rule_groups([slo])["groups"]
         windows_seen = set()
         for group in groups:
@@ -160,6 +162,7 @@ def test_generated_rules_are_valid_promql(tmp_path: Path) -> None:
             seen[slo.id] = groups
 
     property()
+    assert len(calls) >= property_settings().max_examples, len(calls)
     path = tmp_path / "generated.yaml"
     every = [g for groups in seen.values() for g in groups]
     path.write_text(yaml.dump({"groups": every}, Dumper=yaml.CSafeDumper, sort_keys=False))
