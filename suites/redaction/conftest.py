@@ -1,0 +1,98 @@
+"""The redaction suite's intent (from the config dir) and the log store it searches.
+
+Two sources write what the store receives, both configured from the config under test:
+the reference api-gateway's real process (its JSON log and its stderr, as Fluent Bit tails a
+container's log), and `event_logger`, the app's own pino logger (fixtures.refapp.logs) with
+the config's redact paths and censor, for log events no route of the gateway writes (a
+top-level `ssn`, a secret in a message): every MindWeave service logs through that logger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.config import ObsConfig, load_yaml
+from fixtures.errors import ConfigError, GateError
+from fixtures.logship import shipper_settings
+from fixtures.refapp.logs import PinoLogger, make_logger
+from fixtures.refapp.redaction import PinoRedactor
+from fixtures.refapp.settings import load_settings
+from fixtures.stack.endpoint import Endpoint
+from suites.redaction.logstore import LogStore
+
+INTENT_FILE = "scenarios/redaction/never-logged.yaml"
+
+
+@dataclass(frozen=True)
+class RedactionIntent:
+    never_in_clear: tuple[str, ...]
+    censor: str
+    headers_never_logged: tuple[str, ...]
+    email_hash: dict[str, Any]
+    pipeline: dict[str, Any]
+
+    def top_level(self) -> list[str]:
+        return [p for p in self.never_in_clear if "." not in p]
+
+    def one_level_down(self) -> list[str]:
+        return [p.removeprefix("*.") for p in self.never_in_clear if p.startswith("*.")]
+
+
+def load_intent(config: ObsConfig) -> RedactionIntent:
+    path = config.root / INTENT_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: missing: the redaction suite needs its intent (see the seed's)")
+    data = load_yaml(path) or {}
+    paths = data.get("never_in_clear")
+    if not isinstance(paths, list) or not paths or not data.get("censor"):
+        raise ConfigError(f"{path}: give never_in_clear (a list of paths) and censor")
+    bad = [p for p in paths if "." in p and not (p.startswith("*.") and p.count(".") == 1)]
+    if bad:
+        raise ConfigError(f"{path}: paths {bad}: use a key or `*.key` (one level down)")
+    return RedactionIntent(
+        tuple(str(p) for p in paths),
+        str(data["censor"]),
+        tuple(str(h).lower() for h in data.get("headers_never_logged") or []),
+        dict(data.get("email_hash") or {}),
+        dict(data.get("pipeline") or {}),
+    )
+
+
+@pytest.fixture(scope="session")
+def redaction_intent(obs_config: ObsConfig) -> RedactionIntent:
+    return load_intent(obs_config)
+
+
+@pytest.fixture(scope="session")
+def log_store(
+    elasticsearch: Endpoint,
+    refapp: Endpoint,
+    obs_config: ObsConfig,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> LogStore:
+    """The store, fed from the gateway's JSON log, its stderr and the event log."""
+    app_log = refapp.extras.get("log_files", {}).get("api-gateway")
+    if not app_log or not refapp.log_path:
+        raise GateError(
+            "the redaction suite ships the app's own log files into Elasticsearch; the app "
+            f"under test ({refapp.url}) gives none (against --app-url, search its own store)"
+        )
+    events = tmp_path_factory.mktemp("redaction-events") / "service-events.log"
+    events.touch()
+    files = [Path(app_log), Path(refapp.log_path), events]
+    store = LogStore(elasticsearch.url, shipper_settings(obs_config), files)
+    store.events_file = events  # type: ignore[attr-defined]
+    return store
+
+
+@pytest.fixture(scope="session")
+def event_logger(log_store: LogStore, obs_config: ObsConfig) -> PinoLogger:
+    """The app's logger as a MindWeave service configures it, from the config under test."""
+    settings = load_settings(obs_config.root)
+    redactor = PinoRedactor(settings.redact_paths, settings.censor)
+    base = {"service": "gate-redaction", "version": "1.0.0", "environment": "test"}
+    return make_logger(log_store.events_file, redactor, base)  # type: ignore[attr-defined]

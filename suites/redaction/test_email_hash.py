@@ -1,0 +1,60 @@
+"""The seed's auth logging writes a hash of the email, never the address (hashEmail)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+import requests
+
+from fixtures.stack.endpoint import Endpoint
+from suites.redaction.conftest import RedactionIntent
+from suites.redaction.logstore import LogStore, Placement, new_secret
+
+pytestmark = [
+    pytest.mark.redaction,
+    pytest.mark.needs("elasticsearch"),
+    pytest.mark.writes("ships login log lines into the log store"),
+]
+
+
+def expected_hash(email: str, spec: dict[str, object]) -> str:
+    text = email.lower() if spec.get("lowercase") else email
+    digest = hashlib.new(str(spec["algorithm"]), text.encode()).hexdigest()
+    return digest[: int(spec["hex_chars"])]  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("outcome", ["success", "failed"])
+def test_login_logs_the_email_hash_and_never_the_address(
+    refapp: Endpoint, log_store: LogStore, redaction_intent: RedactionIntent, outcome: str
+) -> None:
+    spec = redaction_intent.email_hash
+    local = f"Gate{uuid.uuid4().hex}"
+    email = f"{local}@Example.COM"  # mixed case: the hash is of the lower-cased address
+    password = new_secret("password") if outcome == "success" else ""
+    request_id = uuid.uuid4().hex
+    resp = requests.post(
+        f"{refapp.url}/api/v1/auth/login",
+        json={"email": email, "password": password},
+        headers={"x-request-id": request_id},
+        timeout=10,
+    )
+    assert resp.status_code == (200 if outcome == "success" else 401), resp.text
+    report = log_store.ship()
+    assert not report.dropped, report.dropped
+    lines = [d for d in log_store.docs("request_id", [request_id]) if d.get("category") == "auth"]
+    assert [d.get("event") for d in lines] == [f"login.{outcome}"], lines
+    stored = lines[0].get(spec["field"])
+    assert stored == expected_hash(email, spec), (
+        f"{spec['field']} is {stored!r}; {spec['algorithm']} of the lower-cased address, "
+        f"first {spec['hex_chars']} hex characters, is {expected_hash(email, spec)!r}"
+    )
+    channel = "POST /api/v1/auth/login body"
+    placements = [
+        Placement(email, channel, ("email",), "email"),
+        Placement(local.lower(), channel, ("email",), "email (local part)"),
+    ]
+    if password:
+        placements.append(Placement(password, channel, ("password",), "password"))
+    log_store.assert_nowhere(placements)

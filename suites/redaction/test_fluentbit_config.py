@@ -1,0 +1,137 @@
+"""The seed's Fluent Bit config keeps what pino redacted redacted, and lands where searched.
+
+Merge_Log On lifts pino's (already redacted) fields to the record's root and Keep_Log Off
+drops the raw line beside them; the JSON parser is meant for the services' container logs;
+the es output writes the Logstash index the searches read. The gate's shipper must read
+the same settings from the same file and do the same.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import ObsConfig, load_yaml
+from fixtures.findings import expect_known_finding
+from fixtures.logship import shipper_settings
+from fixtures.logship.fluentbit import CONFIG_FILE
+from fixtures.stack.endpoint import Endpoint
+from suites.redaction.conftest import RedactionIntent
+from suites.redaction.fluentbit_conf import (
+    FluentBitSyntaxError,
+    Section,
+    is_on,
+    parse_conf,
+    plugins,
+)
+from suites.redaction.logstore import LogStore
+
+pytestmark = [pytest.mark.redaction]
+
+
+def seed_files(config: ObsConfig) -> dict[str, list[Section]]:
+    path = config.path(CONFIG_FILE)
+    data = (load_yaml(Path(path)) or {}).get("data") or {}
+    return {name: parse_conf(data[name], f"{path} ({name})") for name in sorted(data)}
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("Name tail\n", ":1: a setting before any [SECTION]"),
+        ("[INPUTS]\n    Name tail\n", ":1: unknown section [INPUTS]"),
+        ("[INPUT\n    Name tail\n", ":1: '[INPUT' is not a `[SECTION]` header"),
+        ("[INPUT]\n    Name tail\n    Path\n", ":3: Path has no value"),
+        ("[INPUT]\n    Name tail\n  Path /x\n", ":3: indented 2 spaces, the section's"),
+        ("[INPUT]\nName tail\n", ":2: a setting must be indented"),
+        ("[INPUT]\n\tName tail\n", ":2: a tab in the indentation"),
+        ("[FILTER]\n    Match *\n", ":1: [FILTER] has no Name"),
+        ("@INCLUDE other.conf\n", ":1: @INCLUDE is not supported here"),
+    ],
+)
+def test_parser_refuses_what_fluent_bit_refuses(text: str, error: str) -> None:
+    with pytest.raises(FluentBitSyntaxError) as caught:
+        parse_conf(text, "fluent-bit.conf")
+    assert f"fluent-bit.conf{error}" in str(caught.value)
+
+
+def test_merge_log_on_keep_log_off_on_every_kube_record(obs_config: ObsConfig) -> None:
+    conf = seed_files(obs_config)["fluent-bit.conf"]
+    [kube] = plugins(conf, "FILTER", "kubernetes")
+    assert is_on(kube.get("Merge_Log")), f"line {kube.line}: Merge_Log is {kube.get('Merge_Log')}"
+    assert not is_on(kube.get("Keep_Log", "On")), f"line {kube.line}: Keep_Log is not Off"
+    [tail] = plugins(conf, "INPUT", "tail")
+    tag = (tail.get("Tag") or "").replace("*", "var.log.containers.x.log")
+    assert kube.matches(tag), f"the kubernetes filter's Match misses the tail input's tag {tag}"
+
+
+def test_json_parser_is_a_json_format_parser(obs_config: ObsConfig) -> None:
+    files = seed_files(obs_config)
+    filters = plugins(files["fluent-bit.conf"], "FILTER", "parser")
+    names = {f.get("Parser") for f in filters}
+    parsers = {p.get("Name"): p for p in files["parsers.conf"] if p.kind == "PARSER"}
+    assert names and names <= set(parsers), f"parser filters use {names}, defined {set(parsers)}"
+    for name in names:
+        assert parsers[name].get("Format") == "json", f"parser {name}: {parsers[name].entries}"
+
+
+def test_json_parser_matches_the_services_container_logs(
+    request: pytest.FixtureRequest, obs_config: ObsConfig, redaction_intent: RedactionIntent
+) -> None:
+    """The tail input tags `kube.<path>`; a service's container log is
+    /var/log/containers/<pod>_<namespace>_<container>-<id>.log, its pod `<service>-<hash>`."""
+    expect_known_finding(request, obs_config, "fluentbit-json-parser-matches-services")
+    conf = seed_files(obs_config)["fluent-bit.conf"]
+    json_filters = [f for f in plugins(conf, "FILTER", "parser") if f.get("Parser") == "json"]
+    namespace = redaction_intent.pipeline["namespace"]
+    missed = []
+    for service in redaction_intent.pipeline["services"]:
+        pod = f"{service}-7d9f8b6c5-x2k4q"
+        tag = f"kube.var.log.containers.{pod}_{namespace}_{service}-0123abcd.log"
+        if not any(f.matches(tag) for f in json_filters):
+            missed.append(tag)
+    matches = [f.get("Match") for f in json_filters]
+    assert not missed, f"the json parser filter (Match {matches}) never sees {missed}"
+
+
+def test_es_output_writes_the_searched_index(
+    obs_config: ObsConfig, redaction_intent: RedactionIntent
+) -> None:
+    conf = seed_files(obs_config)["fluent-bit.conf"]
+    outputs = [o for o in plugins(conf, "OUTPUT", "es") if is_on(o.get("Logstash_Format"))]
+    assert outputs, "no es output with Logstash_Format On"
+    prefixes = {o.get("Logstash_Prefix") for o in outputs}
+    assert prefixes == {redaction_intent.pipeline["index_prefix"]}, prefixes
+
+
+def test_shipper_reads_the_same_settings(obs_config: ObsConfig) -> None:
+    conf = seed_files(obs_config)["fluent-bit.conf"]
+    [kube] = plugins(conf, "FILTER", "kubernetes")
+    [es] = [o for o in plugins(conf, "OUTPUT", "es") if is_on(o.get("Logstash_Format"))]
+    settings = shipper_settings(obs_config)
+    ours = (
+        is_on(kube.get("Merge_Log")),
+        is_on(kube.get("Keep_Log", "On")),
+        es.get("Logstash_Prefix"),
+    )
+    assert (settings.merge_log, settings.keep_log, settings.index_prefix) == ours
+
+
+@pytest.mark.needs("elasticsearch")
+@pytest.mark.writes("ships a test log line into the log store")
+def test_shipper_stores_a_redacted_line_at_the_root_without_the_raw_line(
+    elasticsearch: Endpoint, obs_config: ObsConfig, tmp_path: Path
+) -> None:
+    case = uuid.uuid4().hex
+    log = tmp_path / "svc.log"
+    log.touch()
+    store = LogStore(elasticsearch.url, shipper_settings(obs_config), [log])
+    log.write_text(json.dumps({"gate_case": case, "password": "[REDACTED]"}) + "\n")
+    assert store.ship().shipped == 1
+    [doc] = store.docs("gate_case", [case])
+    prefix = store.settings.index_prefix
+    assert doc["_index"].startswith(f"{prefix}-"), doc["_index"]
+    assert doc["password"] == "[REDACTED]" and "log" not in doc, doc

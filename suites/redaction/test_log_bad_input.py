@@ -1,0 +1,113 @@
+"""Lines that are not clean JSON: nothing is lost silently (stored raw, or counted as
+dropped with its reason), and no secret the app redacted comes back through the raw path.
+
+The lines are written as a container's log holds them: pino's lines (made by the app's
+logger from the config under test) beside whatever else the process printed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.findings import finding_reason, known_finding
+from fixtures.logship import shipper_settings
+from fixtures.refapp.logs import make_logger
+from fixtures.refapp.redaction import PinoRedactor
+from fixtures.refapp.settings import load_settings
+from fixtures.stack.endpoint import Endpoint
+from suites.redaction.logstore import LeakFound, LogStore, Placement, new_secret
+
+pytestmark = [
+    pytest.mark.redaction,
+    pytest.mark.needs("elasticsearch"),
+    pytest.mark.writes("ships malformed log lines into the log store"),
+]
+ONE_MB = 1024 * 1024
+
+
+@pytest.fixture
+def container_log(
+    elasticsearch: Endpoint, obs_config: ObsConfig, tmp_path: Path
+) -> tuple[Path, LogStore]:
+    path = tmp_path / "container.log"
+    path.touch()
+    return path, LogStore(elasticsearch.url, shipper_settings(obs_config), [path])
+
+
+def pino_line(config: ObsConfig, tmp_path: Path, obj: dict[str, object]) -> bytes:
+    """The line the app's logger writes for `obj`, redacted by the config under test."""
+    settings = load_settings(config.root)
+    out = tmp_path / f"pino-{uuid.uuid4().hex}.log"
+    logger = make_logger(out, PinoRedactor(settings.redact_paths, settings.censor), {})
+    logger.info(obj, "bad input case")
+    return out.read_bytes()
+
+
+def append(path: Path, data: bytes) -> None:
+    with path.open("ab") as handle:
+        handle.write(data)
+
+
+def test_line_that_is_not_json_is_stored_raw(container_log: tuple[Path, LogStore]) -> None:
+    path, store = container_log
+    text = f"FATAL ERROR: Reached heap limit {uuid.uuid4().hex}"
+    append(path, text.encode() + b"\n")
+    report = store.ship()
+    assert (report.shipped, report.raw, report.dropped) == (1, 1, []), report
+    found = store.where([text.rsplit(maxsplit=1)[-1]])
+    assert found, f"the raw line {text!r} was counted as shipped but is not in the store"
+
+
+def test_one_megabyte_line_is_counted_as_dropped_and_leaks_nothing(
+    container_log: tuple[Path, LogStore], obs_config: ObsConfig, tmp_path: Path
+) -> None:
+    path, store = container_log
+    secret, case = new_secret("password"), uuid.uuid4().hex
+    big = pino_line(
+        obs_config, tmp_path, {"gate_case": case, "password": secret, "blob": "x" * ONE_MB}
+    )
+    after = uuid.uuid4().hex
+    append(path, big + pino_line(obs_config, tmp_path, {"gate_case": after}))
+    report = store.ship()
+    stored = {d["gate_case"] for d in store.docs("gate_case", [case, after])}
+    dropped = [d for d in report.dropped if d.startswith(f"{path}:1:")]
+    assert case in stored or dropped, f"the 1 MB line is neither stored nor counted: {report}"
+    assert after in stored, f"the line after the long one was lost: {report}"
+    store.assert_nowhere([Placement(secret, "a 1 MB pino line", ("password",), "password")])
+
+
+def test_invalid_utf8_is_stored_and_stays_redacted(
+    container_log: tuple[Path, LogStore], obs_config: ObsConfig, tmp_path: Path
+) -> None:
+    path, store = container_log
+    secret, case, raw_marker = new_secret("token"), uuid.uuid4().hex, uuid.uuid4().hex
+    line = pino_line(obs_config, tmp_path, {"gate_case": case, "token": secret, "note": "@@"})
+    append(path, line.replace(b"@@", b"\xff\xfe\xc3"))  # a binary value inside a JSON string
+    append(path, b"\xff\xfe panic " + raw_marker.encode() + b"\n")  # and outside any JSON
+    report = store.ship()
+    assert report.shipped == 2 and not report.dropped, report
+    [doc] = store.docs("gate_case", [case])
+    assert doc["token"] == load_settings(obs_config.root).censor, doc
+    assert "\ufffd" in doc["note"], f"invalid bytes should read as U+FFFD: {doc['note']!r}"
+    assert store.where([raw_marker]), "the invalid UTF-8 raw line is not in the store"
+    store.assert_nowhere([Placement(secret, "a pino line with invalid UTF-8", ("token",), "token")])
+
+
+def test_secret_in_a_raw_line_of_the_container_log(
+    request: pytest.FixtureRequest, container_log: tuple[Path, LogStore], obs_config: ObsConfig
+) -> None:
+    """What a service prints outside pino (a crash's trace on stderr) is shipped as is."""
+    text = known_finding(obs_config, "raw-lines-unredacted")
+    if text:
+        reason = finding_reason("raw-lines-unredacted", text)
+        request.applymarker(pytest.mark.xfail(strict=True, raises=LeakFound, reason=reason))
+    path, store = container_log
+    secret = new_secret("token")
+    append(path, f"Error: request failed: token={secret}\n    at fetch (/app/x.js:1:1)\n".encode())
+    report = store.ship()
+    assert report.raw == 2 and not report.dropped, report
+    store.assert_nowhere([Placement(secret, "a raw stderr line", ("log",), "raw line")])

@@ -1,0 +1,152 @@
+"""The limits of the seed's design, stated as tests: each secret below must not reach the
+store. Where the config lets it through, the config's findings.yaml names the limit and
+the test is a strict xfail that only a found secret satisfies (raises=LeakFound): any
+other failure is a failure, and a config that closes the gap turns the xfail red.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from fixtures.config import ObsConfig
+from fixtures.findings import finding_reason, known_finding
+from fixtures.refapp.logs import PinoLogger
+from fixtures.stack.endpoint import Endpoint
+from suites.redaction.conftest import RedactionIntent
+from suites.redaction.logstore import LeakFound, LogStore, Placement, new_secret
+from suites.redaction.senders import post_logged_body
+
+pytestmark = [
+    pytest.mark.redaction,
+    pytest.mark.needs("elasticsearch"),
+    pytest.mark.writes("ships test log lines with secrets into the log store"),
+]
+
+
+def expect_leak_finding(request: pytest.FixtureRequest, config: ObsConfig, check_id: str) -> None:
+    """Strict xfail for a documented leak, and only for a leak."""
+    text = known_finding(config, check_id)
+    if text:
+        reason = finding_reason(check_id, text)
+        request.applymarker(pytest.mark.xfail(strict=True, raises=LeakFound, reason=reason))
+
+
+def shipped_and_nowhere(store: LogStore, placements: list[Placement]) -> None:
+    report = store.ship()
+    assert not report.dropped, f"log lines were not stored: {report.dropped[:10]}"
+    store.assert_nowhere(placements)
+
+
+def test_secret_two_levels_down(
+    request: pytest.FixtureRequest, obs_config: ObsConfig, refapp: Endpoint, log_store: LogStore
+) -> None:
+    """`details.user.password`: the `*.` paths reach one level below the top only."""
+    expect_leak_finding(request, obs_config, "redact-two-levels-down")
+    placements = []
+    for route in ("usage", "policy"):
+        secret = new_secret("password")
+        nested = {"user": {"password": secret}}
+        channel, prefix, _ = post_logged_body(refapp, uuid.uuid4().hex, route, nested, {})
+        placements.append(Placement(secret, channel, (*prefix, "user", "password"), "*.*.password"))
+    shipped_and_nowhere(log_store, placements)
+
+
+def test_sensitive_key_one_level_down_outside_the_wildcards(
+    request: pytest.FixtureRequest,
+    obs_config: ObsConfig,
+    refapp: Endpoint,
+    log_store: LogStore,
+    redaction_intent: RedactionIntent,
+) -> None:
+    """`details.email`, `context.secret`: only password, token and api_key have `*.` paths."""
+    expect_leak_finding(request, obs_config, "redact-sensitive-keys-one-level-down")
+    keys = [k for k in redaction_intent.top_level() if k not in redaction_intent.one_level_down()]
+    secrets = {k: new_secret(k) for k in keys}
+    channel, prefix, _ = post_logged_body(refapp, uuid.uuid4().hex, "usage", secrets, {})
+    placements = [Placement(s, channel, (*prefix, k), f"*.{k}") for k, s in secrets.items()]
+    shipped_and_nowhere(log_store, placements)
+
+
+def test_secret_in_a_free_text_message(
+    request: pytest.FixtureRequest,
+    obs_config: ObsConfig,
+    event_logger: PinoLogger,
+    log_store: LogStore,
+) -> None:
+    """A message is a string: no redact path ever looks inside one."""
+    expect_leak_finding(request, obs_config, "redact-free-text-message")
+    secret = new_secret("password")
+    event_logger.warn({"gate_case": uuid.uuid4().hex}, f"login failed, password was {secret}")
+    shipped_and_nowhere(log_store, [Placement(secret, "a log message", ("msg",), "msg")])
+
+
+def test_secret_in_a_query_string(
+    request: pytest.FixtureRequest, obs_config: ObsConfig, refapp: Endpoint, log_store: LogStore
+) -> None:
+    """`?token=...`: logged in `req.url` and parsed into `req.query`, two levels down."""
+    expect_leak_finding(request, obs_config, "redact-query-string")
+    token, password = new_secret("token"), new_secret("password")
+    url = f"{refapp.url}/api/v1/api-keys/mw_test_{uuid.uuid4().hex[:8]}/usage"
+    resp = requests.get(url, params={"token": token, "password": password}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    channel = "GET /api/v1/api-keys/:key/usage query string"
+    placements = [
+        Placement(token, channel, ("req", "query", "token"), "query token"),
+        Placement(password, channel, ("req", "query", "password"), "query password"),
+    ]
+    shipped_and_nowhere(log_store, placements)
+
+
+def test_secret_in_an_error_stack_trace(
+    request: pytest.FixtureRequest,
+    obs_config: ObsConfig,
+    event_logger: PinoLogger,
+    log_store: LogStore,
+) -> None:
+    """An exception's text carries the value that broke it, and pino's err serializer
+    writes it twice, in `err.message` and `err.stack`: strings no path looks inside."""
+    expect_leak_finding(request, obs_config, "redact-stack-trace")
+    secret = new_secret("apikey")
+    try:
+        raise ValueError(f"cannot use api key {secret}")
+    except ValueError as exc:
+        event_logger.error({"err": exc, "gate_case": uuid.uuid4().hex}, "call failed")
+    where = Placement(secret, "a logged error", ("err", "stack"), "err.message/err.stack")
+    shipped_and_nowhere(log_store, [where])
+
+
+def test_top_level_key_of_other_casing(
+    request: pytest.FixtureRequest,
+    obs_config: ObsConfig,
+    event_logger: PinoLogger,
+    refapp: Endpoint,
+    log_store: LogStore,
+) -> None:
+    """`Password`, `API_KEY`: pino's paths are exact-case keys."""
+    expect_leak_finding(request, obs_config, "redact-key-casing")
+    keys = ["Password", "Token", "API_KEY", "Email"]
+    obj = {k: new_secret(k) for k in keys}
+    event_logger.info({"gate_case": uuid.uuid4().hex, **obj}, "gate casing case")
+    placements = [Placement(s, "a log event", (k,), k) for k, s in obj.items()]
+    nested = {"Password": new_secret("password")}
+    channel, prefix, _ = post_logged_body(refapp, uuid.uuid4().hex, "usage", nested, {})
+    placements.append(Placement(nested["Password"], channel, (*prefix, "Password"), "*.Password"))
+    shipped_and_nowhere(log_store, placements)
+
+
+def test_header_of_other_casing_is_never_logged(refapp: Endpoint, log_store: LogStore) -> None:
+    """`X-Api-Key`, `Authorization`: the req serializer keeps three named headers only."""
+    headers = {"X-Api-Key": new_secret("xapikey"), "Authorization": new_secret("auth")}
+    sent = {k: f"Bearer {v}" if k == "Authorization" else v for k, v in headers.items()}
+    request_id = uuid.uuid4().hex
+    resp = requests.get(
+        f"{refapp.url}/health/live", headers={**sent, "X-Request-Id": request_id}, timeout=10
+    )
+    assert resp.status_code == 200
+    placements = [Placement(s, "a request header", ("headers", h), h) for h, s in headers.items()]
+    shipped_and_nowhere(log_store, placements)
+    logged = [d for d in log_store.docs("request_id", [request_id]) if "req" in d]
+    assert logged, f"the request {request_id} was not logged, so this proves nothing"
