@@ -11,9 +11,9 @@ import pytest
 from fixtures.logship import LogShipper
 from fixtures.stack.endpoint import Endpoint
 from fixtures.tracing.intent import TraceIntent
-from fixtures.tracing.jaeger_query import JaegerQuery, Trace
+from fixtures.tracing.jaeger_query import JaegerQuery
 from fixtures.tracing.log_search import any_of, app_log_lines, wait_for_logs
-from fixtures.tracing.shape import is_kafka
+from fixtures.tracing.shape import usage_path_stored
 from fixtures.tracing.traced_requests import Caller, message_request
 
 pytestmark = [
@@ -38,11 +38,10 @@ def test_every_log_line_of_the_request_carries_its_trace(
     assert sent.response.ok, f"POST {path}: {sent.response.status_code} {sent.response.text}"
     tracker = tracing_intent.usage_tracker
 
-    def consumed(t: Trace) -> bool:  # the tracker logs inside its consumer span
-        return any(t.children(c) for c in t.where(lambda s: is_kafka(s, "consumer", tracker)))
-
     trace = jaeger_query.wait_for_trace(
-        sent.trace_id, f"the {tracker} consumer span with its Redis spans", consumed
+        sent.trace_id,
+        f"the server, producer and {tracker} consumer spans",
+        lambda t: usage_path_stored(t, tracing_intent.gateway, tracker),
     )
     # the gateway's lines name the request id; the tracker's, across Kafka, the org
     match = {"request_id": sent.request_id, "org_id": ids["org"]}

@@ -45,8 +45,11 @@ def seed_span_trace(
     pattern = spec.name_pattern()
     trace = jaeger_query.wait_for_trace(
         trace_id,
-        f"a span named like {spec.name!r} (pattern {pattern.pattern})",
-        lambda t: bool(t.where(lambda s: pattern.fullmatch(s.name) is not None)),
+        f"the {gateway} server span and a span named like {spec.name!r} ({pattern.pattern})",
+        lambda t: (
+            bool(t.where(lambda s: is_server(s, gateway)))
+            and bool(t.where(lambda s: pattern.fullmatch(s.name) is not None))
+        ),
         services=(gateway,),
         since=since,
     )

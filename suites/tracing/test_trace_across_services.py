@@ -12,7 +12,15 @@ import pytest
 from fixtures.config import ObsConfig
 from fixtures.tracing.intent import TraceIntent, expected_resource
 from fixtures.tracing.jaeger_query import JaegerQuery, Trace
-from fixtures.tracing.shape import ancestors, is_kafka, is_redis, is_server, kafka_hop, one
+from fixtures.tracing.shape import (
+    ancestors,
+    is_kafka,
+    is_redis,
+    is_server,
+    kafka_hop,
+    one,
+    usage_path_stored,
+)
 from fixtures.tracing.traced_requests import Caller, Sent, message_request
 
 pytestmark = [
@@ -35,18 +43,14 @@ def usage_request(caller: Caller) -> tuple[Sent, float]:
 def whole_trace(
     jaeger_query: JaegerQuery, intent: TraceIntent, request: tuple[Sent, float], what: str
 ) -> Trace:
-    """The usage request's trace once the tracker's consumer span and its Redis spans are in."""
+    """The usage request's trace once the server, producer and consumer spans are in."""
     sent, start = request
     tracker = intent.usage_tracker
-
-    def done(t: Trace) -> bool:
-        consumers = t.where(lambda s: is_kafka(s, "consumer", tracker))
-        return bool(consumers) and any(t.children(c) for c in consumers)
 
     return jaeger_query.wait_for_trace(
         sent.trace_id,
         what,
-        done,
+        lambda t: usage_path_stored(t, intent.gateway, tracker),
         services=(intent.gateway, tracker),
         since=start,
     )
