@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -131,46 +130,46 @@ def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
     message = str(caught.value)
     assert "alertmanager container" in message and "not ready" in message, message
     assert "undefined receiver" in message and "exit code: 1" in message, message
-    leftover = client.containers.list(all=True, filters={"label": "mindweave-gate.service"})
-    assert not [c for c in leftover if str(tmp_path) in str(c.attrs["Mounts"])], leftover
+    leftover = client.api.containers(all=True, filters={"label": "mindweave-gate.service"})
+    assert not [c for c in leftover if str(tmp_path) in str(c["Mounts"])], leftover
 
 
-def test_sigkilled_owner_leaves_no_container(client: docker.DockerClient, tmp_path: Path) -> None:
-    """A pytest killed with SIGKILL runs no cleanup: the guard must remove its container."""
-    script = textwrap.dedent(
-        f"""
-        import sys, time
-        from pathlib import Path
-        from fixtures.stack import redis
-        endpoint = redis.start_container(Path({str(tmp_path)!r}))
-        print(endpoint.extras["container"], flush=True)
-        time.sleep(120)
-        """
-    )
-    env = {k: v for k, v in clean_env(**IMAGE_ENVS).items() if k != "OBS_GATE_OWNER_PID"}
-    owner = subprocess.Popen(
-        [sys.executable, "-c", script],
+def gate_containers(client: docker.DockerClient, owner: int) -> list[str]:
+    """Names of the containers a gate run with owner pid `owner` has, running or not."""
+    label = f"{containers.OWNER_LABEL}={owner}"
+    return [c["Names"][0] for c in client.api.containers(all=True, filters={"label": label})]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_an_interrupted_gate_run_leaves_no_container(
+    client: docker.DockerClient, signum: signal.Signals, tmp_path: Path
+) -> None:
+    """Ctrl-C runs pytest's cleanup; SIGKILL runs none, and the guards must remove the
+    containers on their own."""
+    cmd = [sys.executable, "-m", "pytest", "suites/alerts", "-k", "live", "-q"]
+    cmd += ["-p", "no:cacheprovider", "-o", "addopts=", "--stack", "containers"]
+    cmd += ["--reports-dir", str(tmp_path)]
+    gate = subprocess.Popen(
+        cmd,
         cwd=REPO_ROOT,
-        env={**env, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        text=True,
+        env=clean_env(**IMAGE_ENVS),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
-        assert owner.stdout is not None
-        container_id = owner.stdout.readline().strip()
-        assert container_id, "the owner did not start its container"
-        assert client.containers.get(container_id).status == "running"
+        deadline = time.monotonic() + 60
+        while len(gate_containers(client, gate.pid)) < 2 and time.monotonic() < deadline:
+            assert gate.poll() is None, "the gate run ended before its containers were up"
+            time.sleep(0.2)
+        assert len(gate_containers(client, gate.pid)) == 2, "Prometheus and Alertmanager"
     finally:
-        owner.send_signal(signal.SIGKILL)
-        owner.wait()
+        gate.send_signal(signum)
+        gate.wait(60)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            client.containers.get(container_id)
-        except docker.errors.NotFound:
-            return
+    while gate_containers(client, gate.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    pytest.fail(f"container {container_id} still there 20 s after its owner was SIGKILLed")
+    left = gate_containers(client, gate.pid)
+    assert not left, f"still there 20 s after {signum.name}: {left}"
 
 
 def test_missing_image_names_build_images(client: docker.DockerClient) -> None:
