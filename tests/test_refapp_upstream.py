@@ -88,3 +88,25 @@ def test_bad_fault_settings_are_refused_and_change_nothing(upstream: Endpoint, b
     resp = requests.put(f"{upstream.url}/control/faults", json=bad, timeout=5)
     assert resp.status_code == 400, resp.text
     assert requests.get(f"{upstream.url}/control/faults", timeout=5).json() == before
+
+
+def test_scoped_faults_reach_only_their_scope(upstream: Endpoint) -> None:
+    """A test's own faults (scope) fail its requests only; unscoped ones stay healthy."""
+    set_upstream_faults(app_with(upstream), scope="t1", error_rate=1.0, error_status=502)
+    try:
+        mine = requests.post(
+            f"{upstream.url}/v1/messages",
+            json=CLAUDE_BODY,
+            headers={"x-mw-fault-scope": "t1"},
+            timeout=10,
+        )
+        other = requests.post(
+            f"{upstream.url}/v1/messages",
+            json=CLAUDE_BODY,
+            headers={"x-mw-fault-scope": "t2"},
+            timeout=10,
+        )
+        unscoped = requests.post(f"{upstream.url}/v1/messages", json=CLAUDE_BODY, timeout=10)
+        assert (mine.status_code, other.status_code, unscoped.status_code) == (502, 200, 200)
+    finally:
+        set_upstream_faults(app_with(upstream), scope="t1", error_rate=0.0)
