@@ -1,0 +1,98 @@
+"""Every panel query against a real Prometheus: it parses (Prometheus' own parser, through
+the query API), and with the reference app under traffic and scraped, it returns data.
+
+The app is scraped as a file_sd target with this test's own label, and each query is
+pinned to that label on every selector, so series of other tests (the alert scenarios'
+hand-made `namespace` series) can never make a panel look alive.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from fixtures.config import ObsConfig
+from fixtures.dashboards import Panel, panels, pinned
+from fixtures.errors import ServiceError
+from fixtures.refapp.client import exercise_routes
+from fixtures.stack.endpoint import Endpoint
+from suites.dashboards.conftest import judge_named
+
+pytestmark = [pytest.mark.dashboards, pytest.mark.needs("prometheus")]
+PIN = "gate_dashboard"
+SCRAPE_WAIT = 40.0  # Prometheus 2.42 applies a new file_sd target on a 5 s tick
+
+
+def query(prometheus: Endpoint, expr: str) -> requests.Response:
+    return requests.get(f"{prometheus.url}/api/v1/query", params={"query": expr}, timeout=10)
+
+
+def test_panel_query_parses_in_prometheus(prometheus: Endpoint, panel: Panel) -> None:
+    for expr in panel.exprs:
+        resp = query(prometheus, expr)
+        body = resp.json()
+        assert resp.status_code == 200 and body.get("status") == "success", (
+            f"{panel.id} ({panel.file}): Prometheus rejects {expr!r}: {body.get('error')}"
+        )
+
+
+def wait_for(prometheus: Endpoint, expr: str, what: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + SCRAPE_WAIT
+    while time.monotonic() < deadline:
+        result = query(prometheus, expr).json()["data"]["result"]
+        if result:
+            return result
+        time.sleep(0.5)
+    targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]
+    raise ServiceError(
+        f"gave up after {SCRAPE_WAIT:.0f}s waiting for {what} ({expr}); targets: "
+        f"{json.dumps(targets['activeTargets'])[:1500]}"
+    )
+
+
+@pytest.mark.writes("adds the app as a scrape target in Prometheus' file_sd dir")
+def test_every_panel_returns_data_with_the_app_under_traffic(
+    prometheus: Endpoint, refapp: Endpoint, obs_config: ObsConfig
+) -> None:
+    tag = uuid.uuid4().hex[:12]
+    sd_file = Path(prometheus.extras["file_sd_dir"]) / f"dashboards-{tag}.json"
+    group = {
+        "targets": [f"{refapp.host}:{refapp.port}"],
+        "labels": {
+            "job": "api-gateway",
+            PIN: tag,
+            "__scrape_interval__": "1s",
+            "__scrape_timeout__": "1s",
+        },
+    }
+    sd_file.with_suffix(".tmp").write_text(json.dumps([group]))
+    sd_file.with_suffix(".tmp").rename(sd_file)
+    try:
+        wait_for(prometheus, f'up{{{PIN}="{tag}"}} == 1', "the app's first scrape")
+        exercise_routes(refapp, kafka=False)
+        wait_for(
+            prometheus,
+            f'sum(rate(http_requests_total{{{PIN}="{tag}"}}[5m])) > 0',
+            "two scrapes of the app after the traffic",
+        )
+        empty = []
+        for panel in panels(obs_config):
+            for expr in panel.exprs:
+                result = query(prometheus, pinned(expr, PIN, tag)).json()["data"]["result"]
+                if not result:
+                    empty.append((panel.id, expr))
+    finally:
+        sd_file.unlink(missing_ok=True)
+    judge_named(
+        obs_config,
+        "dashboard-panels-return-data",
+        sorted({panel_id for panel_id, _ in empty}),
+        "panels without data while the app serves traffic:\n"
+        + "\n".join(f"{p}: {e}" for p, e in empty),
+    )

@@ -1,0 +1,101 @@
+"""Universal checks of any config's dashboards, no servers: unique uids, panels that do not
+overlap, every metric a panel reads produced by something in the config, and panels that
+mirror an alert showing the alert's own quantity, unit and firing threshold."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from fixtures import promql
+from fixtures.config import ObsConfig
+from fixtures.dashboards import (
+    Mirror,
+    Panel,
+    alert_threshold,
+    load_dashboards,
+    overlapping,
+    panels,
+    produced_metrics,
+)
+from fixtures.findings import expect_known_finding
+from suites.dashboards.conftest import judge_named
+
+pytestmark = [pytest.mark.dashboards]
+
+
+def test_no_dashboard_uid_is_duplicated(
+    request: pytest.FixtureRequest, obs_config: ObsConfig
+) -> None:
+    expect_known_finding(request, obs_config, "dashboard-uids-unique")
+    uids = Counter(str(doc.get("uid")) for _, doc in load_dashboards(obs_config))
+    files = [(p.name, doc.get("uid")) for p, doc in load_dashboards(obs_config)]
+    assert all(doc_uid not in (None, "") for _, doc_uid in files), (
+        f"a dashboard without uid: {files}"
+    )
+    assert [u for u, n in uids.items() if n > 1] == [], f"uids used twice: {files}"
+
+
+def test_panels_do_not_overlap(request: pytest.FixtureRequest, obs_config: ObsConfig) -> None:
+    expect_known_finding(request, obs_config, "dashboard-grid-no-overlap")
+    found = panels(obs_config)
+    unplaced = [p.id for p in found if p.grid is None]
+    assert not unplaced, f"panels without gridPos: {unplaced}"
+    pairs = [f"{a.id} {a.grid} and {b.title} {b.grid}" for a, b in overlapping(found)]
+    assert not pairs, "panels overlap (x, y, w, h):\n" + "\n".join(pairs)
+
+
+def test_every_panel_metric_is_produced(obs_config: ObsConfig) -> None:
+    """A metric that neither the app, the rules nor the scrape config produces has no data."""
+    produced = produced_metrics(obs_config)
+    missing: dict[str, list[str]] = {}
+    for panel in panels(obs_config):
+        for expr in panel.exprs:
+            for sel in promql.selectors(expr, f"{panel.file}: {panel.title}"):
+                if sel.metric and sel.metric not in produced:
+                    missing.setdefault(sel.metric, []).append(panel.id)
+    judge_named(
+        obs_config,
+        "dashboard-metrics-produced",
+        sorted(missing),
+        f"panels read metrics nothing in the config produces: {missing}",
+    )
+
+
+def mirror_of(config: ObsConfig, mirror: Mirror) -> tuple[Panel, str]:
+    """The mirroring panel, and the alert rule's expression."""
+    found = [
+        p for p in panels(config) if (p.dashboard, p.title) == (mirror.dashboard, mirror.panel)
+    ]
+    rules = [r for r in config.alert_rules() if r.name == mirror.alert]
+    assert len(found) == 1, f"no single panel {mirror.panel!r} in dashboard {mirror.dashboard}"
+    assert len(rules) == 1, f"no single alert rule {mirror.alert}"
+    assert len(found[0].exprs) == 1, f"{found[0].id} has {len(found[0].exprs)} targets, not 1"
+    return found[0], rules[0].expr
+
+
+def test_mirrored_panel_reads_what_its_rule_reads(obs_config: ObsConfig, mirror: Mirror) -> None:
+    panel, expr = mirror_of(obs_config, mirror)
+    shown = {s.metric for s in promql.selectors(panel.exprs[0])}
+    fired = {s.metric for s in promql.selectors(expr)}
+    assert shown == fired, (
+        f"{panel.id} reads {sorted(shown)}, but {mirror.alert}, which it mirrors, reads "
+        f"{sorted(fired)}: renamed in one and not the other?"
+    )
+
+
+def test_mirrored_panel_unit_and_red_threshold(
+    request: pytest.FixtureRequest, obs_config: ObsConfig, mirror: Mirror
+) -> None:
+    """The panel turns red exactly where its alert fires, in the intended unit."""
+    expect_known_finding(request, obs_config, f"dashboard-mirrors-{mirror.alert.lower()}")
+    panel, expr = mirror_of(obs_config, mirror)
+    compared = alert_threshold(expr, f"alert {mirror.alert}")
+    assert compared and compared[1] in (">", ">="), f"{mirror.alert} is not `value > threshold`"
+    threshold = compared[2] * mirror.scale
+    assert panel.unit == mirror.unit, f"{panel.id}: unit {panel.unit!r}, intended {mirror.unit!r}"
+    assert panel.red_threshold() == pytest.approx(threshold), (
+        f"{panel.id} turns red at {panel.red_threshold()} {panel.unit}, but {mirror.alert} "
+        f"fires above {compared[2]} (x{mirror.scale:g} = {threshold:g} {panel.unit})"
+    )
