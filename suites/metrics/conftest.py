@@ -9,7 +9,13 @@ import pytest
 from fixtures.config import ObsConfig
 from fixtures.errors import GateError
 from fixtures.plugin import config_dir
-from fixtures.refapp.client import Exposition, exercise_routes, scrape, wait_for_sample
+from fixtures.refapp.client import (
+    Exposition,
+    exercise_routes,
+    scrape,
+    wait_for_key_usage,
+    wait_for_sample,
+)
 from fixtures.refapp.fixtures import private_gateway
 from fixtures.refapp.intent import metric_intents, path_examples
 from fixtures.stack.endpoint import Endpoint
@@ -48,7 +54,7 @@ def exercised_app(refapp: Endpoint) -> list[Exposition]:
     if kafka and tracker:
         topic = refapp.extras["kafka_topic"]
         scrapes.append(wait_for_sample(tracker, "kafka_messages_consumed_total", {"topic": topic}))
-        assert ids["key"]  # the tracker counted the event under the key the route reads
+        wait_for_key_usage(refapp, ids["key"])  # the hop really ended in Redis
     return scrapes
 
 
