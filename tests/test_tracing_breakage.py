@@ -1,0 +1,140 @@
+"""Break one line of the tracing settings in a copied config and the tracing suite goes red,
+naming what broke; leave the copy alone and the same tests stay green. And the judgement of
+one trace across the Kafka hop fails on the traces PITFALLS warns of.
+
+Each run is `pytest suites/tracing` on its copy in a child pytest (its own Kafka, Redis,
+Jaeger and reference app, reading the copy); Elasticsearch is left out (`-k`): the edits
+under test change spans, not log shipping. All runs start at once in a module fixture.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from gate_subprocess import GateRun, copy_config, edit, run_gate
+
+from fixtures.tracing.jaeger_query import Span, Trace
+from fixtures.tracing.shape import kafka_hop
+
+SETTINGS = Path("tracing") / "propagation.yaml"
+SELECT = ("-k", "continues_the_callers_trace or kafka_hop or health_route", "--stack=process")
+CONTINUES = "test_server_span_continues_the_callers_trace"
+KAFKA_HOP = "test_kafka_hop_keeps_one_trace"
+CONTROL = "unmodified"
+
+
+@dataclass(frozen=True)
+class Breakage:
+    id: str
+    old: str
+    new: str
+    must_fail: tuple[str, ...]
+    must_say: str
+
+
+CASES = [
+    Breakage(
+        # W3C baggage alone carries no trace context: callers' traceparent is ignored and
+        # the producer injects none into the Kafka message
+        "propagator",
+        "propagators: [tracecontext]",
+        "propagators: [baggage]",
+        (CONTINUES, KAFKA_HOP),
+        "(no span with this trace id)",
+    ),
+    Breakage(
+        "untraced-routes",
+        "  - /health/ready\n",
+        "",
+        ("test_health_route_makes_no_span[/health/ready]",),
+        "GET /health/ready made spans",
+    ),
+]
+
+
+def _run(root: Path, case: Breakage | None) -> GateRun:
+    name = case.id if case else CONTROL
+    config = copy_config(root / name / "config")
+    if case is not None:
+        edit(config / SETTINGS, case.old, case.new)
+    return run_gate(
+        f"--obs-config={config}",
+        *SELECT,
+        suite="suites/tracing",
+        junit=root / name / "junit.xml",
+        timeout=420,
+    )
+
+
+@pytest.fixture(scope="module")
+def tracing_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
+    root = tmp_path_factory.mktemp("tracing-breakage")
+    cases: list[Breakage | None] = [*CASES, None]
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        futures = {(c.id if c else CONTROL): pool.submit(_run, root, c) for c in cases}
+    return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_one_broken_setting_turns_the_tracing_suite_red(
+    case: Breakage, tracing_runs: dict[str, GateRun]
+) -> None:
+    run = tracing_runs[case.id]
+    assert run.returncode == 1, run.describe()
+    assert set(case.must_fail) == set(run.failed), (
+        f"{case.id}: expected exactly {sorted(case.must_fail)} to fail\n{run.describe()}"
+    )
+    assert case.must_say in run.output, f"{case.id}: output lacks {case.must_say!r}"
+
+
+def test_unmodified_config_keeps_the_same_tests_green(tracing_runs: dict[str, GateRun]) -> None:
+    run = tracing_runs[CONTROL]
+    assert run.returncode == 0, run.describe()
+    assert "4 passed" in run.output, run.describe()
+
+
+def _span(span_id: str, service: str, kind: str, parent: str | None, **tags: str) -> Span:
+    return Span(
+        "t" * 32,
+        span_id,
+        f"{service} {kind}",
+        service,
+        (parent,) if parent else (),
+        {"span.kind": kind, **tags},
+        (),
+    )
+
+
+GATEWAY_SPANS = (
+    _span("s1", "api-gateway", "server", "caller"),
+    _span("p1", "api-gateway", "producer", "s1", **{"messaging.system": "kafka"}),
+)
+
+
+def test_kafka_hop_judge_accepts_a_consumer_under_the_producer() -> None:
+    consumer = _span("c1", "usage-tracker", "consumer", "p1", **{"messaging.system": "kafka"})
+    producer, found = kafka_hop(
+        Trace("t", (*GATEWAY_SPANS, consumer)), "api-gateway", "usage-tracker"
+    )
+    assert (producer.span_id, found.span_id) == ("p1", "c1")
+
+
+@pytest.mark.parametrize(
+    "consumer",
+    [
+        # confluent-kafka's instrumentation: the consumer span only links, in its own trace
+        None,
+        # a consumer span that started its own root inside the trace id (context not extracted)
+        _span("c1", "usage-tracker", "consumer", None, **{"messaging.system": "kafka"}),
+        # a consumer span under the server span: the message's context was not used
+        _span("c1", "usage-tracker", "consumer", "s1", **{"messaging.system": "kafka"}),
+    ],
+    ids=["consumer-in-another-trace", "consumer-is-a-root", "consumer-under-the-server-span"],
+)
+def test_kafka_hop_judge_fails_on_a_broken_hop(consumer: Span | None) -> None:
+    spans = (*GATEWAY_SPANS, consumer) if consumer else GATEWAY_SPANS
+    with pytest.raises(AssertionError, match="consumer span"):
+        kafka_hop(Trace("t", spans), "api-gateway", "usage-tracker")
