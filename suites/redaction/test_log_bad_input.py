@@ -62,22 +62,44 @@ def test_line_that_is_not_json_is_stored_raw(container_log: tuple[Path, LogStore
     assert found, f"the raw line {text!r} was counted as shipped but is not in the store"
 
 
-def test_one_megabyte_line_is_counted_as_dropped_and_leaks_nothing(
+def test_one_megabyte_line_leaks_nothing_and_the_next_line_is_kept(
     container_log: tuple[Path, LogStore], obs_config: ObsConfig, tmp_path: Path
 ) -> None:
     path, store = container_log
-    secret, case = new_secret("password"), uuid.uuid4().hex
-    big = pino_line(
-        obs_config, tmp_path, {"gate_case": case, "password": secret, "blob": "x" * ONE_MB}
-    )
-    after = uuid.uuid4().hex
-    append(path, big + pino_line(obs_config, tmp_path, {"gate_case": after}))
+    secret, case, after = new_secret("password"), uuid.uuid4().hex, uuid.uuid4().hex
+    obj = {"gate_case": case, "password": secret, "blob": "x" * ONE_MB}
+    append(path, pino_line(obs_config, tmp_path, obj))
+    append(path, pino_line(obs_config, tmp_path, {"gate_case": after}))
     report = store.ship()
     stored = {d["gate_case"] for d in store.docs("gate_case", [case, after])}
     dropped = [d for d in report.dropped if d.startswith(f"{path}:1:")]
-    assert case in stored or dropped, f"the 1 MB line is neither stored nor counted: {report}"
+    assert case in stored or dropped, f"the 1 MB line is neither stored nor named: {report}"
     assert after in stored, f"the line after the long one was lost: {report}"
     store.assert_nowhere([Placement(secret, "a 1 MB pino line", ("password",), "password")])
+
+
+class NotStored(AssertionError):
+    """A line the pipeline neither stored nor counted in a metric."""
+
+
+def test_one_megabyte_line_is_stored_or_counted_in_a_metric(
+    request: pytest.FixtureRequest,
+    container_log: tuple[Path, LogStore],
+    obs_config: ObsConfig,
+    tmp_path: Path,
+) -> None:
+    """Fluent Bit's tail exports records, bytes and files opened, closed and rotated: a
+    line it skips is counted in no metric, so the pipeline must store it."""
+    text = known_finding(obs_config, "fluentbit-long-lines-dropped")
+    if text:
+        reason = finding_reason("fluentbit-long-lines-dropped", text)
+        request.applymarker(pytest.mark.xfail(strict=True, raises=NotStored, reason=reason))
+    path, store = container_log
+    case = uuid.uuid4().hex
+    append(path, pino_line(obs_config, tmp_path, {"gate_case": case, "blob": "x" * ONE_MB}))
+    report = store.ship()
+    if not store.docs("gate_case", [case]):
+        raise NotStored(f"the 1 MB line was not stored, and no metric counts it: {report.dropped}")
 
 
 def test_invalid_utf8_is_stored_and_stays_redacted(
