@@ -5,12 +5,20 @@ seed's Fluent Bit config carrying the trace id Jaeger shows and the id of one of
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import requests
 
-from fixtures.logship import LogShipper
+from fixtures.config import ObsConfig
+from fixtures.findings import judge_with_finding
+from fixtures.logship import LogShipper, ShipReport
+from fixtures.logship.shipper import Line
 from fixtures.stack.endpoint import Endpoint
-from fixtures.tracing.intent import TraceIntent
+from fixtures.tracing.fluentbit_enrich import enrich
+from fixtures.tracing.intent import TRACE_INTENT, TraceIntent
 from fixtures.tracing.jaeger_query import JaegerQuery
 from fixtures.tracing.log_search import any_of, app_log_lines, wait_for_logs
 from fixtures.tracing.shape import usage_path_stored
@@ -67,4 +75,52 @@ def test_every_log_line_of_the_request_carries_its_trace(
         f"log lines in Elasticsearch without trace {sent.trace_id} or a span of it "
         f"({sorted(span_ids)}):\n"
         + "\n".join(f"    {json.dumps(d, default=str)[:400]}" for d in wrong)
+    )
+
+
+def test_line_as_fluent_bit_enriches_it_keeps_its_trace_in_the_store(
+    caller: Caller,
+    tracing_intent: TraceIntent,
+    obs_config: ObsConfig,
+    app_logs: dict[str, str],
+    shipped_logs: LogShipper,
+    elasticsearch: Endpoint,
+) -> None:
+    """The gate's shipper adds no Kubernetes fields; Fluent Bit does. The request's log line
+    with the fields the config's filters add in the pods' namespace must still be stored,
+    trace id and all (in a private index: a rejected mapping must not spoil the shared one)."""
+    if not app_logs or not tracing_intent.pod_namespace:
+        pytest.fail(f"needs the app's log files and pod_namespace in {TRACE_INTENT}")
+    path, body, _ = message_request()
+    sent = caller.traced("POST", path, body)
+    assert sent.response.ok, f"POST {path}: {sent.response.status_code} {sent.response.text}"
+    lines = app_log_lines(app_logs, any_of({"request_id": sent.request_id}))
+    assert lines, f"no log line with request_id {sent.request_id} in {app_logs}"
+    source = {k: v for k, v in lines[0].items() if k != "_file"}
+    report = ShipReport()
+    shipped = shipped_logs.record(
+        Line(Path("app.log"), 1, json.dumps(source)), datetime.now(UTC), report
+    )
+    record = enrich(obs_config, shipped, tracing_intent.pod_namespace)
+    index = f"gate-tracing-{uuid.uuid4().hex}"
+    try:
+        result = requests.post(
+            f"{elasticsearch.url}/{index}/_doc?refresh=true", json=record, timeout=30
+        )
+        stored = result.json().get("_id") if result.ok else None
+        error = "" if result.ok else result.json().get("error", {}).get("type", result.text)
+        kept = stored and requests.get(
+            f"{elasticsearch.url}/{index}/_doc/{stored}", timeout=10
+        ).json().get("_source", {}).get(tracing_intent.trace_id_field)
+    finally:
+        requests.delete(f"{elasticsearch.url}/{index}", timeout=30)
+    finding_id, _, text = (tracing_intent.enriched_line_finding or "").partition(": ")
+    judge_with_finding(
+        kept == sent.trace_id,
+        text or None,
+        error,
+        "illegal_argument_exception",
+        f"Elasticsearch did not keep the line as Fluent Bit would send it ({error or 'stored'}, "
+        f"trace id {kept!r}): {json.dumps(record)[:600]}\n{result.text[:600]}",
+        finding_id=finding_id,
     )
