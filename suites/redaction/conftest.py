@@ -1,10 +1,11 @@
 """The redaction suite's intent (from the config dir) and the log store it searches.
 
 Two sources write what the store receives, both configured from the config under test:
-the reference api-gateway's real process (its JSON log and its stderr, as Fluent Bit tails a
-container's log), and `event_logger`, the app's own pino logger (fixtures.refapp.logs) with
-the config's redact paths and censor, for log events no route of the gateway writes (a
-top-level `ssn`, a secret in a message): every MindWeave service logs through that logger.
+the reference app's real processes (the api-gateway's JSON log and its stderr, as Fluent
+Bit tails a container's log, and the usage-tracker's log when the run has Kafka), and
+`event_logger`, the app's own pino logger (fixtures.refapp.logs) with the config's redact
+paths and censor, for log events no route writes (a top-level `ssn`, a secret in a
+message): every MindWeave service logs through that logger.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def log_store(
     events = tmp_path_factory.mktemp("redaction-events") / "service-events.log"
     events.touch()
     files = [Path(app_log), Path(refapp.log_path), events]
+    tracker_log = refapp.extras["log_files"].get("usage-tracker")
+    if tracker_log:  # the run has Kafka: the usage-tracker's log is the store's too
+        files.append(Path(tracker_log))
     store = LogStore(elasticsearch.url, shipper_settings(obs_config), files)
     store.events_file = events  # type: ignore[attr-defined]
     return store

@@ -6,6 +6,7 @@ other failure is a failure, and a config that closes the gap turns the xfail red
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -18,6 +19,8 @@ from fixtures.stack.endpoint import Endpoint
 from suites.redaction.conftest import RedactionIntent
 from suites.redaction.logstore import LeakFound, LogStore, Placement, new_secret
 from suites.redaction.senders import post_logged_body
+
+TRACKER_WAIT = 30.0  # Kafka delivery and the tracker's consume loop
 
 pytestmark = [
     pytest.mark.redaction,
@@ -116,6 +119,45 @@ def test_secret_in_an_error_stack_trace(
         event_logger.error({"err": exc, "gate_case": uuid.uuid4().hex}, "call failed")
     where = Placement(secret, "a logged error", ("err", "stack"), "err.message/err.stack")
     shipped_and_nowhere(log_store, [where])
+
+
+@pytest.mark.needs("kafka")
+def test_secret_in_the_stack_trace_of_a_dropped_usage_event(
+    request: pytest.FixtureRequest, obs_config: ObsConfig, refapp: Endpoint, log_store: LogStore
+) -> None:
+    """The real usage-tracker drops an event it cannot count and logs the error: a key sent
+    where a token count belongs is in the exception's text, and so in `err`."""
+    expect_leak_finding(request, obs_config, "redact-stack-trace")
+    assert refapp.extras.get("kafka_topic"), f"the app under test has no usage-tracker: {refapp}"
+    secret, request_id = new_secret("apikey"), uuid.uuid4().hex
+    event = {"org_id": str(uuid.uuid4()), "project_id": "42", "model": "claude-3-5-sonnet"}
+    resp = requests.post(
+        f"{refapp.url}/api/v1/usage/events",
+        json={**event, "input_tokens": secret},
+        headers={"x-request-id": request_id},
+        timeout=10,
+    )
+    assert resp.status_code == 202, resp.text
+    dropped = wait_for_line_in_trace(log_store, request_id, "usage event dropped")
+    assert dropped.get("err"), f"the tracker logged the drop without the error: {dropped}"
+    where = Placement(secret, "a usage event the tracker fails to count", ("err",), "err")
+    log_store.assert_nowhere([where])
+
+
+def wait_for_line_in_trace(store: LogStore, request_id: str, msg: str) -> dict[str, object]:
+    """The line `msg` of the trace that the request `request_id` started (bounded wait)."""
+    deadline = time.monotonic() + TRACKER_WAIT
+    while True:
+        store.ship()
+        traces = [d["trace_id"] for d in store.docs("request_id", [request_id]) if "trace_id" in d]
+        lines = [d for d in store.docs("trace_id", traces[:1]) if d.get("msg") == msg]
+        if lines:
+            return lines[0]
+        assert time.monotonic() < deadline, (
+            f"no {msg!r} line in the trace of request {request_id} (trace {traces[:1]}) after "
+            f"{TRACKER_WAIT:.0f}s: the usage-tracker did not log dropping the event"
+        )
+        time.sleep(0.5)
 
 
 def test_top_level_key_of_other_casing(
