@@ -136,7 +136,8 @@ class LogStore:
             if p.secret in found
         ]
         if leaks:
+            intents = sorted({f"`{p.intent}`" for p in placements if p.secret in found})
             raise LeakFound(
-                f"{len(leaks)} of {len(placements)} secrets reached the log store:\n"
-                + "\n".join(leaks[:40])
+                f"{len(leaks)} of {len(placements)} secrets reached the log store, "
+                f"from {', '.join(intents)}:\n" + "\n".join(leaks[:40])
             )
