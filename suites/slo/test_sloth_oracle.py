@@ -29,7 +29,9 @@ def test_sloth_agrees_with_the_generated_rules(slo: SLO, sloth_output, judge_slo
     )
 
 
-def test_sloth_alerts_use_the_workbook_windows(slo: SLO, sloth_output, judge_slo) -> None:
+def test_sloth_pages_and_tickets_use_the_workbook_windows(
+    slo: SLO, sloth_output, judge_slo
+) -> None:
     """Each of Sloth's page and ticket alerts: the two window pairs of the workbook's
     table, each above factor x (1 - objective)."""
     theirs, refusal = sloth_output[slo.id]
