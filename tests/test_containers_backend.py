@@ -12,16 +12,16 @@ import signal
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import docker
 import pytest
 import requests
 from gate_subprocess import REPO_ROOT, clean_env, run_gate
 
-import docker
 from fixtures.config import ObsConfig
+from fixtures.flake_check import outcomes
 from fixtures.stack import alertmanager as am
 from fixtures.stack import containers
 from fixtures.stack import prometheus as prom
@@ -186,22 +186,6 @@ def test_missing_image_names_build_images(client: docker.DockerClient) -> None:
     assert lines and "scripts/build-images" in lines[0], run.describe()
 
 
-def outcomes(junit: Path) -> dict[str, str]:
-    """Test id -> passed, failed, skipped or xfailed (pytest writes a strict xfail as skipped
-    with type pytest.xfail)."""
-    out = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        test_id = f"{case.get('classname')}::{case.get('name')}"
-        outcome = "passed"
-        for child in case:
-            if child.tag in ("failure", "error"):
-                outcome = "failed"
-            elif child.tag == "skipped":
-                outcome = "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
-        out[test_id] = outcome
-    return out
-
-
 def test_suites_give_the_same_outcomes_on_containers_as_on_process(
     client: docker.DockerClient, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
@@ -234,4 +218,5 @@ def test_suites_give_the_same_outcomes_on_containers_as_on_process(
     }
     listed = [f"{t}: process {p}, containers {c}" for t, (p, c) in sorted(differ.items())]
     assert not differ, "\n".join(listed)
-    assert "failed" not in process.values(), [t for t, o in process.items() if o == "failed"]
+    broken = [t for t, o in process.items() if o in ("failed", "error")]
+    assert not broken, broken
