@@ -9,6 +9,7 @@ under test change spans, not log shipping. All runs start at once in a module fi
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,8 @@ def test_one_broken_setting_turns_the_tracing_suite_red(
 def test_unmodified_config_keeps_the_same_tests_green(tracing_runs: dict[str, GateRun]) -> None:
     run = tracing_runs[CONTROL]
     assert run.returncode == 0, run.describe()
-    assert "4 passed" in run.output, run.describe()
+    passed = re.search(r"(\d+) passed", run.output)
+    assert passed and int(passed[1]) >= 4, f"the selection ran too little\n{run.describe()}"
 
 
 def _span(span_id: str, service: str, kind: str, parent: str | None, **tags: str) -> Span:

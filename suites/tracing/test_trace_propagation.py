@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from fixtures.tracing.intent import TraceIntent
+from fixtures.config import ObsConfig
+from fixtures.tracing.intent import TRACE_INTENT, TraceIntent
 from fixtures.tracing.jaeger_query import JaegerQuery
 from fixtures.tracing.log_search import any_of, app_log_lines
 from fixtures.tracing.shape import is_server, one
@@ -113,4 +114,17 @@ def test_health_route_makes_no_span(
     ]
     assert not naming, f"spans of GET {health_route}:\n" + "\n".join(
         f"    trace {s.trace_id}: {s.describe()} {s.tags}" for s in naming
+    )
+
+
+def test_only_health_routes_are_untraced(
+    obs_config: ObsConfig, tracing_intent: TraceIntent
+) -> None:
+    """The app's untraced routes are the intent's health routes and nothing more: a route
+    added there would vanish from every trace without a test noticing."""
+    untraced = obs_config.app_settings("tracing").get("untraced_routes") or []
+    extra = sorted(set(untraced) - set(tracing_intent.health_routes))
+    assert not extra, (
+        f"tracing/propagation.yaml untraces {extra}, which are not health routes "
+        f"({list(tracing_intent.health_routes)} in {TRACE_INTENT})"
     )
