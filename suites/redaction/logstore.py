@@ -73,11 +73,7 @@ class LogStore:
         self.es_url = es_url.rstrip("/")
         self.settings = settings
         self.shipper = LogShipper(settings, self.es_url, [str(f) for f in files])
-        for path in files:
-            if path.exists():
-                data = path.read_bytes()
-                end = data.rfind(b"\n") + 1
-                self.shipper.positions[path] = (end, data[:end].count(b"\n"))
+        self.shipper.start_at_end()
 
     def ship(self) -> ShipReport:
         """Ship every complete new line, then refresh so that a search sees them."""
