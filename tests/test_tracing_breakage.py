@@ -1,6 +1,7 @@
-"""Break one line of the tracing settings in a copied config and the tracing suite goes red,
-naming what broke; leave the copy alone and the same tests stay green. And the judgement of
-one trace across the Kafka hop fails on the traces PITFALLS warns of.
+"""Break one line of the tracing settings (or the normalizePath rule that names server
+spans) in a copied config and the tracing suite goes red, naming what broke; leave the copy
+alone and the same tests stay green. And the judgement of one trace across the Kafka hop
+fails on the traces PITFALLS warns of.
 
 Each run is `pytest suites/tracing` on its copy in a child pytest (its own Kafka, Redis,
 Jaeger and reference app, reading the copy); Elasticsearch is left out (`-k`): the edits
@@ -21,9 +22,15 @@ from fixtures.tracing.jaeger_query import Span, Trace
 from fixtures.tracing.shape import kafka_hop
 
 SETTINGS = Path("tracing") / "propagation.yaml"
-SELECT = ("-k", "continues_the_callers_trace or kafka_hop or health_route", "--stack=process")
+SELECT = (
+    "-k",
+    "continues_the_callers_trace or kafka_hop or health_route or same_for_any_ids",
+    "--stack=process",
+)
+NORMALIZE = Path("metrics") / "instrumentation.yaml"
 CONTINUES = "test_server_span_continues_the_callers_trace"
 KAFKA_HOP = "test_kafka_hop_keeps_one_trace"
+SPAN_NAME = "test_server_span_name_is_the_same_for_any_ids"
 CONTROL = "unmodified"
 
 
@@ -34,6 +41,7 @@ class Breakage:
     new: str
     must_fail: tuple[str, ...]
     must_say: str
+    file: Path = SETTINGS
 
 
 CASES = [
@@ -43,7 +51,7 @@ CASES = [
         "propagator",
         "propagators: [tracecontext]",
         "propagators: [baggage]",
-        (CONTINUES, KAFKA_HOP),
+        (CONTINUES, KAFKA_HOP, SPAN_NAME),
         "(no span with this trace id)",
     ),
     Breakage(
@@ -53,6 +61,15 @@ CASES = [
         ("test_health_route_makes_no_span[/health/ready]",),
         "GET /health/ready made spans",
     ),
+    Breakage(
+        # normalizePath names the server span: a UUID left in part makes one name per org
+        "normalize-path",
+        "[0-9a-f]{4}-[0-9a-f]{12}'",
+        "[0-9a-f]{4}-[0-9a-f]{11}'",
+        (SPAN_NAME,),
+        "server span (name, http.route) differ with the ids",
+        NORMALIZE,
+    ),
 ]
 
 
@@ -60,7 +77,7 @@ def _run(root: Path, case: Breakage | None) -> GateRun:
     name = case.id if case else CONTROL
     config = copy_config(root / name / "config")
     if case is not None:
-        edit(config / SETTINGS, case.old, case.new)
+        edit(config / case.file, case.old, case.new)
     return run_gate(
         f"--obs-config={config}",
         *SELECT,
