@@ -48,8 +48,8 @@ def shipped_logs(
     obs_config: ObsConfig, elasticsearch: Endpoint, app_logs: dict[str, str]
 ) -> Iterator[LogShipper]:
     """The seed's Fluent Bit config applied to the app's log files, shipping in the
-    background into the run's Elasticsearch (each xdist worker ships its own copy:
-    searches compare lines by content, so a duplicate changes nothing)."""
+    background into the run's Elasticsearch (each xdist worker ships its own copy: a
+    test looks for a stored copy of each of its lines, so a duplicate changes nothing)."""
     shipper = LogShipper(shipper_settings(obs_config), elasticsearch.url, list(app_logs.values()))
     with shipper.running(SHIP_INTERVAL):
         yield shipper
