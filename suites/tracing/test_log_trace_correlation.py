@@ -63,7 +63,7 @@ def test_every_log_line_of_the_request_carries_its_trace(
         total = shipped_logs.total
         return (
             f"log shipper: {total.shipped} shipped, dropped {total.dropped[-5:]}, "
-            f"errors {shipped_logs.errors[-3:]}"
+            f"errors {shipped_logs.errors[-3:]}\nelasticsearch log:\n{elasticsearch.log_tail(10)}"
         )
 
     index = f"{shipped_logs.settings.index_prefix}-*"
