@@ -46,8 +46,9 @@ def judge_routing(case: RouteCase, routing: Path | str) -> None:
         f"{case.id} ({case.file.name}): {case.intent}\n"
         f"labels {case.labels}\n"
         f"  expected receivers {sorted(case.receivers)}\n"
-        f"  Alertmanager ({routing}) routes to {got}"
+        f"  Alertmanager routes to {got}"
         + (f" ({twice} more than once)" if twice else "")
+        + f"\n  (routing read from {routing})"
         + f"\nrouting tree:\n{amtool.routes_show(routing)}",
         finding_id=case.entry_id,
     )
