@@ -5,6 +5,7 @@ request log lines with the request's ids, and a bad body answered 400."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,12 +69,23 @@ def test_fault_scope_reaches_the_upstream_through_the_gateway(gateway: Endpoint)
     assert (scoped.status_code, plain.status_code) == (502, 200)
 
 
+def lines_of(gateway: Endpoint, request_id: str, until_msg: str, timeout: float = 10.0) -> list:
+    """The request's log lines, once `until_msg` is among them: like pino-http, the gateway
+    writes "request completed" after the response is sent, so the line may lag the reply."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [json.loads(x) for x in Path(gateway.extras["app_log"]).read_text().splitlines()]
+        mine = [x for x in lines if x.get("request_id") == request_id]
+        if any(x.get("msg") == until_msg for x in mine) or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.05)
+
+
 def test_request_log_lines_carry_request_and_trace_ids(gateway: Endpoint) -> None:
     request_id = f"rid-{uuid.uuid4().hex}"
     requests.post(messages_url(gateway), json=CLAUDE_BODY, headers={"x-request-id": request_id},
                   timeout=10)  # fmt: skip
-    lines = [json.loads(x) for x in Path(gateway.extras["app_log"]).read_text().splitlines()]
-    mine = [x for x in lines if x.get("request_id") == request_id]
+    mine = lines_of(gateway, request_id, "request completed")
     assert [x.get("msg") for x in mine if "msg" in x] == ["incoming request", "request completed"]
     assert any(x.get("event") == "api.call" for x in mine)
     assert len({x["trace_id"] for x in mine}) == 1 and len(mine[0]["trace_id"]) == 32
