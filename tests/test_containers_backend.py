@@ -22,6 +22,7 @@ from gate_subprocess import REPO_ROOT, clean_env, run_gate
 
 from fixtures.config import ObsConfig
 from fixtures.flake_check import outcomes
+from fixtures.plugin import is_ci
 from fixtures.stack import alertmanager as am
 from fixtures.stack import containers
 from fixtures.stack import prometheus as prom
@@ -36,8 +37,11 @@ IMAGE_ENVS = {env: os.environ.get(env, "") for env, _ in containers.IMAGES.value
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[docker.DockerClient]:
-    """A client of a daemon with every image present; else a skip that says how to get them."""
+    """A client of a daemon with every image present. Without one: in CI a failure (the
+    containers backend must be proven there), locally a skip that says how to get them."""
     reason = containers.unavailable_reason(containers.IMAGES)
+    if reason and is_ci():
+        pytest.fail(f"CI=true needs the containers backend: {reason}")
     if reason:
         pytest.skip(reason)
     found = containers.docker_client()
