@@ -7,6 +7,7 @@ without them each test skips, which CI=true turns into a failure, as .ci/run sta
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -25,13 +26,19 @@ from fixtures.flake_check import outcomes
 from fixtures.plugin import is_ci
 from fixtures.stack import alertmanager as am
 from fixtures.stack import containers
+from fixtures.stack import elasticsearch as es
+from fixtures.stack import jaeger as jg
+from fixtures.stack import kafka as kf
 from fixtures.stack import prometheus as prom
 from fixtures.stack import redis as rd
 from fixtures.stack.endpoint import Endpoint
 from fixtures.stack.process import stop_process_group
 from fixtures.stack.redis import ping
 
-SUITES = ("suites/alerts", "suites/routing", "suites/inhibition")
+# The alerting suites (Prometheus, Alertmanager, the sink) and the one that needs Kafka,
+# Redis, Jaeger and Elasticsearch: between them every server of both backends.
+ALERTING = ("suites/alerts", "suites/routing", "suites/inhibition")
+TRACING = ("suites/tracing",)
 IMAGE_ENVS = {env: os.environ.get(env, "") for env, _ in containers.IMAGES.values()}
 
 
@@ -60,20 +67,27 @@ def started(client: docker.DockerClient) -> Iterator[list[Endpoint]]:
         stop_process_group(endpoint.pid)
 
 
+def kernel_address(hex_address: str) -> str:
+    """An address as /proc/net/tcp or tcp6 prints it (32-bit words in host order); an
+    IPv4-mapped IPv6 address (a JVM's socket on 127.0.0.1) as its IPv4 address."""
+    words = [hex_address[i : i + 8] for i in range(0, len(hex_address), 8)]
+    raw = b"".join(bytes.fromhex(word)[::-1] for word in words)
+    if len(raw) == 4:
+        return str(ipaddress.IPv4Address(raw))
+    address = ipaddress.IPv6Address(raw)
+    return str(address.ipv4_mapped or address)
+
+
 def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a TCP socket listening on `port` (IPv6 ones as "ipv6"), from
-    /proc/net: with host networking a container's sockets are the host's."""
+    """Local addresses with a TCP socket listening on `port`, from /proc/net: with host
+    networking a container's sockets are the host's."""
     found = set()
     for table in ("tcp", "tcp6"):
         for line in Path("/proc/net", table).read_text().splitlines()[1:]:
             fields = line.split()
             address, hex_port = fields[1].rsplit(":", 1)
-            if fields[3] != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
-                continue
-            if table == "tcp6":
-                found.add("ipv6")
-            else:
-                found.add(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
+            if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(kernel_address(address))
     return found
 
 
@@ -108,6 +122,34 @@ def test_three_services_serve_on_127_0_0_1_with_host_networking(
         active = requests.get(url, timeout=5).json()["data"]["activeAlertmanagers"]
         time.sleep(0.2)
     assert active == [{"url": f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"}], active
+
+
+def test_kafka_elasticsearch_jaeger_serve_on_127_0_0_1_with_host_networking(
+    client: docker.DockerClient, started: list[Endpoint], tmp_path: Path
+) -> None:
+    """The JVM servers and Jaeger in their containers, at the process backend's versions,
+    each listener on 127.0.0.1 only; Jaeger stores into the Elasticsearch container, so one
+    container reaches another over 127.0.0.1 too."""
+    started.append(kf.start_container(tmp_path / "kafka"))
+    started.append(es.start_container(tmp_path / "elasticsearch"))
+    kafka, elasticsearch = started
+    started.append(jg.start_container(tmp_path / "jaeger", elasticsearch_url=elasticsearch.url))
+    jaeger = started[2]
+    for endpoint in started:
+        assert endpoint.backend == "containers"
+        assert_on_loopback_host_network(client, endpoint)
+    assert listening_addresses(kafka.extras["controller_port"]) == {"127.0.0.1"}
+    for name in ("otlp_http", "otlp_grpc", "query_grpc"):
+        port = int(jaeger.extras[name].rsplit(":", 1)[1])
+        assert listening_addresses(port) == {"127.0.0.1"}, (name, jaeger.log_tail())
+    assert "Apache Kafka 4.4.0" in kafka.version, kafka.version
+    assert "Elasticsearch 7.10.2" in elasticsearch.version, elasticsearch.version
+    assert "v2.13.0" in jaeger.version, jaeger.version
+    assert kf.brokers_in_metadata(kafka.port) == 1
+    # Jaeger's query API reads its storage: it answers only if it reaches Elasticsearch.
+    services = requests.get(f"{jaeger.url}/api/services", timeout=10)
+    assert services.ok and "data" in services.json(), (services.text, jaeger.log_tail())
+    assert jaeger.extras["storage"] == elasticsearch.url
 
 
 def test_stopping_removes_the_container_and_keeps_its_log(
@@ -176,45 +218,93 @@ def test_an_interrupted_gate_run_leaves_no_container(
     assert not left, f"still there 20 s after {signum.name}: {left}"
 
 
-def test_missing_image_names_build_images(client: docker.DockerClient) -> None:
+@pytest.mark.parametrize(
+    ("service", "suite", "selection"),
+    [
+        ("alertmanager", "suites/inhibition", "semantics"),
+        ("kafka", "suites/tracing", "kafka_hop"),
+    ],
+)
+def test_missing_image_names_build_images(
+    client: docker.DockerClient, service: str, suite: str, selection: str
+) -> None:
+    """One line naming the image and the script that builds it, and the run fails."""
+    env_var = containers.IMAGES[service][0]
+    absent = {env_var: "mindweave-gate/absent:0"}
     run = run_gate(
         "--stack",
         "containers",
         "-k",
-        "semantics",
-        suite="suites/inhibition",
-        env=clean_env(**{**IMAGE_ENVS, "OBS_ALERTMANAGER_IMAGE": "mindweave-gate/absent:0"}),
+        selection,
+        suite=suite,
+        env=clean_env(**{**IMAGE_ENVS, **absent}),
     )
     assert run.returncode != 0, run.describe()
     lines = [line for line in run.output.splitlines() if "mindweave-gate/absent:0" in line]
-    assert lines and "scripts/build-images" in lines[0], run.describe()
+    assert lines and "scripts/build-images" in lines[0] and env_var in lines[0], run.describe()
+    assert "Traceback" not in run.output, run.describe()
 
 
-def test_suites_give_the_same_outcomes_on_containers_as_on_process(
-    client: docker.DockerClient, tmp_path: Path, record_property: Callable[[str, object], None]
+@pytest.mark.parametrize(
+    ("images", "chosen"),
+    [({}, "containers"), ({"OBS_JAEGER_IMAGE": "mindweave-gate/absent:0"}, "process")],
+    ids=["all-images", "no-jaeger-image"],
+)
+def test_auto_picks_containers_only_with_every_image(
+    client: docker.DockerClient, images: dict[str, str], chosen: str
 ) -> None:
-    """The bar of issue 7: the same passes and the same strict xfails on both backends; the
-    wall time of each run is printed and recorded (JUnit property gate_wall_<backend>_s)."""
+    """`--stack auto` asks for the image of every server a run may start, Jaeger's too."""
+    run = run_gate(
+        "--stack",
+        "auto",
+        "--collect-only",
+        "-v",  # against run_gate's -q: the header is printed
+        suite="suites/tracing",
+        env=clean_env(**{**IMAGE_ENVS, **images}),
+    )
+    assert run.returncode == 0, run.describe()
+    assert f"stack: {chosen} (requested auto)" in run.output, run.describe()
+
+
+def gate_container_names(client: docker.DockerClient) -> set[str]:
+    """Every container of any gate run on this daemon, running or not."""
+    found = client.api.containers(all=True, filters={"label": "mindweave-gate.service"})
+    return {c["Names"][0].lstrip("/") for c in found}
+
+
+@pytest.mark.parametrize("suites", [ALERTING, TRACING], ids=["alerting", "tracing"])
+def test_suites_give_the_same_outcomes_on_containers_as_on_process(
+    client: docker.DockerClient,
+    suites: tuple[str, ...],
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """The bar of issue 7: the same passes and the same strict xfails on both backends, and
+    no container left once a run is over; the wall time of each run is printed and recorded
+    (JUnit property gate_wall_<backend>_s)."""
     results, walls = {}, {}
     for backend in ("process", "containers"):
         junit = tmp_path / f"{backend}.xml"
+        before = gate_container_names(client)
         began = time.monotonic()
-        run_gate(
+        run = run_gate(
             "--stack",
             backend,
-            *SUITES[1:],
+            *suites[1:],
             junit=junit,
             env=clean_env(**IMAGE_ENVS),
             timeout=600,
-            suite=SUITES[0],
+            suite=suites[0],
         )
         walls[backend] = time.monotonic() - began
+        left = gate_container_names(client) - before
+        assert not left, f"containers left after the {backend} run: {sorted(left)}"
         record_property(f"gate_wall_{backend}_s", round(walls[backend], 1))
-        results[backend] = outcomes(junit)
+        results[backend] = outcomes(junit) if junit.exists() else {}
+        assert results[backend], f"the {backend} run produced no JUnit results\n{run.describe()}"
     timing = ", ".join(f"{backend} {seconds:.0f} s" for backend, seconds in walls.items())
-    print(f"wall time of pytest {' '.join(SUITES)}: {timing}")
+    print(f"wall time of pytest {' '.join(suites)}: {timing}")
     process, on_containers = results["process"], results["containers"]
-    assert process, "the process run produced no JUnit results"
     differ = {
         t: (process.get(t), on_containers.get(t))
         for t in process.keys() | on_containers.keys()
