@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.stack.fixtures",
     "fixtures.scenarios.fixtures",
     "fixtures.refapp.fixtures",
+    "fixtures.load.fixtures",
 ]

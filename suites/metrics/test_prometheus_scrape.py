@@ -9,7 +9,6 @@ auth), then runs the real `promtool check config`.
 
 from __future__ import annotations
 
-import copy
 import math
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from fixtures.config import ObsConfig
 from fixtures.refapp.client import Exposition, app_scrape_target, wait_for_series
 from fixtures.refapp.intent import metric_intents
 from fixtures.stack.endpoint import Endpoint
+from fixtures.stack.kube_sd import kube_free
 from fixtures.tools import promtool
 
 pytestmark = [pytest.mark.metrics]
@@ -60,17 +60,6 @@ def test_prometheus_scrapes_the_app(
     assert intent.buckets is not None
     stored = sorted(float(r["metric"]["le"]) for r in buckets)
     assert stored == [*sorted(intent.buckets), math.inf]
-
-
-def kube_free(config: dict[str, Any], sd_dir: Path) -> tuple[dict[str, Any], list[str]]:
-    """The seed's config with each job's Kubernetes discovery swapped for a file_sd."""
-    adapted = copy.deepcopy(config)
-    changes = []
-    for job in adapted.get("scrape_configs") or []:
-        if job.pop("kubernetes_sd_configs", None) is not None:
-            job["file_sd_configs"] = [{"files": [str(sd_dir / f"{job['job_name']}.json")]}]
-            changes.append(f"{job['job_name']}: kubernetes_sd_configs -> file_sd_configs")
-    return adapted, changes
 
 
 def test_seed_scrape_config_loads_without_kubernetes(obs_config: ObsConfig, tmp_path: Path) -> None:

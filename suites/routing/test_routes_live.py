@@ -8,7 +8,6 @@ sets are the ones the rules really produce after scraping and aggregation.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -20,7 +19,6 @@ from fixtures.scenarios.live import LiveAlertRun
 from fixtures.scenarios.model import Scenario, load_scenarios
 from fixtures.scenarios.params import ALERT_SCENARIOS
 from fixtures.scenarios.routing import RouteCase, load_route_cases
-from fixtures.sinks.capture import Notification
 from fixtures.sinks.service import SinkClient
 
 pytestmark = [
@@ -57,12 +55,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("case", "scenario"), params)
 
 
-def mentions(note: Notification, alert: str) -> bool:
-    """The default Slack title and PagerDuty summary name the group's labels, alertname first."""
-    text = " ".join(filter(None, [note.title, note.text]))
-    return re.search(rf"\b{re.escape(alert)}\b", text) is not None
-
-
 def test_alert_reaches_the_intended_receivers_live(
     case: RouteCase,
     scenario: Scenario,
@@ -78,7 +70,7 @@ def test_alert_reaches_the_intended_receivers_live(
     arrived = [
         n
         for n in capture_sink.notifications()
-        if n.status == "firing" and n.answered < 300 and mentions(n, case.alert)
+        if n.status == "firing" and n.answered < 300 and n.mentions(case.alert)
     ]
     got = sorted({n.receiver for n in arrived})
     # Latency from firing in Prometheus (as the watcher saw it, every 0.1 s) to the sink, on
@@ -93,7 +85,7 @@ def test_alert_reaches_the_intended_receivers_live(
         {
             n.receiver
             for n in capture_sink.notifications()
-            if n.answered >= 300 and mentions(n, case.alert)
+            if n.answered >= 300 and n.mentions(case.alert)
         }
     )
     finding, known = (
@@ -115,7 +107,7 @@ def test_alert_reaches_the_intended_receivers_live(
     for receiver in case.receivers:
         capture_sink.wait_for(
             lambda n, r=receiver: (
-                n.receiver == r and n.status == "resolved" and mentions(n, case.alert)
+                n.receiver == r and n.status == "resolved" and n.mentions(case.alert)
             ),
             timeout=RESOLVE_WAIT,
             what=f"{case.alert} resolved at {receiver} (send_resolved)",

@@ -1,0 +1,232 @@
+"""The load gate: Locust drives the gateway's latency-critical paths; the SLOs judge it.
+
+One healthy run (the upstream stub answering within tens of ms, as a healthy dependency)
+is judged four ways: the SLO thresholds on Locust's client-side figures, the same SLOs
+server-side from Prometheus, client and server percentiles against each other, and request
+counts against http_requests_total. Then the gate is shown to fail when the upstream's
+latency goes past the latency SLO, and to scale out to two Locust worker processes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from fixtures.config import ObsConfig
+from fixtures.load.client_report import quantile_key
+from fixtures.load.crosscheck import (
+    CountCheck,
+    PercentileCheck,
+    count_checks,
+    percentile_checks,
+)
+from fixtures.load.fixtures import LoadSummary, load_dir
+from fixtures.load.locust_run import LoadProfile, LocustResult, run_locust
+from fixtures.load.server_slo import judge_server_side
+from fixtures.load.stack import LoadStack
+from fixtures.load.thresholds import slo_thresholds, threshold_of
+from fixtures.slo.spec import SLO, config_slos
+
+pytestmark = [
+    pytest.mark.load,
+    pytest.mark.needs("redis", "kafka"),
+    pytest.mark.writes("starts its own app and servers and drives load through them"),
+    pytest.mark.xdist_group("load"),
+]
+HEALTHY_UPSTREAM = {"latency_ms": 20, "latency_jitter_ms": 80, "error_rate": 0.0}
+CROSS_CHECKED = [("POST", "/api/v1/orgs/:id/projects/:id/messages"),
+                 ("POST", "/api/v1/orgs/:id/policies/evaluate")]  # fmt: skip
+
+
+@dataclass
+class MeasuredRun:
+    """A Locust run and the two scrapes around it."""
+
+    result: LocustResult
+    t0: float
+    t1: float
+
+    @property
+    def window_s(self) -> int:
+        return max(1, round(self.t1 - self.t0))
+
+
+def measured_run(
+    stack: LoadStack, name: str, profile: LoadProfile, config: ObsConfig, out_dir
+) -> MeasuredRun:
+    t0 = stack.scraped_after(time.time())
+    result = run_locust(name, stack.gateway.url, profile, config.root, out_dir)
+    t1 = stack.scraped_after(time.time())
+    return MeasuredRun(result, t0, t1)
+
+
+def summary_lines(run: MeasuredRun) -> list[str]:
+    total = run.result.report["total"]
+    lines = [
+        f"{total['requests']} requests in {run.window_s} s, {total['rps']} req/s, "
+        f"{total['unavailable']} unavailable, {total['client_errors']} client errors",
+        "p50/p95/p99 (ms): "
+        + ", ".join(
+            f"{r['method']} {r['name']} {r[quantile_key(0.5)]}/{r[quantile_key(0.95)]}/"
+            f"{r[quantile_key(0.99)]}"
+            for r in run.result.report["routes"]
+        ),
+    ]
+    lines += [f"SLO {'ok' if v['ok'] else 'FAIL'} {v['threshold']}: {v['measured']}"
+              for v in run.result.report["verdicts"]]  # fmt: skip
+    lines += [f"reports: {', '.join(run.result.files.values())}"]
+    return lines
+
+
+@pytest.fixture(scope="module")
+def healthy_run(
+    request: pytest.FixtureRequest,
+    load_stack: LoadStack,
+    load_profile: LoadProfile,
+    obs_config: ObsConfig,
+    load_summary: LoadSummary,
+) -> MeasuredRun:
+    load_stack.set_faults(**HEALTHY_UPSTREAM)
+    try:
+        run = measured_run(
+            load_stack, "healthy", load_profile, obs_config, load_dir(request.config)
+        )
+    finally:
+        load_stack.clear_faults()
+    load_summary.add(f"healthy run ({load_profile})", summary_lines(run))
+    return run
+
+
+def test_gateway_meets_its_slos_client_side(healthy_run: MeasuredRun) -> None:
+    """Locust's own figures against every SLO of the gateway (the exit code agrees)."""
+    report = healthy_run.result.report
+    assert report["verdicts"], "the config has no SLO for api-gateway to judge the load by"
+    failed = [v for v in report["verdicts"] if not v["ok"]]
+    assert not failed, (
+        "the gateway misses its SLOs under load:\n"
+        + "\n".join(f"  {v['threshold']}: measured {v['measured']}" for v in failed)
+        + f"\nLocust output:\n{healthy_run.result.output_tail()}"
+    )
+    assert healthy_run.result.exit_code == 0, (
+        f"Locust exited {healthy_run.result.exit_code} although every SLO held:\n"
+        f"{healthy_run.result.output_tail()}"
+    )
+
+
+def slo_params(config: ObsConfig) -> list:
+    return [pytest.param(s, id=s.id) for s in config_slos(config)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "slo" in metafunc.fixturenames:
+        from fixtures.plugin import config_dir
+
+        metafunc.parametrize("slo", slo_params(ObsConfig(config_dir(metafunc.config))))
+
+
+def test_slo_holds_server_side(
+    slo: SLO, healthy_run: MeasuredRun, load_stack: LoadStack, load_summary: LoadSummary
+) -> None:
+    """Every SLO, gateway and usage-tracker, from what Prometheus scraped in the window
+    (usage processing: 99 % within 100 ms, from usage_event_processing_duration_seconds)."""
+    verdict = judge_server_side(
+        load_stack, slo, threshold_of(slo), healthy_run.t1, healthy_run.window_s
+    )
+    load_summary.add(f"server side: {slo.id}", [verdict.describe(), f"query: {verdict.query}"])
+    assert verdict.ok, f"{slo.where}: {verdict.describe()}\n  query: {verdict.query}"
+
+
+@pytest.mark.parametrize(("method", "path"), CROSS_CHECKED, ids=[p for _, p in CROSS_CHECKED])
+def test_client_and_server_percentiles_agree(
+    method: str,
+    path: str,
+    healthy_run: MeasuredRun,
+    load_stack: LoadStack,
+    load_summary: LoadSummary,
+) -> None:
+    report = healthy_run.result.report
+    checks: list[PercentileCheck] = percentile_checks(
+        load_stack, report, method, path, healthy_run.t0, healthy_run.t1
+    )
+    load_summary.add(f"cross-check {method} {path}", [c.describe() for c in checks])
+    assert all(c.ok for c in checks), "client and server disagree:\n" + "\n".join(
+        f"  {c.describe()}" for c in checks
+    )
+
+
+def test_request_counts_match(
+    healthy_run: MeasuredRun, load_stack: LoadStack, load_summary: LoadSummary
+) -> None:
+    checks: list[CountCheck] = count_checks(
+        load_stack, healthy_run.result.report, healthy_run.t0, healthy_run.t1
+    )
+    load_summary.add("count parity", [c.describe() for c in checks])
+    assert checks and all(c.ok for c in checks), "request counts differ:\n" + "\n".join(
+        f"  {c.describe()}" for c in checks
+    )
+
+
+def test_gate_fails_when_upstream_latency_exceeds_the_latency_slo(
+    request: pytest.FixtureRequest,
+    load_stack: LoadStack,
+    obs_config: ObsConfig,
+    load_summary: LoadSummary,
+) -> None:
+    """The gate must be able to go red: the upstream answers past the gateway's latency
+    bound, and Locust's exit code and the verdict must say which SLO broke."""
+    latency = [t for t in slo_thresholds(obs_config, "api-gateway") if t.is_latency]
+    assert latency, "the config has no latency SLO for api-gateway"
+    bound_ms = max(t.bound_s for t in latency if t.bound_s is not None) * 1000
+    load_stack.set_faults(latency_ms=bound_ms * 1.3, latency_jitter_ms=0, error_rate=0)
+    try:
+        result = run_locust(
+            "slow-upstream",
+            load_stack.gateway.url,
+            LoadProfile(users=10, spawn_rate=10, run_time_s=10),
+            obs_config.root,
+            load_dir(request.config),
+        )
+    finally:
+        load_stack.clear_faults()
+    verdicts = {v["slo_id"]: v for v in result.report["verdicts"]}
+    load_summary.add(
+        f"upstream {bound_ms * 1.3:g} ms (past the {bound_ms:g} ms SLO)",
+        [f"exit code {result.exit_code}"]
+        + [
+            f"{'ok' if v['ok'] else 'FAIL'} {v['threshold']}: {v['measured']}"
+            for v in verdicts.values()
+        ],
+    )
+    assert result.exit_code == 1, (
+        f"Locust exited {result.exit_code} with the upstream past the SLO:\n{result.output_tail()}"
+    )
+    for t in latency:
+        assert not verdicts[t.slo_id]["ok"], f"{t.describe()} held: {verdicts[t.slo_id]}"
+
+
+def test_distributed_run_with_two_workers(
+    request: pytest.FixtureRequest,
+    load_stack: LoadStack,
+    obs_config: ObsConfig,
+    load_summary: LoadSummary,
+) -> None:
+    """Locust as a master and two worker processes (`--processes 2`): the master's figures
+    are the workers' together, as the server counted them."""
+    profile = LoadProfile(users=10, spawn_rate=10, run_time_s=10, processes=2)
+    load_stack.set_faults(**HEALTHY_UPSTREAM)
+    try:
+        run = measured_run(load_stack, "distributed", profile, obs_config, load_dir(request.config))
+    finally:
+        load_stack.clear_faults()
+    load_summary.add(f"distributed run ({profile})", summary_lines(run))
+    assert run.result.report["workers"] == 2, (
+        f"expected 2 Locust workers, the master saw {run.result.report['workers']}:\n"
+        f"{run.result.output_tail()}"
+    )
+    checks = count_checks(load_stack, run.result.report, run.t0, run.t1)
+    assert run.result.report["total"]["requests"] > 0
+    assert all(c.ok for c in checks), "request counts differ:\n" + "\n".join(
+        f"  {c.describe()}" for c in checks
+    )
