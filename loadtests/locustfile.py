@@ -32,8 +32,9 @@ from locust.runners import WorkerRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures.config import ObsConfig
+from fixtures.errors import GateError
 from fixtures.load.client_report import client_report
-from fixtures.load.thresholds import slo_thresholds
+from fixtures.load.thresholds import Threshold, slo_thresholds
 
 MODELS = ("claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus")
 TOOLS = ("search", "fetch", "calendar")
@@ -163,6 +164,19 @@ class HealthProbe(MindWeaveUser):
 
 
 REPORTING_WORKERS: set[str] = set()
+THRESHOLDS: list[Threshold] = []
+
+
+@events.init.add_listener
+def read_thresholds(environment: Any, **_kwargs: Any) -> None:
+    """Read the SLOs before any load: a bad --obs-config stops the run in one line."""
+    opts = environment.parsed_options
+    if opts is None or not opts.obs_config or isinstance(environment.runner, WorkerRunner):
+        return
+    try:
+        THRESHOLDS[:] = slo_thresholds(ObsConfig(Path(opts.obs_config)), opts.slo_service)
+    except GateError as exc:
+        sys.exit(f"locustfile: --obs-config {opts.obs_config}: {exc}")
 
 
 @events.worker_report.add_listener
@@ -178,11 +192,8 @@ def judge_against_slos(environment: Any, **_kwargs: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     opts = environment.parsed_options
-    thresholds = []
-    if opts.obs_config:
-        thresholds = slo_thresholds(ObsConfig(Path(opts.obs_config)), opts.slo_service)
     workers = len(REPORTING_WORKERS)
-    report = client_report(environment.stats, thresholds, workers, UNAVAILABLE, CLIENT_ERROR)
+    report = client_report(environment.stats, THRESHOLDS, workers, UNAVAILABLE, CLIENT_ERROR)
     if opts.client_report:
         Path(opts.client_report).parent.mkdir(parents=True, exist_ok=True)
         Path(opts.client_report).write_text(json.dumps(report, indent=2))
