@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, between, constant_pacing, events, task
+from locust import FastHttpUser, between, constant_pacing, events, tag, task
 from locust.runners import WorkerRunner
 
 # The thresholds come from the gate's SLO reader; this file lives in the gate's repo.
@@ -100,6 +100,7 @@ class ApiClient(MindWeaveUser):
     weight = 6
     wait_time = between(0.05, 0.25)
 
+    @tag("messages")  # the capacity run: `ApiClient --tags messages`
     @task(10)
     def claude_message(self) -> None:
         i = random.randrange(len(self.tenants.orgs))
