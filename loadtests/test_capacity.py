@@ -14,7 +14,7 @@ from fixtures.config import ObsConfig
 from fixtures.load.capacity import WrkResult, run_wrk
 from fixtures.load.fixtures import LoadSummary, load_dir
 from fixtures.load.locust_run import LoadProfile, LocustResult, run_locust
-from fixtures.load.stack import LoadStack
+from fixtures.load.stack import HEALTHY_UPSTREAM, LoadStack
 
 pytestmark = [
     pytest.mark.load,
@@ -23,7 +23,6 @@ pytestmark = [
     pytest.mark.writes("starts its own app and servers and drives load through them"),
     pytest.mark.xdist_group("load"),
 ]
-HEALTHY_UPSTREAM = {"latency_ms": 20, "latency_jitter_ms": 80, "error_rate": 0.0}
 STEPS = (5, 10, 20, 40, 80)
 STEP_S = 20
 MESSAGES = "/api/v1/orgs/:id/projects/:id/messages"

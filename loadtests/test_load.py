@@ -25,7 +25,7 @@ from fixtures.load.crosscheck import (
 from fixtures.load.fixtures import LoadSummary, load_dir
 from fixtures.load.locust_run import LoadProfile, LocustResult, run_locust
 from fixtures.load.server_slo import judge_server_side
-from fixtures.load.stack import LoadStack
+from fixtures.load.stack import HEALTHY_UPSTREAM, LoadStack
 from fixtures.load.thresholds import slo_thresholds, threshold_of
 from fixtures.slo.spec import SLO, config_slos
 
@@ -35,7 +35,6 @@ pytestmark = [
     pytest.mark.writes("starts its own app and servers and drives load through them"),
     pytest.mark.xdist_group("load"),
 ]
-HEALTHY_UPSTREAM = {"latency_ms": 20, "latency_jitter_ms": 80, "error_rate": 0.0}
 # The gateway path of the latency SLO. Routes whose server time is a few ms (policy, usage
 # events) are not held to the cross-check: there the work outside the histogram (the OTel
 # ASGI middleware wraps the metrics middleware, as the seed's HTTP instrumentation wraps
