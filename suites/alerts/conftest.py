@@ -1,9 +1,31 @@
-"""The alerts suite starts the live run with its first test, so the exact layer's promtool
-runs overlap the live layer's real-time wait instead of adding to it."""
+"""The alerts suite starts the live run with its first test, and runs its live tests last,
+so the other tests and the exact layer's promtool runs overlap the live layer's real-time
+wait instead of adding to it."""
+
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _live_run_starts_first(start_live_run_first: None) -> None:
     pass
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within this suite, tests that wait for the live run go after those that do not."""
+
+    def mine(item: pytest.Item) -> bool:
+        return HERE in Path(item.path).parents
+
+    def waits(item: pytest.Item) -> bool:
+        return mine(item) and item.get_closest_marker("live_scenario") is not None
+
+    live = [item for item in items if waits(item)]
+    rest = [item for item in items if not waits(item)]
+    if not live or not any(mine(item) for item in rest):
+        return
+    after = max(n for n, item in enumerate(rest) if mine(item)) + 1
+    items[:] = rest[:after] + live + rest[after:]
