@@ -19,9 +19,11 @@ one route can be held against each other. A 5xx or a failed connection is record
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -186,13 +188,28 @@ def count_reporting_worker(client_id: str, data: dict[str, Any]) -> None:
     REPORTING_WORKERS.add(client_id)
 
 
+SENT: Counter[str] = Counter()  # "METHOD name" -> requests this process sent, cumulative
+
+
+@events.request.add_listener
+def count_sent(request_type: str, name: str, **_kwargs: Any) -> None:
+    SENT[f"{request_type} {name}"] += 1
+
+
+def worker_report_path(client_report_path: str) -> Path:
+    return Path(client_report_path.removesuffix(".json") + f"-worker-{os.getpid()}.json")
+
+
 @events.quitting.add_listener
 def judge_against_slos(environment: Any, **_kwargs: Any) -> None:
     """On the master (or the only process): write the report, and with --obs-config set
-    the exit code from the SLO thresholds."""
-    if isinstance(environment.runner, WorkerRunner):
-        return
+    the exit code from the SLO thresholds. On a worker: write what it sent, counted here,
+    since the master may quit before a worker's last stats report reaches it."""
     opts = environment.parsed_options
+    if isinstance(environment.runner, WorkerRunner):
+        if opts.client_report:
+            worker_report_path(opts.client_report).write_text(json.dumps({"sent": SENT}))
+        return
     workers = len(REPORTING_WORKERS)
     report = client_report(environment.stats, THRESHOLDS, workers, UNAVAILABLE, CLIENT_ERROR)
     if opts.client_report:
