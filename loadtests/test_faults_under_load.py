@@ -92,8 +92,25 @@ def firing(stack: LoadStack, alert: str, view: str, **labels: str) -> bool:
     )
 
 
+def what_the_stack_shows(stack: LoadStack) -> str:
+    """For a wait that gave up: Prometheus' alerts and both servers' log tails."""
+    alerts = [
+        f"{a['labels'].get('alertname')}{{{VIEW}={a['labels'].get(VIEW)}}} {a['state']}"
+        for a in stack.alerts()
+    ]
+    return (
+        f"  Prometheus' alerts now: {alerts or 'none'}\n"
+        f"  Prometheus log:\n{stack.prometheus.log_tail(5)}\n"
+        f"  Alertmanager log:\n{stack.alertmanager.log_tail(5)}"
+    )
+
+
 def wait_steps(
-    timeline: FaultTimeline, since: float, steps: dict[str, Callable[[], bool]], what: str
+    timeline: FaultTimeline,
+    stack: LoadStack,
+    since: float,
+    steps: dict[str, Callable[[], bool]],
+    what: str,
 ) -> None:
     """Poll every step until each has happened once (its time recorded) or WAIT_S passes."""
     deadline = time.monotonic() + WAIT_S
@@ -105,7 +122,10 @@ def wait_steps(
                 del pending[step]
         time.sleep(0.25)
     for step in pending:
-        timeline.gave_up[step] = f"gave up after {WAIT_S:.0f} s waiting for {step} ({what})"
+        timeline.gave_up[step] = (
+            f"gave up after {WAIT_S:.0f} s waiting for {step} ({what})\n"
+            + what_the_stack_shows(stack)
+        )
 
 
 def run_fault_phases(stack: LoadStack, config: ObsConfig, timeline: FaultTimeline) -> None:
@@ -113,6 +133,7 @@ def run_fault_phases(stack: LoadStack, config: ObsConfig, timeline: FaultTimelin
     page = page_alert_of(config)
     wait_steps(
         timeline,
+        stack,
         time.monotonic(),
         {"traffic scraped": lambda: bool(stack.scalar(
             f'sum(rate(http_requests_total{{job="{GATEWAY}", {VIEW}="{INTENDED}"}}[5s])) > 0'))},
@@ -131,6 +152,7 @@ def run_fault_phases(stack: LoadStack, config: ObsConfig, timeline: FaultTimelin
 
     wait_steps(
         timeline,
+        stack,
         injected,
         {
             f"{ERROR_ALERT} firing": error_alert_fired,
@@ -157,6 +179,7 @@ def run_fault_phases(stack: LoadStack, config: ObsConfig, timeline: FaultTimelin
     cleared = time.monotonic()
     wait_steps(
         timeline,
+        stack,
         cleared,
         {
             f"{ERROR_ALERT} resolved": lambda: not firing(stack, ERROR_ALERT, INTENDED),
@@ -169,6 +192,7 @@ def run_fault_phases(stack: LoadStack, config: ObsConfig, timeline: FaultTimelin
     stack.set_faults(**LATENCY_FAULT)
     wait_steps(
         timeline,
+        stack,
         time.monotonic(),
         {f"{LATENCY_ALERT} firing": lambda: firing(stack, LATENCY_ALERT, INTENDED)},
         f"upstream answering in {LATENCY_FAULT['latency_ms']} ms",
@@ -198,7 +222,7 @@ def fault_timeline(
         [f"{step}: {at} s into its phase" for step, at in timeline.at.items()]
         + list(timeline.gave_up.values())
         + [f"{ERROR_ALERT} notified at: {', '.join(timeline.receivers) or 'nowhere'}",
-           f"gateway 5xx ratio during the error fault: {timeline.error_ratio}",
+           f"gateway 5xx ratio during the error fault: {timeline.error_ratio or 0:.1%}",
            f"{ERROR_ALERT} in the as-deployed view: "
            f"{'fired' if timeline.deployed_view_fired else 'never fired'}"],
     )  # fmt: skip
