@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.config import ObsConfig
 from fixtures.tracing.intent import TRACE_INTENT, TraceIntent
-from fixtures.tracing.jaeger_query import JaegerQuery
+from fixtures.tracing.jaeger_query import JaegerQuery, Trace
 from fixtures.tracing.log_search import any_of, app_log_lines
 from fixtures.tracing.shape import is_server, one
 from fixtures.tracing.traced_requests import Caller, message_request, policy_request
@@ -31,10 +31,18 @@ def test_server_span_continues_the_callers_trace(
     sent = caller.traced("POST", path, body)
     assert sent.response.ok, sent.response.text
     gateway = tracing_intent.gateway
+
+    def server_and_every_parent(t: Trace) -> bool:
+        """Spans reach Jaeger in any order (a Redis span before its consumer span): wait
+        for every parent too; a span whose parent never comes fails the wait, naming it."""
+        ids = {s.span_id for s in t.spans}
+        servers = t.where(lambda s: is_server(s, gateway))
+        return bool(servers) and all(set(s.parents) & ids for s in t.spans if s not in servers)
+
     trace = jaeger_query.wait_for_trace(
         sent.trace_id,
-        f"the {gateway} server span of POST {path}",
-        lambda t: bool(t.where(lambda s: is_server(s, gateway))),
+        f"the {gateway} server span of POST {path} and every other span's parent",
+        server_and_every_parent,
         services=(gateway,),
         since=start,
     )
