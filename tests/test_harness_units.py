@@ -23,7 +23,7 @@ from fixtures.errors import ConfigError, GateError, ServiceError
 from fixtures.promql import output_labels, scale_expr
 from fixtures.scenarios.live import same_but_numbers
 from fixtures.scenarios.model import expand_values, load_scenarios
-from fixtures.scenarios.targets import ScenarioTargets
+from fixtures.scenarios.targets import LEAD, ScenarioTargets
 from fixtures.stack import redis as rd
 from fixtures.stack.loopback import non_loopback_hosts, require_loopback
 from fixtures.stack.process import ManagedProcess, free_port, stop_process_group
@@ -272,8 +272,9 @@ def _samples(text: str) -> dict[str, float]:
 
 
 def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> None:
-    """At factor 600 one simulated minute is 0.1 s: values at t≈0, a 503 while `up` is 0,
-    and both gone (series absent, target answering) once the values end after 1.1 s."""
+    """At factor 600 one simulated minute is 0.1 s: values at t≈0 (plus the lead), a 503
+    while `up` is 0, and both gone (series absent, target answering) once the values end
+    after 1.1 s."""
     (tmp_path / "tiny.yaml").write_text(TINY)
     (scenario,) = load_scenarios(tmp_path)
     targets = ScenarioTargets([scenario], 600, "scenario", "t.")
@@ -285,7 +286,9 @@ def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> Non
         assert first.status_code == 200
         samples = _samples(first.text)
         assert samples['queue_depth{queue="q1"}'] == 42
-        assert 100 <= samples['requests_total{path="/a"}'] < 106  # rising, interpolated
+        # rising, interpolated; served for LEAD scrapes (one a simulated minute) ahead
+        lead = 60 * LEAD
+        assert 100 + lead <= samples['requests_total{path="/a"}'] < 106 + lead
         assert not any(name.startswith("up") for name in samples)  # `up` is a target, not data
         assert down.status_code == 503
         assert (
