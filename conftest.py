@@ -1,9 +1,2 @@
-"""Root conftest: the gate's plugin (options, markers, honest-gate rules) and the services."""
-
-pytest_plugins = [
-    "fixtures.plugin",
-    "fixtures.stack.fixtures",
-    "fixtures.scenarios.fixtures",
-    "fixtures.refapp.fixtures",
-    "fixtures.load.fixtures",
-]
+"""Root conftest: empty on purpose. The gate is the `obsgate` pytest plugin, loaded by its
+entry point wherever it is installed (`pip install -e .` here, scripts/setup does it)."""

@@ -5,7 +5,7 @@
         --obs-config fixtures/config/mindweave --client-report reports/load/client.json
 
 With --obs-config, the master judges the run against that config's SLOs when it quits
-(fixtures/load/thresholds.py; no threshold is typed here) and the exit code is the verdict:
+(obsgate/load/thresholds.py; no threshold is typed here) and the exit code is the verdict:
 1 if an SLO threshold was missed, else 0 (request failures alone do not decide it: the
 availability SLO allows its share of them). `loadtests/test_load.py` runs this file as a
 subprocess (PITFALLS: Locust's gevent patching must not enter pytest's process).
@@ -30,13 +30,10 @@ from typing import Any
 from locust import FastHttpUser, between, constant_pacing, events, tag, task
 from locust.runners import WorkerRunner
 
-# The thresholds come from the gate's SLO reader; this file lives in the gate's repo.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.load.client_report import client_report
-from fixtures.load.thresholds import Threshold, slo_thresholds
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.load.client_report import client_report
+from obsgate.load.thresholds import Threshold, slo_thresholds
 
 MODELS = ("claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus")
 TOOLS = ("search", "fetch", "calendar")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.load.capacity import WrkResult, run_wrk
-from fixtures.load.fixtures import LoadSummary, load_dir
-from fixtures.load.locust_run import LoadProfile, LocustResult, run_locust
-from fixtures.load.stack import HEALTHY_UPSTREAM, LoadStack
+from obsgate.config import ObsConfig
+from obsgate.load.capacity import WrkResult, run_wrk
+from obsgate.load.fixtures import LoadSummary, load_dir
+from obsgate.load.locust_run import LoadProfile, LocustResult, run_locust
+from obsgate.load.stack import HEALTHY_UPSTREAM, LoadStack
 
 pytestmark = [
     pytest.mark.load,

@@ -22,20 +22,20 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import expect_known_finding, judge_with_finding
-from fixtures.load.fixtures import LoadSummary, load_dir
-from fixtures.load.locust_run import (
+from obsgate.config import ObsConfig
+from obsgate.findings import expect_known_finding, judge_with_finding
+from obsgate.load.fixtures import LoadSummary, load_dir
+from obsgate.load.locust_run import (
     LoadProfile,
     LocustResult,
     finish_locust,
     locust_command,
     start_locust,
 )
-from fixtures.load.stack import AS_DEPLOYED, GATEWAY, INTENDED, VIEW, LoadStack
-from fixtures.load.thresholds import latency_selectors
-from fixtures.scenarios.routing import RouteCase, load_route_cases
-from fixtures.slo.spec import SLO, config_slos
+from obsgate.load.stack import AS_DEPLOYED, GATEWAY, INTENDED, VIEW, LoadStack
+from obsgate.load.thresholds import latency_selectors
+from obsgate.scenarios.routing import RouteCase, load_route_cases
+from obsgate.slo.spec import SLO, config_slos
 
 pytestmark = [
     pytest.mark.load,

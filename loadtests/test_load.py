@@ -14,21 +14,21 @@ from dataclasses import dataclass
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.load.client_report import quantile_key
-from fixtures.load.crosscheck import (
+from obsgate.config import ObsConfig
+from obsgate.load.client_report import quantile_key
+from obsgate.load.crosscheck import (
     CountCheck,
     PercentileCheck,
     count_checks,
     percentile_checks,
     sent_by_route,
 )
-from fixtures.load.fixtures import LoadSummary, load_dir
-from fixtures.load.locust_run import LoadProfile, LocustResult, run_locust
-from fixtures.load.server_slo import judge_server_side
-from fixtures.load.stack import HEALTHY_UPSTREAM, LoadStack
-from fixtures.load.thresholds import slo_thresholds, threshold_of
-from fixtures.slo.spec import SLO, config_slos
+from obsgate.load.fixtures import LoadSummary, load_dir
+from obsgate.load.locust_run import LoadProfile, LocustResult, run_locust
+from obsgate.load.server_slo import judge_server_side
+from obsgate.load.stack import HEALTHY_UPSTREAM, LoadStack
+from obsgate.load.thresholds import slo_thresholds, threshold_of
+from obsgate.slo.spec import SLO, config_slos
 
 pytestmark = [
     pytest.mark.load,
@@ -125,7 +125,7 @@ def slo_params(config: ObsConfig) -> list:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "slo" in metafunc.fixturenames:
-        from fixtures.plugin import config_dir
+        from obsgate.options import config_dir
 
         metafunc.parametrize("slo", slo_params(ObsConfig(config_dir(metafunc.config))))
 

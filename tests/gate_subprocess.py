@@ -75,7 +75,7 @@ def run_gate(
     suite: str = "suites/alerts",
 ) -> GateRun:
     """`python -m pytest suites/alerts ARGS` from the repo root, with no reports written."""
-    cmd = [sys.executable, "-m", "pytest", suite, "-p", "no:cacheprovider", "-q"]
+    cmd = [sys.executable, "-m", "pytest", suite, "-p", "no:cacheprovider", "-p", "no:html", "-q"]
     cmd += [*args, "-o", "addopts="]
     if not any(a.startswith("--reports-dir") for a in args):
         cmd += ["--reports-dir", str(Path(tempfile.mkdtemp(prefix="gate-child-reports-")))]

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.config import DEFAULT_CONFIG_DIR, ObsConfig
-from fixtures.errors import GateError
-from fixtures.stack.alertmanager_config import (
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
+from obsgate.errors import GateError
+from obsgate.stack.alertmanager_config import (
     AlertmanagerConfigAdapter,
     receivers_defined,
     receivers_referenced,
 )
-from fixtures.stack.loopback import non_loopback_hosts
-from fixtures.tools import amtool
+from obsgate.stack.loopback import non_loopback_hosts
+from obsgate.tools import amtool
 
 SINK = "http://127.0.0.1:18080"
 FACTOR = 240.0

@@ -85,7 +85,7 @@ def test_bad_scenario_values_name_file_and_scenario(tmp_path: Path) -> None:
 def test_bad_scenario_values_show_no_stack_frames(tmp_path: Path) -> None:
     """The docstring promises 'a bad file stops the run in one line'."""
     run = _bad_values_run(tmp_path)
-    assert "fixtures/scenarios/params.py:" not in run.output, run.describe()
+    assert "obsgate/scenarios/params.py:" not in run.output, run.describe()
 
 
 def test_containers_backend_without_a_daemon_names_start_dockerd() -> None:

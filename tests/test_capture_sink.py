@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 
-from fixtures.sinks import CaptureSink, Notification
-from fixtures.stack.alertmanager import start_process
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import stop_process_group
+from obsgate.sinks import CaptureSink, Notification
+from obsgate.stack.alertmanager import start_process
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import stop_process_group
 
 DELIVERY_TIMEOUT = 15.0  # group_wait is 100ms; the rest is a busy 2-core machine's slack
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-import fixtures.tools
-from fixtures.errors import ToolMissing
-from fixtures.stack import containers, image_list
-from fixtures.tools import REPO_ROOT, ToolResult, find_binary, run_tool
+import obsgate.tools
+from obsgate.errors import ToolMissing
+from obsgate.stack import containers, image_list
+from obsgate.tools import CACHE_BIN, REPO_ROOT, ToolResult, find_binary, run_tool
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "observability-gate.yml"
 INSTALL_HINT = (
@@ -38,7 +38,7 @@ def actionlint_binary() -> str:
         if os.environ.get("ACTIONLINT"):
             raise
         raise ToolMissing(
-            f"actionlint not found on PATH or in .cache/backends/bin: {INSTALL_HINT}"
+            f"actionlint not found on PATH or in {CACHE_BIN}: {INSTALL_HINT}"
         ) from None
 
 
@@ -120,7 +120,7 @@ def test_missing_actionlint_is_one_line_naming_the_install_command(
 ) -> None:
     monkeypatch.delenv("ACTIONLINT", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(fixtures.tools, "CACHE_BIN", tmp_path)
+    monkeypatch.setattr(obsgate.tools, "CACHE_BIN", tmp_path)
     with pytest.raises(ToolMissing, match="run scripts/install-backends") as caught:
         actionlint_binary()
     assert "\n" not in str(caught.value)
@@ -129,14 +129,14 @@ def test_missing_actionlint_is_one_line_naming_the_install_command(
 def test_the_example_pulls_the_images_the_containers_backend_runs() -> None:
     """Pulled by the repo's own list, not a copy of it in the workflow that could drift."""
     pull = step_running("docker pull")["run"]
-    assert "python -m fixtures.stack.image_list" in pull, pull
+    assert "python -m obsgate.stack.image_list" in pull, pull
     defaults = [default for _, default in containers.IMAGES.values()]
     hard_coded = [image for image in defaults if image in WORKFLOW.read_text()]
     assert not hard_coded, f"{WORKFLOW.name} names images itself: {hard_coded}"
 
     clean_env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
     listed = subprocess.run(
-        [sys.executable, "-m", "fixtures.stack.image_list"],
+        [sys.executable, "-m", "obsgate.stack.image_list"],
         cwd=REPO_ROOT,
         env=clean_env,
         capture_output=True,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import (
+from obsgate.config import (
     DEFAULT_CONFIG_DIR,
     ObsConfig,
     load_json,
@@ -21,8 +21,8 @@ from fixtures.config import (
     load_yaml_documents,
     parse_duration,
 )
-from fixtures.errors import ConfigError
-from fixtures.tools import amtool, promtool
+from obsgate.errors import ConfigError
+from obsgate.tools import amtool, promtool
 
 SEED_ALERTS = [
     "HighErrorRate",

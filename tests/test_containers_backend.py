@@ -21,18 +21,18 @@ import pytest
 import requests
 from gate_subprocess import REPO_ROOT, clean_env, run_gate
 
-from fixtures.config import ObsConfig
-from fixtures.flake_check import outcomes
-from fixtures.stack import alertmanager as am
-from fixtures.stack import containers
-from fixtures.stack import elasticsearch as es
-from fixtures.stack import jaeger as jg
-from fixtures.stack import kafka as kf
-from fixtures.stack import prometheus as prom
-from fixtures.stack import redis as rd
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import stop_process_group
-from fixtures.stack.redis import ping
+from obsgate.config import ObsConfig
+from obsgate.stack import alertmanager as am
+from obsgate.stack import containers
+from obsgate.stack import elasticsearch as es
+from obsgate.stack import jaeger as jg
+from obsgate.stack import kafka as kf
+from obsgate.stack import prometheus as prom
+from obsgate.stack import redis as rd
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import stop_process_group
+from obsgate.stack.redis import ping
+from tools.flake_check import outcomes
 
 # The alerting suites (Prometheus, Alertmanager, the sink) and the one that needs Kafka,
 # Redis, Jaeger and Elasticsearch: between them every server of both backends.
@@ -167,7 +167,7 @@ def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
     client: docker.DockerClient, tmp_path: Path
 ) -> None:
     """A config Alertmanager rejects: a ServiceError naming the wait, with the log tail."""
-    from fixtures.errors import ServiceError
+    from obsgate.errors import ServiceError
 
     bad = {"route": {"receiver": "missing"}, "receivers": [{"name": "none"}]}
     with pytest.raises(ServiceError) as caught:

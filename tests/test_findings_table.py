@@ -7,8 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from fixtures.findings import finding_reason, parse_finding_reason
-from fixtures.findings_table import disagreements, table_ids
+from obsgate.findings import finding_reason, parse_finding_reason
+from tools.findings_table import disagreements, table_ids
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def test_the_gate_writes_findings_by_id(tmp_path: Path) -> None:
         textwrap.dedent(
             """\
             import pytest
-            from fixtures.findings import finding_reason
+            from obsgate.findings import finding_reason
 
             @pytest.mark.xfail(strict=True, reason=finding_reason("sample-finding", "a b"))
             def test_shows_a_finding():
@@ -77,7 +77,7 @@ def test_the_gate_writes_findings_by_id(tmp_path: Path) -> None:
     )
     reports = tmp_path / "reports"
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "fixtures.plugin", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "-o", "addopts=", f"--reports-dir={reports}", "--rootdir", str(tmp_path), str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
@@ -89,7 +89,7 @@ def test_the_gate_writes_findings_by_id(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(README)
     check = subprocess.run(
-        [sys.executable, "-m", "fixtures.findings_table", readme, reports / "findings.md"],
+        [sys.executable, "-m", "tools.findings_table", readme, reports / "findings.md"],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert check.returncode == 1

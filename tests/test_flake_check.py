@@ -31,7 +31,7 @@ def test_a_test_that_fails_on_its_second_run_is_named(tmp_path: Path) -> None:
     )
     out = tmp_path / "flakes"
     run = subprocess.run(
-        [sys.executable, "-m", "fixtures.flake_check", "--runs", "2", f"--out={out}",
+        [sys.executable, "-m", "tools.flake_check", "--runs", "2", f"--out={out}",
          str(tmp_path), "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from gate_subprocess import RULES, SEED_CONFIG, GateRun, copy_config, edit, run_gate
 
-from fixtures.scenarios.model import load_scenarios
+from obsgate.scenarios.model import load_scenarios
 
 NOT_LIVE = ("-k", "not live")
 ROUTING_CHECK = "test_every_alert_carries_the_labels_routing_needs"

@@ -18,19 +18,19 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixtures.config import DEFAULT_CONFIG_DIR, ObsConfig
-from fixtures.errors import ConfigError, GateError, ServiceError
-from fixtures.promql import output_labels, scale_expr
-from fixtures.scenarios.live import same_but_numbers
-from fixtures.scenarios.model import expand_values, load_scenarios
-from fixtures.scenarios.targets import LEAD, ScenarioTargets
-from fixtures.stack import redis as rd
-from fixtures.stack.loopback import non_loopback_hosts, require_loopback
-from fixtures.stack.process import ManagedProcess, free_port, stop_process_group
-from fixtures.tools import find_binary, promtool
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
+from obsgate.errors import ConfigError, GateError, ServiceError
+from obsgate.promql import output_labels, scale_expr
+from obsgate.scenarios.live import same_but_numbers
+from obsgate.scenarios.model import expand_values, load_scenarios
+from obsgate.scenarios.targets import LEAD, ScenarioTargets
+from obsgate.stack import redis as rd
+from obsgate.stack.loopback import non_loopback_hosts, require_loopback
+from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
+from obsgate.tools import find_binary, promtool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-GUARD = REPO_ROOT / "fixtures" / "stack" / "guard.py"
+GUARD = REPO_ROOT / "obsgate" / "stack" / "guard.py"
 ALERT_RULES = ObsConfig(DEFAULT_CONFIG_DIR).alert_rules()
 
 
@@ -458,7 +458,7 @@ def test_judge_with_finding(holds: bool, observed: bool, outcome: str) -> None:
     """Fixed finding: fail (remove it). Broken as pinned: xfail. Broken otherwise: fail."""
     from _pytest.outcomes import Failed, XFailed
 
-    from fixtures.findings import judge_with_finding
+    from obsgate.findings import judge_with_finding
 
     expected = {"failed": (Failed, AssertionError), "xfailed": (XFailed,)}[outcome]
     with pytest.raises(expected) as raised:

@@ -18,11 +18,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-import fixtures.tools
-from fixtures.errors import GateError, ToolMissing
-from fixtures.stack import jaeger as jg
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import stop_process_group
+import obsgate.tools
+from obsgate.errors import GateError, ToolMissing
+from obsgate.stack import jaeger as jg
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import stop_process_group
 
 pytestmark = [pytest.mark.needs("jaeger"), pytest.mark.writes("exports spans into Jaeger")]
 TRACE_WAIT = 20.0  # the batch processor flushes every 200 ms; the rest is a busy machine's slack
@@ -162,7 +162,7 @@ def test_missing_binary_is_one_line_naming_the_install_command(
 ) -> None:
     monkeypatch.delenv("JAEGER_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(fixtures.tools, "CACHE_BIN", tmp_path)
+    monkeypatch.setattr(obsgate.tools, "CACHE_BIN", tmp_path)
     with pytest.raises(ToolMissing, match="run scripts/install-backends") as caught:
         jg.start_process(tmp_path / "jaeger")
     assert "\n" not in str(caught.value)

@@ -20,12 +20,12 @@ import pytest
 import requests
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from fixtures.errors import ToolMissing
-from fixtures.stack import elasticsearch as es
-from fixtures.stack import kafka as kf
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import stop_process_group
-from fixtures.tools import run_tool
+from obsgate.errors import ToolMissing
+from obsgate.stack import elasticsearch as es
+from obsgate.stack import kafka as kf
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import stop_process_group
+from obsgate.tools import run_tool
 
 KAFKA_TIMEOUT = 30.0
 INSTALL = Path(__file__).resolve().parents[1] / "scripts" / "install"

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from fixtures.config import ObsConfig
-from fixtures.errors import ConfigError, ServiceError
-from fixtures.logship import LogShipper, shipper_settings
-from fixtures.logship.fluentbit import CONFIG_FILE
-from fixtures.stack.endpoint import Endpoint
+from obsgate.config import ObsConfig
+from obsgate.errors import ConfigError, ServiceError
+from obsgate.logship import LogShipper, shipper_settings
+from obsgate.logship.fluentbit import CONFIG_FILE
+from obsgate.stack.endpoint import Endpoint
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "mindweave"
 SEARCH_TIMEOUT = 15.0

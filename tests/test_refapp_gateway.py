@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.config import DEFAULT_CONFIG_DIR
-from fixtures.refapp.fixtures import set_upstream_faults, start_service
-from fixtures.stack import redis as rd
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import stop_process_group
+from obsgate.config import DEFAULT_CONFIG_DIR
+from obsgate.refapp.fixtures import set_upstream_faults, start_service
+from obsgate.stack import redis as rd
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import stop_process_group
 
 CLAUDE_BODY = {"model": "m", "max_tokens": 8, "messages": [{"content": "hello there"}]}
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import DEFAULT_CONFIG_DIR, ObsConfig
-from fixtures.errors import ConfigError
-from fixtures.refapp.normalize import PathNormalizer
-from fixtures.refapp.settings import PathRule, js_regex, load_settings
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
+from obsgate.errors import ConfigError
+from obsgate.refapp.normalize import PathNormalizer
+from obsgate.refapp.settings import PathRule, js_regex, load_settings
 
 SEED = PathNormalizer(load_settings(DEFAULT_CONFIG_DIR).path_rules)
 UUID = "123e4567-e89b-12d3-a456-426614174000"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import DEFAULT_CONFIG_DIR
-from fixtures.refapp.logs import JsonLineSink, PinoLogger, hash_email, make_logger
-from fixtures.refapp.middleware import parse_query
-from fixtures.refapp.redaction import PinoRedactor, parse_path
-from fixtures.refapp.settings import load_settings
+from obsgate.config import DEFAULT_CONFIG_DIR
+from obsgate.refapp.logs import JsonLineSink, PinoLogger, hash_email, make_logger
+from obsgate.refapp.middleware import parse_query
+from obsgate.refapp.redaction import PinoRedactor, parse_path
+from obsgate.refapp.settings import load_settings
 
 SEED = load_settings(DEFAULT_CONFIG_DIR)
 CENSOR = SEED.censor

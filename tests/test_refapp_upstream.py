@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from fixtures.refapp.fixtures import set_upstream_faults, start_service
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import stop_process_group
+from obsgate.refapp.fixtures import set_upstream_faults, start_service
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import stop_process_group
 
 CLAUDE_BODY = {"model": "m", "max_tokens": 8, "messages": [{"content": "hello there"}]}
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from gate_subprocess import REPO_ROOT, SEED_CONFIG, copy_config, edit, run_gate
 
-import fixtures.tools
-from fixtures.config import ObsConfig
-from fixtures.errors import ConfigError, ToolMissing
-from fixtures.slo import oracle, rules
-from fixtures.slo.budget import prom_duration
-from fixtures.slo.policy import load_policy
-from fixtures.slo.spec import config_slos, load_slos
-from fixtures.tools import sloth
+import obsgate.tools
+from obsgate.config import ObsConfig
+from obsgate.errors import ConfigError, ToolMissing
+from obsgate.slo import oracle, rules
+from obsgate.slo.budget import prom_duration
+from obsgate.slo.policy import load_policy
+from obsgate.slo.spec import config_slos, load_slos
+from obsgate.tools import CACHE_BIN, sloth
 
 SLOS = Path("slo") / "mindweave-slos.yaml"
 
@@ -58,7 +58,7 @@ def test_policy_lines_are_lines_of_the_configmap() -> None:
 def test_missing_sloth_names_the_install_command(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SLOTH", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(fixtures.tools, "CACHE_BIN", tmp_path / "bin")
+    monkeypatch.setattr(obsgate.tools, "CACHE_BIN", tmp_path / "bin")
     with pytest.raises(ToolMissing, match="run scripts/install-backends"):
         sloth.binary()
 
@@ -102,7 +102,7 @@ def _script_copy(tmp_path: Path) -> Path:
 def test_sloth_install_is_idempotent() -> None:
     """A second run builds nothing and says so (the first ran in scripts/install-backends)."""
     script = REPO_ROOT / "scripts" / "install" / "sloth.sh"
-    if not (REPO_ROOT / ".cache" / "backends" / "bin" / "sloth").exists():
+    if not (CACHE_BIN / "sloth").exists():
         pytest.fail("sloth is not installed: run scripts/install-backends")
     out = _bash(script)
     assert out.returncode == 0 and "nothing built" in out.stdout, out.stdout + out.stderr

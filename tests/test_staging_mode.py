@@ -1,6 +1,6 @@
 """Staging mode: the gate against a stack started outside pytest (--stack external).
 
-The stand-in (fixtures/stack/standalone.py) runs the shipped config as a deployment would.
+The stand-in (obsgate/stack/standalone.py) runs the shipped config as a deployment would.
 Read-only tests run against it and pass; tests that write are deselected by name; and a
 reviewed config that differs from what the servers run (one threshold, one route) fails,
 naming the rule or the route: the pre-release question "does staging run what we reviewed?".
@@ -29,7 +29,7 @@ def standin_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     env_file, log = work / "stack.env", work / "standin.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fixtures.stack.standalone", f"--env-file={env_file}"],
+            [sys.executable, "-m", "obsgate.stack.standalone", f"--env-file={env_file}"],
             cwd=REPO_ROOT, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

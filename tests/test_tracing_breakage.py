@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from gate_subprocess import GateRun, copy_config, edit, run_gate
 
-from fixtures.tracing.jaeger_query import Span, Trace
-from fixtures.tracing.shape import kafka_hop
+from obsgate.tracing.jaeger_query import Span, Trace
+from obsgate.tracing.shape import kafka_hop
 
 SETTINGS = Path("tracing") / "propagation.yaml"
 SELECT = (

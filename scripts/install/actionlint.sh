@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # actionlint, which lints the CI example (.github/workflows/) for tests/test_ci_example.py,
 # with shellcheck on its run: blocks: `go install` of github.com/rhysd/actionlint/cmd/actionlint
-# at the version pinned in versions.env, into .cache/backends/bin. Idempotent: when that
+# at the version pinned in versions.env, into $OBS_GATE_CACHE/backends/bin. Idempotent: when that
 # binary was built at the pinned version, nothing is built.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/versions.env
 source "$here/versions.env"
-bin_dir=$(cd "$here/../.." && pwd)/.cache/backends/bin
+bin_dir=$BACKENDS_DIR/bin
 actionlint="$bin_dir/actionlint"
 stamp="$bin_dir/.actionlint-version"
 

@@ -2,7 +2,7 @@
 # Elasticsearch for the process backend: codelibs' elasticsearch-cluster-runner, which runs
 # an Elasticsearch node from its server jar and modules as jars (no distribution needed), at
 # the version pinned in versions.env, resolved from Maven Central by Maven into
-# .cache/backends/elasticsearch/lib. Its newest release on Central is 7.10.2.0 (later ones
+# $OBS_GATE_CACHE/backends/elasticsearch/lib. Its newest release on Central is 7.10.2.0 (later ones
 # are published only in codelibs' own repository, which is not reachable here). Log4j is
 # raised from the runner's 2.11.1 to a release without the Log4Shell flaws.
 # (scripts/install/maven-jars.bash resolves them, idempotently.)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Jaeger v2 for the process backend, built from the Go module proxy into .cache/backends/bin.
+# Jaeger v2 for the process backend, built from the Go module proxy into $OBS_GATE_CACHE/backends/bin.
 # Jaeger v2 is released from the module github.com/jaegertracing/jaeger under paired tags
 # (v1.76.0 carries v2.13.0): the proxy serves the v1.x tags only. `go install pkg@version`
 # refuses this module (its go.mod has a replace directive), so the tag's own module is
@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
-bin_dir=$(cd "$here/../.." && pwd)/.cache/backends/bin
+bin_dir=$BACKENDS_DIR/bin
 jaeger="$bin_dir/jaeger"
 stamp="$bin_dir/.jaeger-version"
 module=github.com/jaegertracing/jaeger

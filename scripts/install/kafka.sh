@@ -2,7 +2,7 @@
 # Kafka for the process backend: Apache Kafka's broker (kafka_2.13, which carries the KRaft
 # StorageTool), kafka-storage and kafka-tools at the version pinned in versions.env, with
 # their runtime dependencies and a Log4j2 binding, resolved from Maven Central by Maven into
-# .cache/backends/kafka/lib (scripts/install/maven-jars.bash resolves them, idempotently).
+# $OBS_GATE_CACHE/backends/kafka/lib (scripts/install/maven-jars.bash resolves them, idempotently).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env

@@ -1,6 +1,6 @@
 # Sourced by kafka.sh and elasticsearch.sh (not run by install-backends: not a *.sh): a Java
 # service's jars, with their runtime dependencies, resolved from Maven Central by Maven into
-# .cache/backends/<service>/lib. Maven's ~/.m2 is the download cache. Idempotent: when the
+# $OBS_GATE_CACHE/backends/<service>/lib. Maven's ~/.m2 is the download cache. Idempotent: when the
 # stamp names the pinned versions, Maven is not even started.
 #   install_maven_jars SERVICE WANT POM_BODY
 # WANT names the pinned versions (the stamp); POM_BODY is the pom's <dependencies> (and any
@@ -8,7 +8,7 @@
 install_maven_jars() {
   local service=$1 want=$2 pom_body=$3
   local dest stamp build start
-  dest=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.cache/backends/$service
+  dest=$BACKENDS_DIR/$service
   stamp="$dest/VERSION"
   if [ -d "$dest/lib" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     echo "install-backends: $want present ($dest), nothing downloaded"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Sloth, the SLO suite's oracle: `go install` of github.com/slok/sloth/cmd/sloth at the
-# version pinned in versions.env, into .cache/backends/bin. Idempotent: when that binary
+# version pinned in versions.env, into $OBS_GATE_CACHE/backends/bin. Idempotent: when that binary
 # already reports the pinned version, nothing is built.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
-bin_dir=$(cd "$here/../.." && pwd)/.cache/backends/bin
+bin_dir=$BACKENDS_DIR/bin
 sloth="$bin_dir/sloth"
 stamp="$bin_dir/.sloth-version"
 

@@ -10,11 +10,11 @@ import os
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import judge_with_finding
-from fixtures.scenarios.exact import ExactResult, run_all
-from fixtures.scenarios.model import Scenario, load_scenarios
-from fixtures.scenarios.params import ALERT_SCENARIOS, scenario_params
+from obsgate.config import ObsConfig
+from obsgate.findings import judge_with_finding
+from obsgate.scenarios.exact import ExactResult, run_all
+from obsgate.scenarios.model import Scenario, load_scenarios
+from obsgate.scenarios.params import ALERT_SCENARIOS, scenario_params
 
 pytestmark = [pytest.mark.alerts]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.findings import judge_with_finding
-from fixtures.scenarios.live import LiveAlertRun
-from fixtures.scenarios.model import Scenario
-from fixtures.scenarios.params import scenario_params
+from obsgate.findings import judge_with_finding
+from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.model import Scenario
+from obsgate.scenarios.params import scenario_params
 
 pytestmark = [
     pytest.mark.alerts,

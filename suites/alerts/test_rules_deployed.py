@@ -3,7 +3,7 @@
 Read-only, so it also runs against a staging Prometheus (--stack external), where it is the
 check that what runs is what was reviewed: same expression, `for`, labels and annotations.
 Against the gate's own Prometheus the loaded rules are the config's after the one documented
-adaptation (time-scaled and isolated per scenario; fixtures/stack/prometheus.py), so the
+adaptation (time-scaled and isolated per scenario; obsgate/stack/prometheus.py), so the
 expectation is that adaptation applied to the config, never the server's own answer.
 """
 
@@ -14,11 +14,11 @@ from collections import Counter
 import pytest
 import requests
 
-from fixtures.config import AlertRule, ObsConfig
-from fixtures.errors import ServiceError
-from fixtures.promql import scale_expr
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.prometheus import ISOLATION_LABEL
+from obsgate.config import AlertRule, ObsConfig
+from obsgate.errors import ServiceError
+from obsgate.promql import scale_expr
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.prometheus import ISOLATION_LABEL
 
 pytestmark = [pytest.mark.alerts, pytest.mark.needs("prometheus")]
 

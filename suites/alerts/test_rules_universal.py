@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from fixtures.config import AlertRule, ObsConfig
-from fixtures.findings import expect_known_finding
-from fixtures.promql import grouping_labels, output_labels, selectors
-from fixtures.tools import promtool
+from obsgate.config import AlertRule, ObsConfig
+from obsgate.findings import expect_known_finding
+from obsgate.promql import grouping_labels, output_labels, selectors
+from obsgate.tools import promtool
 
 pytestmark = [pytest.mark.alerts]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.plugin import reports_dir
-from fixtures.scenarios.model import Scenario, load_scenarios
-from fixtures.scenarios.params import ALERT_SCENARIOS
+from obsgate.config import ObsConfig
+from obsgate.options import reports_dir
+from obsgate.scenarios.model import Scenario, load_scenarios
+from obsgate.scenarios.params import ALERT_SCENARIOS
 
 pytestmark = [pytest.mark.alerts]
 

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.dashboards import mirrors, panels
-from fixtures.errors import GateError
-from fixtures.findings import finding_reason, known_finding
-from fixtures.plugin import config_dir
+from obsgate.config import ObsConfig
+from obsgate.dashboards import mirrors, panels
+from obsgate.errors import GateError
+from obsgate.findings import finding_reason, known_finding
+from obsgate.options import config_dir
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

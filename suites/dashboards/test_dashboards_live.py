@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 import requests
 
-from fixtures.config import ObsConfig
-from fixtures.dashboards import Panel, panels, pinned
-from fixtures.errors import ServiceError
-from fixtures.refapp.client import exercise_routes
-from fixtures.stack.endpoint import Endpoint
-from suites.dashboards.conftest import judge_named
+from obsgate.config import ObsConfig
+from obsgate.dashboards import Panel, panels, pinned
+from obsgate.errors import ServiceError
+from obsgate.refapp.client import exercise_routes
+from obsgate.stack.endpoint import Endpoint
+
+from .conftest import judge_named
 
 pytestmark = [pytest.mark.dashboards, pytest.mark.needs("prometheus")]
 PIN = "gate_dashboard"

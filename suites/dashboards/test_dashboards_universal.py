@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from fixtures import promql
-from fixtures.config import ObsConfig
-from fixtures.dashboards import (
+from obsgate import promql
+from obsgate.config import ObsConfig
+from obsgate.dashboards import (
     Mirror,
     Panel,
     alert_threshold,
@@ -19,8 +19,9 @@ from fixtures.dashboards import (
     panels,
     produced_metrics,
 )
-from fixtures.findings import expect_known_finding
-from suites.dashboards.conftest import judge_named
+from obsgate.findings import expect_known_finding
+
+from .conftest import judge_named
 
 pytestmark = [pytest.mark.dashboards]
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.plugin import config_dir
-from fixtures.scenarios.inhibition import load_inhibition_cases
-from fixtures.stack.alertmanager_api import AlertmanagerAPI, new_test_id
-from fixtures.stack.endpoint import Endpoint
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.options import config_dir
+from obsgate.scenarios.inhibition import load_inhibition_cases
+from obsgate.stack.alertmanager_api import AlertmanagerAPI, new_test_id
+from obsgate.stack.endpoint import Endpoint
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

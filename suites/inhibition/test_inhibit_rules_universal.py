@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import expect_known_finding
-from fixtures.scenarios.inhibition import (
+from obsgate.config import ObsConfig
+from obsgate.findings import expect_known_finding
+from obsgate.scenarios.inhibition import (
     InhibitRule,
     inhibit_rules,
     load_inhibition_cases,

@@ -14,10 +14,10 @@ import json
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import finding_reason
-from fixtures.scenarios.inhibition import InhibitionCase, InhibitRule, LabelSet, produced_alerts
-from fixtures.stack.alertmanager_api import AlertmanagerAPI, describe, state
+from obsgate.config import ObsConfig
+from obsgate.findings import finding_reason
+from obsgate.scenarios.inhibition import InhibitionCase, InhibitRule, LabelSet, produced_alerts
+from obsgate.stack.alertmanager_api import AlertmanagerAPI, describe, state
 
 pytestmark = [
     pytest.mark.inhibition,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.scenarios.inhibition import InhibitionCase, LabelSet
-from fixtures.stack.alertmanager_api import AlertmanagerAPI, state
+from obsgate.scenarios.inhibition import InhibitionCase, LabelSet
+from obsgate.stack.alertmanager_api import AlertmanagerAPI, state
 
 pytestmark = [
     pytest.mark.inhibition,

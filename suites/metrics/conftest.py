@@ -6,19 +6,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.plugin import config_dir
-from fixtures.refapp.client import (
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.options import config_dir
+from obsgate.refapp.client import (
     Exposition,
     exercise_routes,
     scrape,
     wait_for_key_usage,
     wait_for_sample,
 )
-from fixtures.refapp.fixtures import private_gateway
-from fixtures.refapp.intent import metric_intents, path_examples
-from fixtures.stack.endpoint import Endpoint
+from obsgate.refapp.fixtures import private_gateway
+from obsgate.refapp.intent import metric_intents, path_examples
+from obsgate.stack.endpoint import Endpoint
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.refapp.client import Exposition, scrape
-from fixtures.refapp.intent import MetricIntent, content_type
-from fixtures.stack.endpoint import Endpoint
+from obsgate.config import ObsConfig
+from obsgate.refapp.client import Exposition, scrape
+from obsgate.refapp.intent import MetricIntent, content_type
+from obsgate.stack.endpoint import Endpoint
 
 pytestmark = [pytest.mark.metrics, pytest.mark.needs("redis")]
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from fixtures.config import ObsConfig, load_yaml_documents
-from fixtures.findings import FINDINGS_FILE, judge_with_finding, known_finding
-from fixtures.promql import Selector, selectors
-from fixtures.refapp.intent import not_app_metrics
-from fixtures.refapp.settings import load_settings
+from obsgate.config import ObsConfig, load_yaml_documents
+from obsgate.findings import FINDINGS_FILE, judge_with_finding, known_finding
+from obsgate.promql import Selector, selectors
+from obsgate.refapp.intent import not_app_metrics
+from obsgate.refapp.settings import load_settings
 
 pytestmark = [pytest.mark.metrics]
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")

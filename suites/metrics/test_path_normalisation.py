@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from fixtures.config import ObsConfig
-from fixtures.findings import judge_with_finding, parse_finding_reason
-from fixtures.plugin import config_dir
-from fixtures.refapp.client import scrape
-from fixtures.refapp.intent import IdentifierIntent, PathExample, identifier_intents
-from fixtures.stack.endpoint import Endpoint
+from obsgate.config import ObsConfig
+from obsgate.findings import judge_with_finding, parse_finding_reason
+from obsgate.options import config_dir
+from obsgate.refapp.client import scrape
+from obsgate.refapp.intent import IdentifierIntent, PathExample, identifier_intents
+from obsgate.stack.endpoint import Endpoint
 
 pytestmark = [pytest.mark.metrics, pytest.mark.needs("redis")]
 

@@ -18,12 +18,12 @@ import pytest
 import requests
 import yaml
 
-from fixtures.config import ObsConfig
-from fixtures.refapp.client import Exposition, app_scrape_target, wait_for_series
-from fixtures.refapp.intent import metric_intents
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.kube_sd import kube_free
-from fixtures.tools import promtool
+from obsgate.config import ObsConfig
+from obsgate.refapp.client import Exposition, app_scrape_target, wait_for_series
+from obsgate.refapp.intent import metric_intents
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.kube_sd import kube_free
+from obsgate.tools import promtool
 
 pytestmark = [pytest.mark.metrics]
 CLAUDE_ROUTE = "/api/v1/orgs/:id/projects/:id/messages"

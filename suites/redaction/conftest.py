@@ -3,7 +3,7 @@
 Two sources write what the store receives, both configured from the config under test:
 the reference app's real processes (the api-gateway's JSON log and its stderr, as Fluent
 Bit tails a container's log, and the usage-tracker's log when the run has Kafka), and
-`event_logger`, the app's own pino logger (fixtures.refapp.logs) with the config's redact
+`event_logger`, the app's own pino logger (obsgate.refapp.logs) with the config's redact
 paths and censor, for log events no route writes (a top-level `ssn`, a secret in a
 message): every MindWeave service logs through that logger.
 """
@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from fixtures.config import ObsConfig, load_yaml
-from fixtures.errors import ConfigError, GateError
-from fixtures.logship import shipper_settings
-from fixtures.refapp.logs import PinoLogger, make_logger
-from fixtures.refapp.redaction import PinoRedactor
-from fixtures.refapp.settings import load_settings
-from fixtures.stack.endpoint import Endpoint
-from suites.redaction.logstore import LogStore
+from obsgate.config import ObsConfig, load_yaml
+from obsgate.errors import ConfigError, GateError
+from obsgate.logship import shipper_settings
+from obsgate.redaction.logstore import LogStore
+from obsgate.refapp.logs import PinoLogger, make_logger
+from obsgate.refapp.redaction import PinoRedactor
+from obsgate.refapp.settings import load_settings
+from obsgate.stack.endpoint import Endpoint
 
 INTENT_FILE = "scenarios/redaction/never-logged.yaml"
 

@@ -8,9 +8,10 @@ import uuid
 import pytest
 import requests
 
-from fixtures.stack.endpoint import Endpoint
-from suites.redaction.conftest import RedactionIntent
-from suites.redaction.logstore import LogStore, Placement, new_secret
+from obsgate.redaction.logstore import LogStore, Placement, new_secret
+from obsgate.stack.endpoint import Endpoint
+
+from .conftest import RedactionIntent
 
 pytestmark = [
     pytest.mark.redaction,

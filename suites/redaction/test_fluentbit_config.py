@@ -14,20 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig, load_yaml
-from fixtures.findings import expect_known_finding
-from fixtures.logship import shipper_settings
-from fixtures.logship.fluentbit import CONFIG_FILE
-from fixtures.stack.endpoint import Endpoint
-from suites.redaction.conftest import RedactionIntent
-from suites.redaction.fluentbit_conf import (
+from obsgate.config import ObsConfig, load_yaml
+from obsgate.findings import expect_known_finding
+from obsgate.logship import shipper_settings
+from obsgate.logship.fluentbit import CONFIG_FILE
+from obsgate.redaction.fluentbit_conf import (
     FluentBitSyntaxError,
     Section,
     is_on,
     parse_conf,
     plugins,
 )
-from suites.redaction.logstore import LogStore
+from obsgate.redaction.logstore import LogStore
+from obsgate.stack.endpoint import Endpoint
+
+from .conftest import RedactionIntent
 
 pytestmark = [pytest.mark.redaction]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import finding_reason, known_finding
-from fixtures.logship import shipper_settings
-from fixtures.refapp.logs import make_logger
-from fixtures.refapp.redaction import PinoRedactor
-from fixtures.refapp.settings import load_settings
-from fixtures.stack.endpoint import Endpoint
-from suites.redaction.logstore import LeakFound, LogStore, Placement, new_secret
+from obsgate.config import ObsConfig
+from obsgate.findings import finding_reason, known_finding
+from obsgate.logship import shipper_settings
+from obsgate.redaction.logstore import LeakFound, LogStore, Placement, new_secret
+from obsgate.refapp.logs import make_logger
+from obsgate.refapp.redaction import PinoRedactor
+from obsgate.refapp.settings import load_settings
+from obsgate.stack.endpoint import Endpoint
 
 pytestmark = [
     pytest.mark.redaction,

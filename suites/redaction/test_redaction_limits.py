@@ -12,13 +12,14 @@ import uuid
 import pytest
 import requests
 
-from fixtures.config import ObsConfig
-from fixtures.findings import finding_reason, known_finding
-from fixtures.refapp.logs import PinoLogger
-from fixtures.stack.endpoint import Endpoint
-from suites.redaction.conftest import RedactionIntent
-from suites.redaction.logstore import LeakFound, LogStore, Placement, new_secret
-from suites.redaction.senders import post_logged_body
+from obsgate.config import ObsConfig
+from obsgate.findings import finding_reason, known_finding
+from obsgate.redaction.logstore import LeakFound, LogStore, Placement, new_secret
+from obsgate.redaction.senders import post_logged_body
+from obsgate.refapp.logs import PinoLogger
+from obsgate.stack.endpoint import Endpoint
+
+from .conftest import RedactionIntent
 
 TRACKER_WAIT = 30.0  # Kafka delivery and the tracker's consume loop
 

@@ -18,12 +18,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fixtures.plugin import is_ci
-from fixtures.refapp.logs import PinoLogger
-from fixtures.stack.endpoint import Endpoint
-from suites.redaction.conftest import RedactionIntent
-from suites.redaction.logstore import LogStore, Placement, value_at
-from suites.redaction.senders import log_event_case, send_request_case
+from obsgate.options import is_ci
+from obsgate.redaction.logstore import LogStore, Placement, value_at
+from obsgate.redaction.senders import log_event_case, send_request_case
+from obsgate.refapp.logs import PinoLogger
+from obsgate.stack.endpoint import Endpoint
+
+from .conftest import RedactionIntent
 
 pytestmark = [
     pytest.mark.redaction,

@@ -10,10 +10,11 @@ import re
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import expect_known_finding
-from fixtures.refapp.settings import load_settings
-from suites.redaction.conftest import RedactionIntent
+from obsgate.config import ObsConfig
+from obsgate.findings import expect_known_finding
+from obsgate.refapp.settings import load_settings
+
+from .conftest import RedactionIntent
 
 pytestmark = [pytest.mark.redaction]
 

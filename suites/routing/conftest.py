@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.stack.alertmanager_config import AlertmanagerConfigAdapter
+from obsgate.config import ObsConfig
+from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
 
 # amtool routes without sending anything; the adapter still needs a (loopback) sink URL.
 OFFLINE_SINK = "http://127.0.0.1:9"

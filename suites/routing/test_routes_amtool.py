@@ -2,7 +2,7 @@
 
 The config is the seed's alertmanager.yaml through the same adapter the live server runs,
 so what amtool routes is what Alertmanager would; the label sets are the ones the real
-rules fire with (see fixtures/scenarios/routing.py).
+rules fire with (see obsgate/scenarios/routing.py).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.findings import judge_with_finding
-from fixtures.plugin import config_dir
-from fixtures.scenarios.routing import RouteCase, load_route_cases
-from fixtures.stack.endpoint import Endpoint
-from fixtures.tools import amtool
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.findings import judge_with_finding
+from obsgate.options import config_dir
+from obsgate.scenarios.routing import RouteCase, load_route_cases
+from obsgate.stack.endpoint import Endpoint
+from obsgate.tools import amtool
 
 pytestmark = [pytest.mark.routing]
 

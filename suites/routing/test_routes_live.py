@@ -11,15 +11,15 @@ import json
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.findings import judge_with_finding
-from fixtures.plugin import config_dir
-from fixtures.scenarios.live import LiveAlertRun
-from fixtures.scenarios.model import Scenario, load_scenarios
-from fixtures.scenarios.params import ALERT_SCENARIOS
-from fixtures.scenarios.routing import RouteCase, load_route_cases
-from fixtures.sinks.service import SinkClient
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.findings import judge_with_finding
+from obsgate.options import config_dir
+from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.model import Scenario, load_scenarios
+from obsgate.scenarios.params import ALERT_SCENARIOS
+from obsgate.scenarios.routing import RouteCase, load_route_cases
+from obsgate.sinks.service import SinkClient
 
 pytestmark = [
     pytest.mark.routing,

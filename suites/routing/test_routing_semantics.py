@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from fixtures.config import ObsConfig, parse_duration
-from fixtures.sinks.capture import Notification
-from fixtures.sinks.service import SinkClient
-from fixtures.stack.endpoint import Endpoint
+from obsgate.config import ObsConfig, parse_duration
+from obsgate.sinks.capture import Notification
+from obsgate.sinks.service import SinkClient
+from obsgate.stack.endpoint import Endpoint
 
 pytestmark = [
     pytest.mark.routing,

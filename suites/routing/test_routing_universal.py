@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.findings import expect_known_finding
-from fixtures.scenarios.model import load_scenarios
-from fixtures.scenarios.params import ALERT_SCENARIOS
-from fixtures.scenarios.routing import produced_label_sets
-from fixtures.stack.alertmanager_config import (
+from obsgate.config import ObsConfig
+from obsgate.findings import expect_known_finding
+from obsgate.scenarios.model import load_scenarios
+from obsgate.scenarios.params import ALERT_SCENARIOS
+from obsgate.scenarios.routing import produced_label_sets
+from obsgate.stack.alertmanager_config import (
     AlertmanagerConfigAdapter,
     receivers_defined,
     receivers_referenced,
 )
-from fixtures.tools import amtool
+from obsgate.tools import amtool
 
 pytestmark = [pytest.mark.routing]
 INTEGRATIONS = (

@@ -16,18 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.plugin import config_dir
-from fixtures.slo import oracle
-from fixtures.slo.detection import CASES, TIMELINES, write_test
-from fixtures.slo.intent import SLOIntent, judge, load_intent
-from fixtures.slo.live import LiveSLIRun
-from fixtures.slo.policy import Policy, config_policy
-from fixtures.slo.spec import SLO, config_slos
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.prometheus import ISOLATION_LABEL
-from fixtures.tools import ToolResult, promtool
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.options import config_dir
+from obsgate.slo import oracle
+from obsgate.slo.detection import CASES, TIMELINES, write_test
+from obsgate.slo.intent import SLOIntent, judge, load_intent
+from obsgate.slo.live import LiveSLIRun
+from obsgate.slo.policy import Policy, config_policy
+from obsgate.slo.spec import SLO, config_slos
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.prometheus import ISOLATION_LABEL
+from obsgate.tools import ToolResult, promtool
 
 UNLOADABLE = "slo-file-does-not-load"
 

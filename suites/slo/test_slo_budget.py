@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from fixtures.slo.budget import (
+from obsgate.slo.budget import (
     DAY,
     HOUR,
     MINUTE,
@@ -15,8 +15,8 @@ from fixtures.slo.budget import (
     budget_minutes,
     period_seconds,
 )
-from fixtures.slo.policy import Policy, threshold_percent
-from fixtures.slo.spec import SLO
+from obsgate.slo.policy import Policy, threshold_percent
+from obsgate.slo.spec import SLO
 
 pytestmark = [pytest.mark.slo]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.slo.detection import CASES, BurnCase, expects_firing
-from fixtures.slo.intent import SLOIntent
-from fixtures.slo.spec import SLO
+from obsgate.slo.detection import CASES, BurnCase, expects_firing
+from obsgate.slo.intent import SLOIntent
+from obsgate.slo.spec import SLO
 
 pytestmark = [pytest.mark.slo, pytest.mark.needs("promtool")]
 

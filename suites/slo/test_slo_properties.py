@@ -14,8 +14,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixtures.slo import oracle, rules
-from fixtures.slo.budget import (
+from obsgate.slo import oracle, rules
+from obsgate.slo.budget import (
     MINUTE,
     WORKBOOK_WINDOWS,
     BurnWindow,
@@ -28,9 +28,9 @@ from fixtures.slo.budget import (
     prom_duration,
     window_fires,
 )
-from fixtures.slo.profiles import property_settings
-from fixtures.slo.spec import SLO, AlertMeta
-from fixtures.tools import promtool
+from obsgate.slo.profiles import property_settings
+from obsgate.slo.spec import SLO, AlertMeta
+from obsgate.tools import promtool
 
 pytestmark = [pytest.mark.slo]
 

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from fixtures.slo.intent import SLOIntent
-from fixtures.slo.live import BAD_FRACTION, LiveSLIRun
-from fixtures.slo.spec import SLO
+from obsgate.slo.intent import SLOIntent
+from obsgate.slo.live import BAD_FRACTION, LiveSLIRun
+from obsgate.slo.spec import SLO
 
 pytestmark = [
     pytest.mark.slo,

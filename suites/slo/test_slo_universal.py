@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.promql import Selector, selectors
-from fixtures.slo import rules
-from fixtures.slo.intent import SLOIntent
-from fixtures.slo.spec import SLO, WINDOW_VAR
-from fixtures.tools import promtool
+from obsgate.promql import Selector, selectors
+from obsgate.slo import rules
+from obsgate.slo.intent import SLOIntent
+from obsgate.slo.spec import SLO, WINDOW_VAR
+from obsgate.tools import promtool
 
 pytestmark = [pytest.mark.slo, pytest.mark.needs("promtool")]
 

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from fixtures.slo import oracle, rules
-from fixtures.slo.budget import WORKBOOK_WINDOWS, error_budget, period_seconds, prom_duration
-from fixtures.slo.spec import SLO
+from obsgate.slo import oracle, rules
+from obsgate.slo.budget import WORKBOOK_WINDOWS, error_budget, period_seconds, prom_duration
+from obsgate.slo.spec import SLO
 
 pytestmark = [pytest.mark.slo, pytest.mark.needs("sloth")]
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.errors import GateError
-from fixtures.logship import LogShipper, shipper_settings
-from fixtures.plugin import config_dir
-from fixtures.stack.endpoint import Endpoint
-from fixtures.stack.process import log_tail
-from fixtures.tracing.intent import TraceIntent, span_specs, trace_intent
-from fixtures.tracing.jaeger_query import JaegerQuery
-from fixtures.tracing.traced_requests import Caller
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.logship import LogShipper, shipper_settings
+from obsgate.options import config_dir
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.process import log_tail
+from obsgate.tracing.intent import TraceIntent, span_specs, trace_intent
+from obsgate.tracing.jaeger_query import JaegerQuery
+from obsgate.tracing.traced_requests import Caller
 
 SHIP_INTERVAL = 0.5  # the seed's Flush is 5 s; the gate need not wait for it
 

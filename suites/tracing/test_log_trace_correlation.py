@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.config import ObsConfig
-from fixtures.findings import judge_with_finding
-from fixtures.logship import LogShipper, ShipReport
-from fixtures.logship.shipper import Line
-from fixtures.stack.endpoint import Endpoint
-from fixtures.tracing.fluentbit_enrich import enrich
-from fixtures.tracing.intent import TRACE_INTENT, TraceIntent
-from fixtures.tracing.jaeger_query import JaegerQuery
-from fixtures.tracing.log_search import any_of, app_log_lines, wait_for_logs
-from fixtures.tracing.shape import usage_path_stored
-from fixtures.tracing.traced_requests import Caller, message_request
+from obsgate.config import ObsConfig
+from obsgate.findings import judge_with_finding
+from obsgate.logship import LogShipper, ShipReport
+from obsgate.logship.shipper import Line
+from obsgate.stack.endpoint import Endpoint
+from obsgate.tracing.fluentbit_enrich import enrich
+from obsgate.tracing.intent import TRACE_INTENT, TraceIntent
+from obsgate.tracing.jaeger_query import JaegerQuery
+from obsgate.tracing.log_search import any_of, app_log_lines, wait_for_logs
+from obsgate.tracing.shape import usage_path_stored
+from obsgate.tracing.traced_requests import Caller, message_request
 
 pytestmark = [
     pytest.mark.tracing,

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.refapp.fixtures import set_upstream_faults
-from fixtures.stack.endpoint import Endpoint
-from fixtures.tracing.intent import SpanSpec, TraceIntent, span_specs
-from fixtures.tracing.jaeger_query import JaegerQuery, Span, Trace
-from fixtures.tracing.shape import ancestors, is_server, one
-from fixtures.tracing.traced_requests import (
+from obsgate.config import ObsConfig
+from obsgate.refapp.fixtures import set_upstream_faults
+from obsgate.stack.endpoint import Endpoint
+from obsgate.tracing.intent import SpanSpec, TraceIntent, span_specs
+from obsgate.tracing.jaeger_query import JaegerQuery, Span, Trace
+from obsgate.tracing.shape import ancestors, is_server, one
+from obsgate.tracing.traced_requests import (
     Caller,
     mcp_request,
     message_request,

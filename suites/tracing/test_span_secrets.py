@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from fixtures.findings import judge_with_finding
-from fixtures.tracing.intent import TRACE_INTENT, TraceIntent
-from fixtures.tracing.jaeger_query import JaegerQuery
-from fixtures.tracing.shape import is_server
-from fixtures.tracing.traced_requests import Caller
+from obsgate.findings import judge_with_finding
+from obsgate.tracing.intent import TRACE_INTENT, TraceIntent
+from obsgate.tracing.jaeger_query import JaegerQuery
+from obsgate.tracing.shape import is_server
+from obsgate.tracing.traced_requests import Caller
 
 pytestmark = [
     pytest.mark.tracing,

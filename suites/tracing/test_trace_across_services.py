@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.tracing.intent import TraceIntent, expected_resource
-from fixtures.tracing.jaeger_query import JaegerQuery, Trace
-from fixtures.tracing.shape import (
+from obsgate.config import ObsConfig
+from obsgate.tracing.intent import TraceIntent, expected_resource
+from obsgate.tracing.jaeger_query import JaegerQuery, Trace
+from obsgate.tracing.shape import (
     ancestors,
     is_kafka,
     is_redis,
@@ -21,7 +21,7 @@ from fixtures.tracing.shape import (
     one,
     usage_path_stored,
 )
-from fixtures.tracing.traced_requests import Caller, Sent, message_request
+from obsgate.tracing.traced_requests import Caller, Sent, message_request
 
 pytestmark = [
     pytest.mark.tracing,

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from fixtures.config import ObsConfig
-from fixtures.tracing.intent import TRACE_INTENT, TraceIntent
-from fixtures.tracing.jaeger_query import JaegerQuery, Trace
-from fixtures.tracing.log_search import any_of, app_log_lines
-from fixtures.tracing.shape import is_server, one
-from fixtures.tracing.traced_requests import Caller, message_request, policy_request
+from obsgate.config import ObsConfig
+from obsgate.tracing.intent import TRACE_INTENT, TraceIntent
+from obsgate.tracing.jaeger_query import JaegerQuery, Trace
+from obsgate.tracing.log_search import any_of, app_log_lines
+from obsgate.tracing.shape import is_server, one
+from obsgate.tracing.traced_requests import Caller, message_request, policy_request
 
 pytestmark = [
     pytest.mark.tracing,

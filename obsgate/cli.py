@@ -1,0 +1,79 @@
+"""`obs-gate`: the gate's suites on a team's config, from wherever it is installed.
+
+    obs-gate run [DIR] [pytest args...]   the suites on DIR (default: the seed's config)
+    obs-gate doctor                       which servers and tools are here, and their versions
+
+`run` is pytest with `--obs-config DIR` and the gate's suites as the test paths; every
+pytest option works after DIR (`-k alerts`, `-n 2`, `--stack process`, `-m load`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from obsgate import options
+
+USAGE = __doc__.split("\n\n")[1]
+
+
+def run(argv: list[str]) -> int:
+    """pytest on the gate's suites, in place of this process (so pytest imports the gate
+    itself, and Ctrl-C reaches it directly); the exit code is pytest's: 0 green, 1 red,
+    2 interrupted, 4 a usage error, 5 nothing selected."""
+    config_dir: str | None = None
+    if argv and not argv[0].startswith("-"):
+        config_dir, argv = argv[0], argv[1:]
+        if not Path(config_dir).is_dir():
+            print(f"obs-gate run: {config_dir}: no such directory (the config dir to test)",
+                  file=sys.stderr)  # fmt: skip
+            return 4
+    suites, loadtests = options.suite_paths()
+    selected = [a for a in argv if not a.startswith("-") and Path(a.split("::")[0]).exists()]
+    args = ["-p", "no:locust", "--dist", "loadgroup", "--rootdir", str(suites.parent), *argv]
+    if config_dir is not None:
+        args += ["--obs-config", str(Path(config_dir).resolve())]
+    if not selected:
+        args += [str(suites), str(loadtests)]
+    python = sys.executable
+    os.execv(python, [python, "-m", "pytest", *args])
+    return 0  # not reached: execv replaces this process
+
+
+def doctor() -> int:
+    """One line per server and tool: its version, or that it is missing and how to install
+    it; then where the suites and the default config are. Exit 1 when anything is missing."""
+    from obsgate.stack.versions import NOT_INSTALLED, binary_versions
+
+    versions = binary_versions()
+    for name, version in versions.items():
+        print(f"{name:15} {version}")
+    try:
+        print(f"{'suites':15} {options.suite_paths()[0]}")
+    except FileNotFoundError as exc:
+        print(f"{'suites':15} missing: {exc}")
+        return 1
+    print(f"{'default config':15} {options.DEFAULT_CONFIG_DIR}")
+    return 1 if any(v.startswith(NOT_INSTALLED) for v in versions.values()) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage:\n{USAGE}")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run(rest)
+    if command == "doctor":
+        parser = argparse.ArgumentParser(prog="obs-gate doctor", description=doctor.__doc__)
+        parser.parse_args(rest)
+        return doctor()
+    print(f"obs-gate: unknown command {command!r}\nusage:\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,228 @@
+"""The load gate's own stack: the reference app, Prometheus, Alertmanager and a sink.
+
+Its own, not the run's shared servers: load must not slow another suite's live replay, and
+an alert the load raises must not reach another suite's sink. Kafka and Redis are the
+run's. Prometheus evaluates the config's rules and the SLOs' rules (generated as Sloth
+generates them), both time-scaled by the load factor (default 60: a 5 m `for` is 5 s), and
+scrapes the gateway twice, as two views told apart by the isolation label:
+
+- `as-deployed`: through the seed's own `mindweave-services` scrape job, its relabelling
+  kept verbatim, fed the labels Kubernetes discovery would give the gateway's Service;
+  the series get exactly the labels they get in the cluster.
+- `intended`: labelled with what the rules and SLOs select (`namespace`, `service`): the
+  fix that finding rule-labels-attached-by-scrape asks for.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from obsgate.config import ObsConfig
+from obsgate.errors import ConfigError, ServiceError
+from obsgate.refapp.fixtures import start_service
+from obsgate.sinks import service as sink_service
+from obsgate.sinks.service import SinkClient
+from obsgate.slo.rules import rule_groups
+from obsgate.slo.spec import config_slos
+from obsgate.stack import alertmanager as am
+from obsgate.stack import prometheus as prom
+from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.kube_sd import job_namespaces, kube_free, service_meta_labels, write_targets
+from obsgate.stack.registry import StackRegistry
+
+VIEW = prom.ISOLATION_LABEL  # the label that tells the two views apart in every rule
+INTENDED, AS_DEPLOYED = "intended", "as-deployed"
+GATEWAY, TRACKER = "api-gateway", "usage-tracker"
+USAGE_TOPIC = "usage-events-load"
+# A healthy dependency: the upstream stub answers in 20 to 100 ms (PUT /control/faults).
+HEALTHY_UPSTREAM = {"latency_ms": 20, "latency_jitter_ms": 80, "error_rate": 0.0}
+NAMESPACE_MATCHER = re.compile(r"""namespace\s*=\s*"([^"]+)\"""")
+
+
+def services_namespace(config: ObsConfig) -> str:
+    """The namespace the rules select the app's series by (`namespace="..."`)."""
+    found = set()
+    for path in config.rule_files():
+        found.update(NAMESPACE_MATCHER.findall(path.read_text()))
+    if len(found) != 1:
+        raise ConfigError(
+            f"the load gate labels the app with the namespace its rules select; the rules "
+            f"in {config.root / 'prometheus/rules'} select {sorted(found) or 'none'}, not one"
+        )
+    return found.pop()
+
+
+def deployed_job(config: ObsConfig, namespace: str) -> dict[str, Any]:
+    """The seed's scrape job that discovers Services in `namespace`, made Kubernetes-free."""
+    for job in config.prometheus().get("scrape_configs") or []:
+        if namespace in job_namespaces(job):
+            return job
+    raise ConfigError(
+        f"{config.path('prometheus/prometheus.yaml')}: no scrape job discovers namespace "
+        f"{namespace!r}, where the rules look for the app's series"
+    )
+
+
+@dataclass(frozen=True)
+class LoadStack:
+    gateway: Endpoint
+    tracker: Endpoint
+    upstream: Endpoint
+    prometheus: Endpoint
+    alertmanager: Endpoint
+    sink: Endpoint
+    factor: float
+
+    @property
+    def sink_client(self) -> SinkClient:
+        return SinkClient(self.sink)
+
+    def set_faults(self, **faults: Any) -> None:
+        """The upstream stub's faults for every request of the load (PUT /control/faults)."""
+        resp = requests.put(f"{self.upstream.url}/control/faults", json=faults, timeout=5)
+        if resp.status_code != 200:
+            raise ServiceError(f"upstream stub refused faults {faults}: {resp.text}")
+
+    def clear_faults(self) -> None:
+        self.set_faults(latency_ms=0, latency_jitter_ms=0, error_rate=0)
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        resp = requests.get(f"{self.prometheus.url}/api/v1/query", params=params, timeout=10)
+        if resp.status_code != 200:
+            raise ServiceError(f"Prometheus refused {expr!r}: {resp.text[:500]}")
+        return resp.json()["data"]["result"]
+
+    def scalar(self, expr: str, at: float | None = None) -> float | None:
+        result = self.query(expr, at)
+        return float(result[0]["value"][1]) if result else None
+
+    def alerts(self) -> list[dict[str, Any]]:
+        resp = requests.get(f"{self.prometheus.url}/api/v1/alerts", timeout=10)
+        resp.raise_for_status()
+        return resp.json()["data"]["alerts"]
+
+    def scraped_after(self, since: float, timeout: float = 30.0) -> float:
+        """The time of the first scrape of the gateway (intended view) after `since`:
+        a point at which Prometheus holds every request counted before `since`."""
+        expr = f'timestamp(up{{job="{GATEWAY}", {VIEW}="{INTENDED}"}})'
+        deadline = time.monotonic() + timeout
+        while True:
+            at = self.scalar(expr)
+            if at is not None and at > since:
+                return at
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"gave up after {timeout:.0f}s waiting for Prometheus to scrape the load "
+                    f"gateway after t={since:.3f} (last scrape {at})\n{self.prometheus.log_tail()}"
+                )
+            time.sleep(0.2)
+
+
+def write_prometheus_config(
+    config: ObsConfig, factor: float, workdir: Path, alertmanager: Endpoint
+) -> Path:
+    """Scaled seed rules plus scaled SLO rules, the seed's services job, the intended job."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    sd_dir = workdir / "file_sd"
+    sd_dir.mkdir(exist_ok=True)
+    rules = prom.scaled_rule_groups(config, factor)["groups"]
+    slo_file = str(config.path("slo/mindweave-slos.yaml"))
+    rules += [
+        prom.scale_group(g, factor, slo_file) for g in rule_groups(config_slos(config))["groups"]
+    ]
+    rules_path = workdir / "rules-scaled.yaml"
+    rules_path.write_text(yaml.safe_dump({"groups": rules}, sort_keys=False))
+    adapted = prom.live_config(config, factor, rules_path, sd_dir, alertmanager)
+    namespace = services_namespace(config)
+    seed_job, _ = kube_free({"scrape_configs": [deployed_job(config, namespace)]}, sd_dir)
+    intended_job = {
+        "job_name": GATEWAY,
+        "file_sd_configs": [{"files": [str(sd_dir / f"{INTENDED}.json")]}],
+    }
+    adapted["scrape_configs"] = [*seed_job["scrape_configs"], intended_job]
+    path = workdir / "prometheus.yaml"
+    path.write_text(yaml.safe_dump(adapted, sort_keys=False))
+    return path
+
+
+def write_app_targets(
+    config: ObsConfig, sd_dir: Path, gateway: Endpoint, tracker: Endpoint
+) -> None:
+    """The gateway as the seed's job discovers it, and both services as the rules expect."""
+    namespace = services_namespace(config)
+    job = deployed_job(config, namespace)
+    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(gateway.port)}
+    deployed = {
+        "targets": [f"{gateway.host}:{gateway.port}"],
+        "labels": {**service_meta_labels(namespace, GATEWAY, gateway.port, annotations),
+                   VIEW: AS_DEPLOYED},
+    }  # fmt: skip
+    intended = [
+        {
+            "targets": [f"{ep.host}:{ep.port}"],
+            "labels": {"namespace": namespace, "service": name, VIEW: INTENDED, "job": name},
+        }
+        for name, ep in ((GATEWAY, gateway), (TRACKER, tracker))
+    ]
+    write_targets(sd_dir / f"{job['job_name']}.json", [deployed])
+    write_targets(sd_dir / f"{INTENDED}.json", intended)
+
+
+def start_load_stack(
+    registry: StackRegistry,
+    config: ObsConfig,
+    factor: float,
+    backend: str,
+    redis: Endpoint,
+    kafka: Endpoint,
+) -> LoadStack:
+    """Start (or join) the load gate's servers; the run's owner stops them at the end."""
+    sink = registry.get_or_start("load-sink", sink_service.start_process)
+
+    def start_alertmanager(workdir: Path) -> Endpoint:
+        adapter = AlertmanagerConfigAdapter(config, sink.url, factor)
+        source = str(config.path("alertmanager/alertmanager.yaml"))
+        start = am.start_container if backend == "containers" else am.start_process
+        return start(workdir, adapter.adapted(), source)
+
+    alertmanager = registry.get_or_start("load-alertmanager", start_alertmanager)
+
+    def start_prometheus(workdir: Path) -> Endpoint:
+        path = write_prometheus_config(config, factor, workdir, alertmanager)
+        extras = {"file_sd_dir": str(workdir / "file_sd"), "time_scale": factor}
+        start = prom.start_container if backend == "containers" else prom.start_process
+        return start(workdir, path, factor, extras)
+
+    prometheus = registry.get_or_start("load-prometheus", start_prometheus)
+    common = {
+        "MW_OBS_CONFIG_DIR": str(config.root),
+        "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/1",
+        "MW_KAFKA_BOOTSTRAP": f"{kafka.host}:{kafka.port}",
+        "MW_USAGE_TOPIC": USAGE_TOPIC,
+    }
+    upstream = registry.get_or_start(
+        "load-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
+    )
+    tracker_env = {**common, "SERVICE_NAME": TRACKER, "MW_CONSUMER_GROUP": "usage-tracker-load"}
+    tracker = registry.get_or_start(
+        "load-usage-tracker",
+        lambda wd: start_service(TRACKER, "usage_tracker", wd, tracker_env, "/health"),
+    )
+    gateway_env = {**common, "SERVICE_NAME": GATEWAY, "MW_UPSTREAM_URL": upstream.url}
+    gateway = registry.get_or_start(
+        "load-gateway",
+        lambda wd: start_service(GATEWAY, "gateway", wd, gateway_env, "/health/ready"),
+    )
+    write_app_targets(config, Path(prometheus.extras["file_sd_dir"]), gateway, tracker)
+    return LoadStack(gateway, tracker, upstream, prometheus, alertmanager, sink, factor)

@@ -1,0 +1,143 @@
+"""The gate's options and environment values: registered, validated and read here.
+
+The bottom layer: it imports nothing else of the gate, so any module may read an option
+through it without importing the plugin.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+STACKS = ("auto", "process", "containers", "external")
+DEFAULT_TIME_SCALE = 240.0
+# Services whose URL --stack external takes (kafka as kafka://host:port).
+EXTERNAL_SERVICES = ("prometheus", "alertmanager", "redis", "jaeger", "elasticsearch", "kafka")
+PACKAGE_DIR = Path(__file__).resolve().parent
+# A checkout keeps the seed's config in fixtures/; a wheel carries it as obsgate/examples.
+_DEFAULT_CONFIG_CANDIDATES = (
+    PACKAGE_DIR.parent / "fixtures" / "config" / "mindweave",
+    PACKAGE_DIR / "examples" / "mindweave",
+)
+DEFAULT_CONFIG_DIR = next(
+    (p for p in _DEFAULT_CONFIG_CANDIDATES if p.is_dir()), _DEFAULT_CONFIG_CANDIDATES[0]
+)
+# Suites and the load gate: top-level in a checkout, obsgate/suites in a wheel.
+_SUITE_CANDIDATES = (
+    (PACKAGE_DIR.parent / "suites", PACKAGE_DIR.parent / "loadtests"),
+    (PACKAGE_DIR / "suites", PACKAGE_DIR / "loadtests"),
+)
+
+
+def suite_paths() -> tuple[Path, Path]:
+    """Where the gate's suites and load gate are, whether checked out or installed."""
+    for suites, loadtests in _SUITE_CANDIDATES:
+        if suites.is_dir():
+            return suites, loadtests
+    raise FileNotFoundError(f"the gate's suites are missing from {PACKAGE_DIR} (reinstall it)")
+
+
+def _time_scale(text: str) -> float:
+    """A finite factor of at least 1; argparse turns the ValueError into one usage line."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 1:
+        raise ValueError(f"{text!r}: give a finite factor of at least 1 (1 means real time)")
+    return value
+
+
+def time_scale_value(text: str) -> float:
+    """`--time-scale` and OBS_TIME_SCALE, validated the same way."""
+    return _time_scale(text)
+
+
+time_scale_value.__name__ = "time scale"  # argparse names the type in its error
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("obs", "observability gate")
+    group.addoption(
+        "--obs-config",
+        default=os.environ.get("OBS_CONFIG_DIR"),
+        help="config dir under test, relative to where you run pytest (env OBS_CONFIG_DIR; "
+        "default: the seed's, fixtures/config/mindweave)",
+    )
+    group.addoption(
+        "--stack",
+        default=os.environ.get("OBS_STACK", "auto"),
+        help=f"how servers run: {', '.join(STACKS)} (env OBS_STACK; default auto)",
+    )
+    group.addoption(
+        "--time-scale",
+        type=time_scale_value,
+        default=None,
+        help="live layer: every rule duration is divided by this factor "
+        f"(env OBS_TIME_SCALE; default {DEFAULT_TIME_SCALE:g})",
+    )
+    group.addoption(
+        "--reports-dir",
+        default=os.environ.get("OBS_REPORTS_DIR"),
+        help="where every report goes: findings, coverage, logs (env OBS_REPORTS_DIR; "
+        "default ./reports)",
+    )
+    for service in EXTERNAL_SERVICES:
+        group.addoption(
+            f"--{service}-url",
+            default=os.environ.get(f"OBS_{service.upper()}_URL"),
+            help=f"--stack external: URL of the {service} under test",
+        )
+    group.addoption(
+        "--app-url",
+        default=os.environ.get("OBS_APP_URL"),
+        help="the MindWeave api-gateway under test instead of the reference app "
+        "(env OBS_APP_URL; staging)",
+    )
+
+
+def validate(config: pytest.Config) -> None:
+    """Every value checked once, before any server starts: one usage line, never a traceback."""
+    stack = config.getoption("stack")
+    if stack not in STACKS:
+        raise pytest.UsageError(
+            f"--stack {stack!r} (or OBS_STACK) is not one of {', '.join(STACKS)}"
+        )
+    if config.getoption("time_scale") is None:
+        text = os.environ.get("OBS_TIME_SCALE")
+        try:
+            value = _time_scale(text) if text else DEFAULT_TIME_SCALE
+        except ValueError as exc:
+            raise pytest.UsageError(f"OBS_TIME_SCALE={exc}") from None
+        config.option.time_scale = value
+    directory = config_dir(config)
+    if not directory.is_dir():
+        raise pytest.UsageError(
+            f"--obs-config {directory}: no such directory (point it at your config dir; "
+            "see docs/config.md for the layout)"
+        )
+
+
+def time_scale(config: pytest.Config) -> float:
+    return float(config.getoption("time_scale") or DEFAULT_TIME_SCALE)
+
+
+def reports_dir(config: pytest.Config) -> Path:
+    """Every artifact of the run goes under here; relative to where pytest was started."""
+    value = config.getoption("reports_dir", default=None) or "reports"
+    return (Path(config.invocation_params.dir) / value).resolve()
+
+
+def config_dir(config: pytest.Config) -> Path:
+    """The config under test; a relative DIR is read from where pytest was started."""
+    value = config.getoption("obs_config", default=None)
+    if not value:
+        return DEFAULT_CONFIG_DIR
+    return (Path(config.invocation_params.dir) / value).resolve()
+
+
+def is_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,221 @@
+"""The gate's pytest plugin: options, markers, and the rules that keep a gate honest.
+
+- A GateError (bad config, missing binary, a server that won't start) is reported as its
+  one-line message, not a traceback.
+- With CI=true a skip is a failure: a gate must not pass because a service was missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from obsgate import options
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.findings import parse_finding_reason
+from obsgate.options import config_dir, is_ci, reports_dir
+from obsgate.scenarios.model import load_scenarios
+from obsgate.scenarios.routing import load_route_cases
+
+# The fixture modules this plugin brings, wherever the gate is installed.
+pytest_plugins = [
+    "obsgate.stack.fixtures",
+    "obsgate.scenarios.fixtures",
+    "obsgate.refapp.fixtures",
+    "obsgate.load.fixtures",
+]
+DEFAULT_TEST_TIMEOUT = 300.0
+SUITE_MARKERS = {
+    "alerts": "alert rules fire exactly when they should (promtool and live Prometheus)",
+    "routing": "Alertmanager routes each alert to the promised receivers",
+    "inhibition": "inhibit rules suppress what they claim",
+    "slo": "SLO math: budgets, burn rates, multi-window alerts",
+    "redaction": "no secret reaches the log store",
+    "tracing": "one trace across HTTP, Kafka and Redis into Jaeger",
+    "metrics": "metric names, labels and buckets are served",
+    "dashboards": "every dashboard query parses and returns data",
+    "load": "Locust load gate with thresholds from the SLOs",
+    "capacity": "benchmark: the gateway's sustained rate within its SLOs, Locust and wrk",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """`pytest --obs-config DIR` with no test path runs the gate's own suites, wherever the
+    gate is installed: a team's repository has no copy of them."""
+    namespace = early_config.known_args_namespace
+    if namespace.file_or_dir or not (namespace.obs_config or "OBS_CONFIG_DIR" in os.environ):
+        return
+    if early_config.getini("testpaths") and Path.cwd() == options.PACKAGE_DIR.parent:
+        return  # the gate's own checkout: its testpaths are the suites already
+    args.extend(str(p) for p in options.suite_paths())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Options and the config under test are checked before anything starts, each error in
+    one line. Reports go under --reports-dir unless asked elsewhere (JUnit, the HTML page),
+    and a default per-test timeout applies where none is set: a hung server never hangs
+    the gate. First among plugins, so that JUnit and pytest-html see the paths."""
+    reports = reports_dir(config)
+    if getattr(config.option, "xmlpath", None) is None:
+        config.option.xmlpath = str(reports / "junit.xml")
+    if getattr(config.option, "htmlpath", None) is None:
+        config.option.htmlpath = str(reports / "report.html")
+        config.option.self_contained_html = True
+    if getattr(config.option, "timeout", None) is None and not config.getini("timeout"):
+        config.option.timeout = DEFAULT_TEST_TIMEOUT
+    for name, text in SUITE_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.addinivalue_line("markers", "needs(*services): the servers a test needs")
+    config.addinivalue_line("markers", "writes(reason): writes into a server; not for staging")
+    config.addinivalue_line("markers", "live_scenario: replays its `scenario` param live")
+    options.validate(config)
+    directory = config_dir(config)
+    try:  # a malformed rule or scenario file stops the run here, in one line, at once
+        obs = ObsConfig(directory)
+        obs.alert_rules()
+        if (obs.root / "scenarios" / "alerts").is_dir():
+            load_scenarios(obs.root / "scenarios" / "alerts")
+        if (obs.root / "scenarios" / "routing").is_dir():
+            load_route_cases(obs)
+        if (obs.root / "scenarios" / "inhibition").is_dir():
+            from obsgate.scenarios.inhibition import load_inhibition_cases  # imports params
+
+            load_inhibition_cases(obs)
+        if (obs.root / "slo" / "mindweave-slos.yaml").is_file():
+            from obsgate.slo.spec import config_slos
+
+            config_slos(obs)
+    except GateError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not hasattr(config, "workerinput"):  # the run's owner: the xdist controller or alone
+        os.environ.setdefault("OBS_GATE_OWNER_PID", str(os.getpid()))
+        os.environ.setdefault("OBS_GATE_RUN_DIR", tempfile.mkdtemp(prefix="obs-gate-"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and isinstance(call.excinfo.value, GateError):
+        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    if report.skipped and is_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"CI=true makes every skip a failure: {reason}"
+
+
+class FindingsReport:
+    """Collects every strict xfail whose reason is a finding, from the reports the run's
+    owner sees (the xdist controller gets every worker's), and writes reports/findings.md,
+    one row per finding id with the tests that show it."""
+
+    def __init__(self) -> None:
+        self.findings: dict[str, dict[str, object]] = {}  # id -> text, suites, tests
+        self.figures: dict[str, list[float]] = {}  # user properties in seconds, by name
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name.endswith("_s") and report.when == "call":
+                self.figures.setdefault(name, []).append(float(value))
+        reason = getattr(report, "wasxfail", "")
+        if report.when not in ("setup", "call") or not reason.startswith("finding:"):
+            return
+        parsed = parse_finding_reason(reason)
+        finding_id, text = parsed or (f"unnamed:{report.nodeid}", reason.removeprefix("finding:"))
+        entry = self.findings.setdefault(finding_id, {"text": text.strip(), "tests": set()})
+        entry["tests"].add(report.nodeid)  # type: ignore[union-attr]
+
+    def write(self, path: Path, config_dir: Path, selection: str) -> None:
+        lines = [
+            f"# Findings in {config_dir}",
+            "",
+            f"Run: {selection}. Each is a strict xfail: fix the config and its tests turn red "
+            "until the finding is removed.",
+            "",
+            "| id | suite | finding | tests |",
+            "|---|---|---|---|",
+        ]
+        for finding_id, entry in sorted(self.findings.items()):
+            tests = sorted(entry["tests"])  # type: ignore[call-overload]
+            suites = sorted({suite_of(t) for t in tests})
+            text = str(entry["text"]).replace("|", chr(92) + "|")
+            cells = "<br>".join(f"`{t}`" for t in tests)
+            lines.append(f"| `{finding_id}` | {', '.join(suites)} | {text} | {cells} |")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+
+
+def suite_of(nodeid: str) -> str:
+    """The suite folder in a test id, whether the suites are checked out or installed."""
+    match = re.search(r"(?:^|/)suites/([^/]+)/", nodeid)
+    return match.group(1) if match else "?"
+
+
+def selection_of(config: pytest.Config) -> str:
+    """How the run chose its tests, so a findings report of a partial run says so."""
+    parts = [str(a) for a in config.args]
+    for opt in ("keyword", "markexpr"):
+        value = config.getoption(opt, default="")
+        if value:
+            parts.append(f"-{'k' if opt == 'keyword' else 'm'} {value!r}")
+    return "pytest " + " ".join(parts)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config._obs_started = time.time()  # type: ignore[attr-defined]
+    if not hasattr(session.config, "workerinput"):
+        session.config.pluginmanager.register(FindingsReport(), "obs-findings")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    findings = session.config.pluginmanager.get_plugin("obs-findings")
+    if isinstance(findings, FindingsReport):
+        findings.write(
+            reports_dir(session.config) / "findings.md",
+            config_dir(session.config),
+            selection_of(session.config),
+        )
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    """Show the tables this run wrote (coverage, findings) where the user looks first."""
+    if hasattr(config, "workerinput"):
+        return
+    started = getattr(config, "_obs_started", 0.0)
+    findings = config.pluginmanager.get_plugin("obs-findings")
+    for name, measured in getattr(findings, "figures", {}).items():
+        values = sorted(measured)
+        terminalreporter.section(f"measured: {name}")
+        terminalreporter.write_line(
+            f"n={len(values)} min={values[0]:.3f} median={values[len(values) // 2]:.3f} "
+            f"max={values[-1]:.3f} (seconds; time scale {config.getoption('time_scale'):g})"
+        )
+    for name, title in (
+        ("alerts-coverage.md", "alert scenario coverage"),
+        ("findings.md", "findings (strict xfails)"),
+    ):
+        path = reports_dir(config) / name
+        if path.exists() and path.stat().st_mtime >= started:
+            table = [line for line in path.read_text().splitlines() if line.startswith("|")]
+            if len(table) <= 2:  # a header and no rows: nothing to show
+                continue
+            terminalreporter.section(title)
+            terminalreporter.write_line(f"{path}")
+            for line in path.read_text().splitlines():
+                if line.startswith("|"):
+                    terminalreporter.write_line(line[:200])

@@ -1,0 +1,95 @@
+"""Putting secrets where the app logs them: requests to the real gateway, and log events
+through the app's logger. Each returns the Placements it made, with how to find its line."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import requests
+
+from obsgate.redaction.logstore import Placement, new_secret
+from obsgate.refapp.logs import PinoLogger
+from obsgate.stack.endpoint import Endpoint
+
+# Routes of the gateway that log part of the request body, with the key they log it under.
+USAGE_ROUTE = "/api/v1/usage/events"  # the audit line logs the event's `details`
+AUDIT_EVENT = "audit.action"
+VIOLATION_EVENT = "policy.violation"  # a compliance warning logs the request's `context`
+
+
+def post_logged_body(
+    app: Endpoint, request_id: str, route: str, nested: dict[str, Any], headers: dict[str, str]
+) -> tuple[str, tuple[str, ...], str]:
+    """POST `nested` where the gateway logs it: (channel, path prefix, event of the line)."""
+    hdrs = {"x-request-id": request_id, **headers}
+    if route == "usage":
+        body = {"org_id": str(uuid.uuid4()), "project_id": "42", "model": "claude-3-5-sonnet"}
+        resp = requests.post(
+            f"{app.url}{USAGE_ROUTE}", json={**body, "details": nested}, headers=hdrs, timeout=10
+        )
+        # 202, or 503 where the run has no Kafka: the audit line is written before either
+        assert resp.status_code in (202, 503), f"{USAGE_ROUTE}: {resp.status_code} {resp.text}"
+        return f"POST {USAGE_ROUTE} body", ("details",), AUDIT_EVENT
+    org = uuid.uuid4()
+    path = f"/api/v1/orgs/{org}/policies/evaluate"
+    context = {"contains_pii": True, **nested}  # a compliance warning: the context is logged
+    resp = requests.post(
+        f"{app.url}{path}",
+        json={"policy_type": "compliance", "context": context},
+        headers=hdrs,
+        timeout=10,
+    )
+    assert resp.status_code == 200 and resp.json() == {"result": "warn"}, resp.text
+    return "POST /api/v1/orgs/:id/policies/evaluate body", ("context",), VIOLATION_EVENT
+
+
+def send_request_case(
+    app: Endpoint, request_id: str, route: str, keys: list[str], headers: list[str], intent: str
+) -> list[Placement]:
+    """Secrets under `keys` one level into the logged body, and in the given headers."""
+    secrets = {key: new_secret(key) for key in keys}
+    header_secrets = {h: new_secret(h) for h in headers}
+    header_values = {
+        h: (f"Bearer {s}" if h == "authorization" else f"session={s}" if h == "cookie" else s)
+        for h, s in header_secrets.items()
+    }
+    channel, prefix, event = post_logged_body(app, request_id, route, secrets, header_values)
+    locator = {"request_id": request_id, "event": event}
+    out = [
+        Placement(s, channel, (*prefix, k), intent.format(key=k), locator)
+        for k, s in secrets.items()
+    ]
+    out += [
+        Placement(s, "a request header", ("headers", h), f"header {h}", {})
+        for h, s in header_secrets.items()
+    ]
+    return out
+
+
+def log_event_case(
+    logger: PinoLogger,
+    case_id: str,
+    top: list[str],
+    bound: list[str],
+    nested: list[tuple[str, str]],
+    level: str = "info",
+) -> list[Placement]:
+    """One log call: `top` keys in the logged object, `bound` keys in a child binding,
+    `(container, key)` one level down; every value a fresh secret."""
+    placements = []
+    obj: dict[str, Any] = {"gate_case": case_id, "event": "gate.redaction"}
+    bindings: dict[str, Any] = {}
+    for key in top:
+        placements.append(Placement(new_secret(key), "a log event", (key,), key))
+        obj[key] = placements[-1].secret
+    for key in bound:
+        placements.append(Placement(new_secret(key), "a child logger's bindings", (key,), key))
+        bindings[key] = placements[-1].secret
+    for container, key in nested:
+        secret = new_secret(key)
+        placements.append(Placement(secret, "a log event", (container, key), f"*.{key}"))
+        obj.setdefault(container, {"kind": container})[key] = secret
+    (logger.child(bindings) if bindings else logger).log(level, obj, "gate redaction case")
+    locator = {"gate_case": case_id}
+    return [Placement(p.secret, p.channel, p.path, p.intent, locator) for p in placements]

@@ -1,0 +1,171 @@
+"""What suites do with the app: drive its routes, read /metrics back through
+prometheus-client's own parser, and wait for the usage-tracker to catch up."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from obsgate.errors import ServiceError
+from obsgate.stack.endpoint import Endpoint
+
+
+@dataclass
+class Exposition:
+    """One scrape: its content type, its text and every sample by metric family."""
+
+    content_type: str
+    text: str
+    types: dict[str, str] = field(default_factory=dict)  # sample name -> family type
+    samples: list[Any] = field(default_factory=list)
+
+    def of(self, name: str) -> list[Any]:
+        """Samples of the metric `name` (a histogram's _bucket/_count/_sum included)."""
+        names = {name, f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+        return [s for s in self.samples if s.name in names]
+
+    def path_labels(self) -> set[str]:
+        return {s.labels["path"] for s in self.of("http_requests_total") if "path" in s.labels}
+
+
+def scrape(url: str, session: requests.Session | None = None) -> Exposition:
+    resp = (session or requests).get(url, timeout=10)
+    resp.raise_for_status()
+    out = Exposition(resp.headers.get("content-type", ""), resp.text)
+    for family in text_string_to_metric_families(resp.text):
+        for sample in family.samples:
+            out.types[sample.name] = family.type
+            out.samples.append(sample)
+        out.types.setdefault(family.name, family.type)
+        if family.type == "counter":  # the parser drops `_total` from a counter's family
+            out.types.setdefault(f"{family.name}_total", family.type)
+    return out
+
+
+def post(app: Endpoint, path: str, body: dict[str, Any], **headers: str) -> requests.Response:
+    return requests.post(f"{app.url}{path}", json=body, headers=headers, timeout=30)
+
+
+def exercise_routes(app: Endpoint, kafka: bool) -> dict[str, str]:
+    """One request to every latency-critical route, so that every seed metric has samples:
+    a Claude call, an MCP tool call, policy evaluations that allow and deny, a key lookup,
+    and (with Kafka) a usage event. Returns the ids it used; raises if a route failed."""
+    org, project, server = str(uuid.uuid4()), "42", str(uuid.uuid4())
+    key = f"mw_test_{uuid.uuid4().hex[:12]}"
+    calls = [
+        (f"/api/v1/orgs/{org}/projects/{project}/messages",
+         {"model": "claude-3-5-sonnet", "max_tokens": 16,
+          "messages": [{"role": "user", "content": "hello"}]}),
+        (f"/api/v1/orgs/{org}/mcp/servers/{server}/tools/search/invoke",
+         {"transport": "stdio", "arguments": {"q": "x"}}),
+        (f"/api/v1/orgs/{org}/policies/evaluate",
+         {"policy_type": "usage", "context": {"tokens_requested": 10}}),
+        (f"/api/v1/orgs/{org}/policies/evaluate",
+         {"policy_type": "access", "policy_id": "pol-1", "context": {"role": "guest"}}),
+    ]  # fmt: skip
+    if kafka:
+        calls.append(
+            ("/api/v1/usage/events",
+             {"org_id": org, "project_id": project, "model": "claude-3-5-sonnet",
+              "input_tokens": 3, "output_tokens": 5, "cost_cents": 0.5, "api_key": key}),
+        )  # fmt: skip
+    scope = {"x-mw-fault-scope": f"exercise-{org}"}  # immune to others' injected faults
+    for path, body in calls:
+        resp = post(app, path, body, **scope)
+        if resp.status_code >= 400:
+            raise ServiceError(
+                f"POST {path} answered {resp.status_code}: {resp.text[:300]}\n{app.log_tail()}"
+            )
+    resp = requests.get(f"{app.url}/api/v1/api-keys/{key}/usage", timeout=10)
+    resp.raise_for_status()
+    return {"org": org, "project": project, "server": server, "key": key}
+
+
+def wait_for_sample(
+    url: str, name: str, labels: dict[str, str], timeout: float = 30.0
+) -> Exposition:
+    """Scrape `url` until a sample of `name` with `labels` appears (bounded; says what)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exposition = scrape(url)
+        for sample in exposition.of(name):
+            if all(sample.labels.get(k) == v for k, v in labels.items()):
+                return exposition
+        if time.monotonic() > deadline:
+            raise ServiceError(f"gave up after {timeout:.0f}s waiting for {name}{labels} at {url}")
+        time.sleep(0.2)
+
+
+def wait_for_key_usage(app: Endpoint, key: str, timeout: float = 30.0) -> dict[str, int]:
+    """Poll the gateway's usage of `key` (counted in Redis by the usage-tracker) until an
+    event is counted (bounded; says what it waited for)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = requests.get(f"{app.url}/api/v1/api-keys/{key}/usage", timeout=10)
+        resp.raise_for_status()
+        if resp.json().get("events", 0) >= 1:
+            return resp.json()
+        if time.monotonic() > deadline:
+            raise ServiceError(
+                f"gave up after {timeout:.0f}s waiting for the usage-tracker to count the "
+                f"usage event of key {key} in Redis (last answer {resp.json()})\n{app.log_tail()}"
+            )
+        time.sleep(0.2)
+
+
+@contextmanager
+def app_scrape_target(
+    prometheus: Endpoint, app: Endpoint, label: str, tag: str, interval: str = "2s"
+) -> Iterator[None]:
+    """The app as a scrape target of the run's Prometheus (file_sd) while the block runs,
+    its series labelled `label=tag`, scraped every `interval`: the app's own pace, not the
+    live layer's scaled 250 ms, which a big /metrics outgrows."""
+    sd_file = Path(prometheus.extras["file_sd_dir"]) / f"{label}-{tag}.json"
+    group = {
+        "targets": [f"{app.host}:{app.port}"],
+        "labels": {
+            "job": "api-gateway",
+            label: tag,
+            "__metrics_path__": "/metrics",
+            "__scrape_interval__": interval,
+            "__scrape_timeout__": interval,
+        },
+    }
+    tmp = sd_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps([group]))
+    tmp.rename(sd_file)  # Prometheus must never read a half-written file
+    try:
+        yield
+    finally:
+        sd_file.unlink(missing_ok=True)
+
+
+def wait_for_series(
+    prometheus: Endpoint, expr: str, what: str, label: str, tag: str, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Query until `expr` has a result; a timeout shows the app's target health."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = requests.get(f"{prometheus.url}/api/v1/query", params={"query": expr}, timeout=5)
+        resp.raise_for_status()
+        result = resp.json()["data"]["result"]
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()
+            ours = [t for t in targets["data"]["activeTargets"] if t["labels"].get(label) == tag]
+            raise ServiceError(
+                f"gave up after {timeout:.0f}s waiting for {what} ({expr}); the app as a "
+                f"Prometheus target (health, lastError): {json.dumps(ours)[:1500]}\n"
+                f"{prometheus.log_tail()}"
+            )
+        time.sleep(0.25)

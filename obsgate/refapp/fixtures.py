@@ -1,0 +1,199 @@
+"""The `refapp` session fixture: the reference services as real processes, once per run.
+
+upstream stub, usage-tracker and api-gateway each run as `python -m obsgate.refapp.<svc>`
+under ManagedProcess, on free 127.0.0.1 ports, against the run's Redis (and Kafka and
+Jaeger when the stack provides them), reading their settings from the run's --obs-config.
+The fixture yields the gateway's Endpoint; its extras say where everything else is.
+With --app-url the gateway under test is that URL instead (staging): nothing is started.
+
+The gateway Endpoint's extras:
+  metrics_url                 the gateway's /metrics
+  usage_tracker_metrics_url   the usage-tracker's /metrics (None without Kafka)
+  upstream_url                the upstream stub (Claude API and MCP tools stand-in)
+  upstream_control_url        its /control: PUT /faults (set_upstream_faults), GET /stats
+  kafka_topic                 the usage-event topic (None without Kafka)
+  log_files                   {"api-gateway": path, "usage-tracker": path}: JSON log lines
+  config_dir                  the --obs-config dir the services read
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from obsgate.config import ObsConfig
+from obsgate.errors import GateError
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.fixtures import run_registry
+from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
+
+USAGE_TOPIC = "usage-events"
+# Spans leave the gateway within this delay instead of the seed's 5 s (tests wait less).
+TEST_BSP_DELAY_MS = "200"
+
+
+def start_service(
+    name: str, module: str, workdir: Path, env: dict[str, str], ready_path: str
+) -> Endpoint:
+    """One reference service as `python -m obsgate.refapp.<module>`, ready when
+    `ready_path` answers 2xx; its JSON log lines go to extras["app_log"]."""
+    port = free_port()
+    app_log = workdir / f"{name}.jsonl"
+    proc = ManagedProcess(
+        name,
+        [sys.executable, "-m", f"obsgate.refapp.{module}", "--port", str(port)],
+        workdir,
+        env={"MW_LOG_FILE": str(app_log), **env},
+    ).start()
+    proc.wait_http(f"http://127.0.0.1:{port}{ready_path}", timeout=60)
+    return Endpoint(
+        name,
+        "127.0.0.1",
+        port,
+        "process",
+        version="obsgate.refapp",
+        log_path=str(proc.log_path),
+        pid=proc.pid,
+        extras={"app_log": str(app_log)},
+    )
+
+
+def start_refapp(
+    config: ObsConfig, redis: Endpoint, kafka: Endpoint | None, jaeger: Endpoint | None
+) -> Endpoint:
+    """Start (or join) the run's upstream stub, usage-tracker and gateway."""
+    registry = run_registry()
+    common = {
+        "MW_OBS_CONFIG_DIR": str(config.root),
+        "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/0",
+        "MW_USAGE_TOPIC": USAGE_TOPIC,
+        "MW_BSP_SCHEDULE_DELAY_MS": TEST_BSP_DELAY_MS,
+    }
+    if kafka is not None:
+        common["MW_KAFKA_BOOTSTRAP"] = f"{kafka.host}:{kafka.port}"
+    if jaeger is not None:
+        common["OTEL_EXPORTER_OTLP_ENDPOINT"] = jaeger.extras["otlp_http"]
+    upstream = registry.get_or_start(
+        "refapp-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
+    )
+    tracker = None
+    if kafka is not None:
+        tracker = registry.get_or_start(
+            "refapp-usage-tracker",
+            lambda wd: start_service(
+                "usage-tracker",
+                "usage_tracker",
+                wd,
+                {**common, "SERVICE_NAME": "usage-tracker"},
+                "/health",
+            ),
+        )
+    gateway_env = {**common, "MW_UPSTREAM_URL": upstream.url, "SERVICE_NAME": "api-gateway"}
+    gateway = registry.get_or_start(
+        "refapp-gateway",
+        lambda wd: start_service("api-gateway", "gateway", wd, gateway_env, "/health/ready"),
+    )
+    extras: dict[str, Any] = {
+        **gateway.extras,
+        "metrics_url": f"{gateway.url}/metrics",
+        "upstream_url": upstream.url,
+        "upstream_control_url": f"{upstream.url}/control",
+        "usage_tracker_metrics_url": f"{tracker.url}/metrics" if tracker else None,
+        "kafka_topic": USAGE_TOPIC if kafka else None,
+        "log_files": {
+            "api-gateway": gateway.extras["app_log"],
+            **({"usage-tracker": tracker.extras["app_log"]} if tracker else {}),
+        },
+        "config_dir": str(config.root),
+    }
+    return replace(gateway, extras=extras)
+
+
+@contextmanager
+def private_gateway(
+    config: ObsConfig, redis: Endpoint, upstream_url: str, workdir: Path
+) -> Iterator[Endpoint]:
+    """A gateway of one test's own, for a test that floods it (thousands of path labels)
+    so that the shared one stays as other suites expect it; stopped when the test ends."""
+    env = {
+        "MW_OBS_CONFIG_DIR": str(config.root),
+        "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/0",
+        "MW_UPSTREAM_URL": upstream_url,
+        "SERVICE_NAME": "api-gateway",
+    }
+    gateway = start_service("api-gateway", "gateway", workdir, env, "/health/ready")
+    try:
+        yield replace(gateway, extras={**gateway.extras, "metrics_url": f"{gateway.url}/metrics"})
+    finally:
+        assert gateway.pid is not None
+        stop_process_group(gateway.pid)
+
+
+def external_app(url: str) -> Endpoint:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise GateError(f"--app-url {url!r} must be scheme://host[:port]")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    base = f"{parts.scheme}://{parts.hostname}:{port}"
+    return Endpoint(
+        "api-gateway",
+        parts.hostname,
+        port,
+        "external",
+        scheme=parts.scheme,
+        extras={"metrics_url": f"{base}/metrics", "log_files": {}, "upstream_control_url": None},
+    )
+
+
+def run_needs(session: pytest.Session, service: str) -> bool:
+    """Does any selected test need `service` (marker `needs`, or `tracing` for jaeger)?
+    Every xdist worker collects the same items, so all of them decide alike."""
+    for item in session.items:
+        if service == "jaeger" and item.get_closest_marker("tracing"):
+            return True
+        if any(service in m.args for m in item.iter_markers("needs")):
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def refapp(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, obs_config: ObsConfig
+) -> Endpoint:
+    """The api-gateway under test: the reference app, or --app-url's deployment.
+
+    Kafka (with the usage-tracker) and Jaeger are started for a run that selects a test
+    needing them (marker `needs("kafka")`, `needs("jaeger")`; `tracing` implies Jaeger):
+    the gateway serves without them (usage events answer 503 without Kafka, spans are
+    not exported without Jaeger), and a run that needs neither does not wait for them.
+    """
+    url = pytestconfig.getoption("app_url")
+    if url:
+        return external_app(url)
+    redis = request.getfixturevalue("redis")
+    kafka, jaeger = (
+        request.getfixturevalue(name) if run_needs(request.session, name) else None
+        for name in ("kafka", "jaeger")
+    )
+    return start_refapp(obs_config, redis, kafka, jaeger)
+
+
+def set_upstream_faults(app: Endpoint, scope: str = "", **faults: Any) -> dict[str, Any]:
+    """Change the upstream stub's latency and error distribution now (fault injection):
+    for every request, or with `scope` only for requests sent with the header
+    x-mw-fault-scope: <scope> (isolation under pytest-xdist)."""
+    control = app.extras.get("upstream_control_url")
+    if not control:
+        raise GateError("the app under test has no upstream stub to inject faults into")
+    params = {"scope": scope} if scope else {}
+    resp = requests.put(f"{control}/faults", json=faults, params=params, timeout=5)
+    resp.raise_for_status()
+    return resp.json()

@@ -1,0 +1,83 @@
+"""The live alert run: every scenario a selected test replays live, started at once.
+
+A test takes part by carrying the marker `live_scenario` and a `scenario` parameter: the
+alerts suite's live tests, and the routing suite's, which watch the same alerts arrive at
+the sink. One run serves both, so each rule fires once however many suites look at it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from obsgate.config import ObsConfig
+from obsgate.errors import ConfigError
+from obsgate.promql import scale_expr, value_of_alert_expr
+from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.model import Scenario
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.prometheus import ISOLATION_LABEL
+
+
+def _selected_live_scenarios(session: pytest.Session) -> list[Scenario]:
+    found: dict[str, Scenario] = {}
+    for item in session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("live_scenario") and isinstance(
+            params.get("scenario"), Scenario
+        ):
+            found.setdefault(params["scenario"].id, params["scenario"])
+    return list(found.values())
+
+
+@pytest.fixture(scope="session")
+def live_alert_run(
+    request: pytest.FixtureRequest,
+    obs_config: ObsConfig,
+    prometheus: Endpoint,
+    alertmanager: Endpoint,
+    time_scale: float,
+) -> Iterator[LiveAlertRun]:
+    scenarios = _selected_live_scenarios(request.session)
+    rules = {rule.name: rule for rule in obs_config.alert_rules()}
+    for sc in scenarios:
+        first = min(cp.at_seconds for cp in sc.expect)
+        rule = rules.get(sc.alert)
+        if sc.history_seconds and rule and sc.history_seconds + rule.for_seconds > first:
+            raise ConfigError(
+                f"{sc.file}: scenario {sc.id!r}: history ({sc.history_seconds:g} s) must end at "
+                f"least {sc.alert}'s `for` ({rule.for_seconds:g} s) before the first checkpoint "
+                f"({first:g} s): the live layer could not judge it on real evaluations"
+            )
+    templates = {rule.name: dict(rule.annotations) for rule in obs_config.alert_rules()}
+    external = set((obs_config.prometheus().get("global") or {}).get("external_labels") or {})
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    run = LiveAlertRun(
+        scenarios,
+        prometheus,
+        alertmanager,
+        time_scale,
+        ISOLATION_LABEL,
+        f"{worker}.",
+        Path(prometheus.extras["file_sd_dir"]),
+        templates,
+        external,
+    )
+    run.values_queries = {
+        rule.name: scale_expr(value_of_alert_expr(rule.expr), time_scale, ISOLATION_LABEL)
+        for rule in obs_config.alert_rules()
+    }
+    run.start()
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope="session")
+def start_live_run_first(request: pytest.FixtureRequest) -> None:
+    """Start the live scenarios with the first alert test, so the exact layer's promtool
+    runs overlap the live layer's real-time wait instead of adding to it."""
+    if _selected_live_scenarios(request.session):
+        request.getfixturevalue("live_alert_run")

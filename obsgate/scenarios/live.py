@@ -1,0 +1,351 @@
+"""The live layer: scenarios replayed through real Prometheus and Alertmanager.
+
+All selected scenarios start together; a watcher records what Prometheus' and
+Alertmanager's alert APIs say every 100 ms, and each test then judges its own scenario
+from that record: the expected alerts appeared (labels, rendered annotations) in both
+before their deadline, went away after the condition cleared, and a quiet scenario never
+fired. Exact durations are the exact layer's job; timing here only bounds the waits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from obsgate.scenarios.model import ExpectedAlert, Scenario
+from obsgate.scenarios.remote_write import remote_write
+from obsgate.scenarios.targets import ScenarioTargets
+from obsgate.stack.endpoint import Endpoint
+
+POLL_SECONDS = 0.1
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?", re.I)
+
+Alert = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # labels, annotations
+
+
+@dataclass
+class Observation:
+    at: float  # time.monotonic()
+    prometheus_firing: list[Alert]
+    alertmanager_active: list[Alert]
+
+
+@dataclass
+class LiveVerdict:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    history: str = ""
+
+
+def _freeze(alert: dict[str, Any]) -> Alert:
+    return (
+        tuple(sorted(alert.get("labels", {}).items())),
+        tuple(sorted(alert.get("annotations", {}).items())),
+    )
+
+
+VALUE_TOLERANCE = 0.10  # relative: live rates come from real scrapes, not exact samples
+
+
+def same_but_numbers(want: str, got: str, tolerance: float = VALUE_TOLERANCE) -> bool:
+    """True if the texts agree in their words and each number within `tolerance`.
+
+    A `$value` rendered live differs from promtool's in its last digits (real scrape
+    times, extrapolated rates), never by a unit or an order of magnitude.
+    """
+    want_parts, got_parts = _NUMBER.split(want), _NUMBER.split(got)
+    if want_parts != got_parts:
+        return False
+    for w, g in zip(_NUMBER.findall(want), _NUMBER.findall(got), strict=True):
+        if not math.isclose(float(w), float(g), rel_tol=tolerance, abs_tol=1e-9):
+            return False
+    return True
+
+
+class LiveAlertRun:
+    """Serves the scenarios, watches both alert APIs, and judges one scenario on request."""
+
+    def __init__(
+        self,
+        scenarios: list[Scenario],
+        prometheus: Endpoint,
+        alertmanager: Endpoint,
+        factor: float,
+        label: str,
+        tag: str,
+        sd_dir: Path,
+        templates: dict[str, dict[str, str]],
+        plumbing_labels: set[str],
+    ):
+        self.scenarios = {s.id: s for s in scenarios}
+        self.prometheus = prometheus
+        self.alertmanager = alertmanager
+        self.factor = factor
+        self.label = label
+        self.targets = ScenarioTargets(
+            scenarios, factor, label, tag, lambda series: remote_write(prometheus.url, series)
+        )
+        self.sd_dir = sd_dir
+        self.templates = templates  # alert name -> annotation name -> template text
+        self.values_queries: dict[str, str] = {}  # alert -> its scaled value, for diagnosis
+        self.plumbing = plumbing_labels | {label, "instance", "job", "alertname"}
+        self.observations: list[Observation] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self.scrape_seconds = 60.0 / factor
+        self.grace = 1.5 + 8 * self.scrape_seconds
+        self.started = 0.0
+        self._sd_files: list[Path] = []
+
+    def start(self) -> LiveAlertRun:
+        self.targets.start()
+        self.started = time.monotonic()
+        self._watcher.start()
+        self._sd_files = self.targets.write_file_sd(self.sd_dir)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for path in self._sd_files:
+            path.unlink(missing_ok=True)
+        self.targets.stop()
+
+    def _watch(self) -> None:
+        session = requests.Session()
+        while not self._stop.is_set():
+            try:
+                prom = session.get(f"{self.prometheus.url}/api/v1/alerts", timeout=2).json()
+                am = session.get(f"{self.alertmanager.url}/api/v2/alerts", timeout=2).json()
+                self.observations.append(
+                    Observation(
+                        time.monotonic(),
+                        [_freeze(a) for a in prom["data"]["alerts"] if a.get("state") == "firing"],
+                        [_freeze(a) for a in am],
+                    )
+                )
+            except (requests.RequestException, ValueError, KeyError) as exc:
+                self.errors.append(f"{time.monotonic() - self.started:.1f}s: {exc}")
+            self._stop.wait(POLL_SECONDS)
+
+    def end_of(self, scenario: Scenario) -> float | None:
+        clock = self.targets.clocks[scenario.id]
+        if clock.started_mono is None:
+            return None
+        return clock.started_mono + scenario.duration_seconds / self.factor + self.grace
+
+    def wait_for(self, scenario: Scenario, discovery_timeout: float = 20.0) -> None:
+        """Block until the scenario's last checkpoint (plus grace) has passed in real time."""
+        while self.end_of(scenario) is None:
+            if time.monotonic() - self.started > discovery_timeout:
+                return
+            time.sleep(POLL_SECONDS)
+        end = self.end_of(scenario)
+        assert end is not None
+        while time.monotonic() < end:
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def _mine(self, scenario: Scenario, alerts: list[Alert]) -> list[Alert]:
+        iso = self.targets.isolation_value(scenario.id)
+        return [
+            a
+            for a in alerts
+            if dict(a[0]).get(self.label) == iso and dict(a[0]).get("alertname") == scenario.alert
+        ]
+
+    def labels_match(self, expected: ExpectedAlert, alert: Alert) -> bool:
+        """The expected labels, and no others but the live plumbing (isolation, target)."""
+        labels = dict(alert[0])
+        if any(labels.get(k) != v for k, v in expected.labels.items()):
+            return False
+        return not set(labels) - set(expected.labels) - self.plumbing
+
+    def matches(self, scenario: Scenario, expected: ExpectedAlert, alert: Alert) -> bool:
+        annotations = dict(alert[1])
+        if not self.labels_match(expected, alert):
+            return False
+        templates = self.templates.get(scenario.alert, {})
+        for name, want in expected.annotations.items():
+            got = annotations.get(name)
+            if got is None:
+                return False
+            template = templates.get(name, "")
+            if "$value" in template or ".Value" in template:
+                if not same_but_numbers(want, got):
+                    return False
+            elif got != want:
+                return False
+        return set(annotations) == set(expected.annotations)
+
+    def judge(self, scenario: Scenario) -> LiveVerdict:
+        """What the record shows for `scenario`, against its checkpoints."""
+        clock = self.targets.clocks[scenario.id]
+        if clock.started_mono is None:
+            return LiveVerdict(
+                False,
+                [
+                    f"Prometheus never scraped the scenario's target {self.targets.address} "
+                    f"(file_sd in {self.sd_dir}); Prometheus log:\n{self.prometheus.log_tail()}"
+                ],
+            )
+        t0 = clock.started_mono
+        obs = [o for o in self.observations if o.at >= t0]
+        problems: list[str] = []
+        if scenario.id in self.targets.history_errors:
+            problems.append(
+                f"its history ({scenario.history_seconds / 60:g} simulated minutes) could not be "
+                f"written into Prometheus: {self.targets.history_errors[scenario.id]}"
+            )
+        expected_all = [e for cp in scenario.expect for e in cp.firing]
+        cursor, fired = t0, False
+        for cp in scenario.expect:
+            deadline = t0 + cp.at_seconds / self.factor + self.grace
+            window = [o for o in obs if cursor <= o.at <= deadline]
+            if cp.firing:
+                # Prometheus first, then Alertmanager, which hears of it one send later:
+                # a short firing window must not have to show in both at the same poll.
+                in_prom = next(
+                    (o for o in window if self._all_in(scenario, cp.firing, o.prometheus_firing)),
+                    None,
+                )
+                in_am = in_prom and next(
+                    (
+                        o
+                        for o in obs
+                        if in_prom.at <= o.at <= deadline + self.grace
+                        and self._all_in(scenario, cp.firing, o.alertmanager_active)
+                    ),
+                    None,
+                )
+                if in_prom is None or in_am is None:
+                    where = "Prometheus" if in_prom is None else "Alertmanager"
+                    problems.append(
+                        f"at {cp.at_text} (deadline {deadline - t0:.1f}s real): expected "
+                        f"{len(cp.firing)} firing alert(s) with these labels and annotations; "
+                        f"{where} showed none in time: {[dict(e.labels) for e in cp.firing]}"
+                    )
+                    break
+                cursor, fired = in_prom.at, True
+            elif fired:
+                hit = next(
+                    (
+                        o
+                        for o in window
+                        if not self._mine(scenario, o.alertmanager_active)
+                        and not self._mine(scenario, o.prometheus_firing)
+                    ),
+                    None,
+                )
+                if hit is None:
+                    problems.append(
+                        f"at {cp.at_text}: the alert did not resolve by {deadline - t0:.1f}s real"
+                    )
+                    break
+                cursor = hit.at
+        end = t0 + scenario.duration_seconds / self.factor + self.grace
+        for o in obs:
+            if o.at > end:
+                break
+            for alert in self._mine(scenario, o.prometheus_firing + o.alertmanager_active):
+                # Labels only: a `$value` in an annotation drifts as the window moves on.
+                if not any(self.labels_match(e, alert) for e in expected_all):
+                    problems.append(
+                        f"unexpected alert at {o.at - t0:.2f}s real: "
+                        f"labels {dict(alert[0])}, annotations {dict(alert[1])}"
+                    )
+                    break
+            if len(problems) > 3:
+                break
+        history = self.history(scenario)
+        if problems:
+            history += "\n" + self.diagnose(scenario)
+        return LiveVerdict(not problems, problems, history)
+
+    def _range(self, query: str, start: float, step: float) -> list[dict[str, Any]]:
+        """The series of a range query from `start` until now, as Prometheus returns them."""
+        params = {"query": query, "start": start, "end": time.time(), "step": str(step)}
+        url = f"{self.prometheus.url}/api/v1/query_range"
+        return requests.get(url, params=params, timeout=5).json()["data"]["result"]
+
+    def diagnose(self, scenario: Scenario) -> str:
+        """What Prometheus itself says of the rule and of this scenario's ALERTS series:
+        the evidence a failed live check needs to tell a config defect from a slow machine."""
+        iso = self.targets.isolation_value(scenario.id)
+        clock = self.targets.clocks[scenario.id]
+        lines = []
+        try:
+            groups = requests.get(f"{self.prometheus.url}/api/v1/rules", timeout=5).json()
+            for group in groups["data"]["groups"]:
+                for rule in group["rules"]:
+                    if rule.get("name") == scenario.alert:
+                        mine = [
+                            (a["state"], a.get("activeAt"))
+                            for a in rule.get("alerts", [])
+                            if a["labels"].get(self.label) == iso
+                        ]
+                        lines.append(
+                            f"  rule {scenario.alert}: health {rule.get('health')}, "
+                            f"last error {rule.get('lastError') or 'none'}, "
+                            f"evaluated {rule.get('lastEvaluation')}; now {mine}"
+                        )
+            if clock.started_wall is not None and scenario.alert in self.values_queries:
+                data = self._range(self.values_queries[scenario.alert], clock.started_wall, 0.25)
+                for series in data:
+                    if series["metric"].get(self.label) != iso:
+                        continue
+                    values = " ".join(f"{float(v):.3g}" for _, v in series["values"])
+                    lines.append(f"  the rule's value every 0.25 s: {values}")
+            if clock.started_wall is not None:
+                query = f'ALERTS{{alertname="{scenario.alert}",{self.label}="{iso}"}}'
+                for series in self._range(query, clock.started_wall, 0.1):
+                    times = [float(t) - clock.started_wall for t, _ in series["values"]]
+                    lines.append(
+                        f"  ALERTS {series['metric'].get('alertstate')}: from "
+                        f"{min(times):.1f}s to {max(times):.1f}s real after the first "
+                        f"scrape ({len(times)} points at 0.1 s)"
+                    )
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            lines.append(f"  (could not ask Prometheus: {exc})")
+        return "what Prometheus says:\n" + ("\n".join(lines) or "  no ALERTS series at all")
+
+    def _all_in(
+        self, scenario: Scenario, expected: tuple[ExpectedAlert, ...], alerts: list[Alert]
+    ) -> bool:
+        mine = self._mine(scenario, alerts)
+        return all(any(self.matches(scenario, e, a) for a in mine) for e in expected)
+
+    def first_firing(self, scenario: Scenario) -> float | None:
+        """When the watcher first saw the scenario's alert firing in Prometheus."""
+        return next(
+            (o.at for o in self.observations if self._mine(scenario, o.prometheus_firing)), None
+        )
+
+    def history(self, scenario: Scenario) -> str:
+        """What the APIs said about this scenario's alert, change by change, for the report."""
+        t0 = self.targets.clocks[scenario.id].started_mono or self.started
+        lines, last = [], None
+        for o in self.observations:
+            now = (
+                tuple(self._mine(scenario, o.prometheus_firing)),
+                tuple(self._mine(scenario, o.alertmanager_active)),
+            )
+            if now != last:
+                sim = (o.at - t0) * self.factor
+                lines.append(
+                    f"  {o.at - t0:6.2f}s real (~{sim / 60:5.1f}m sim): "
+                    f"prometheus firing {[dict(a[0]) | dict(a[1]) for a in now[0]]}; "
+                    f"alertmanager {len(now[1])} active"
+                )
+                last = now
+        if self.errors:
+            lines.append(f"  API errors: {self.errors[:3]}")
+        return "\n".join(lines) or "  (no alert seen)"

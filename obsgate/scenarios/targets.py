@@ -1,0 +1,253 @@
+"""Scenario series served as real scrape targets, on a clock F times faster than the wall.
+
+Each scenario's clock starts at the first scrape of any of its targets, so the time
+Prometheus needs to discover a target costs the scenario nothing. At simulated time t a
+series shows its value at step floor(t / interval), rising linearly towards the next
+value where the series rises, stamped with the time it was computed for; past its last
+value it is gone, and stays visible for the (scaled) lookback window, as in promtool.
+A series named `up` is a target of its own whose scrape succeeds (1) or fails (0),
+and succeeds again once its values end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+from obsgate.http_server import QuietHTTPServer
+from obsgate.scenarios.model import Scenario, Series
+from obsgate.scenarios.remote_write import Samples
+
+DATA_JOB = "mindweave-scenarios"
+SCRAPE_STEP = 60.0  # simulated seconds between scrapes (obsgate/stack/prometheus.py)
+LEAD = 0.8  # scrapes: how far ahead of its computation a served sample is stamped
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
+
+
+class ScenarioClock:
+    """Simulated time of one scenario, `factor` times the wall: zero at its first scrape, or
+    `history` simulated seconds before it when the scenario declares history."""
+
+    def __init__(self, factor: float, history: float = 0.0):
+        self.factor = factor
+        self.history = history
+        self.started_wall: float | None = None  # epoch seconds at simulated time zero
+        self.started_mono: float | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return self.at(time.monotonic())
+
+    def at(self, mono: float) -> float:
+        """Simulated seconds at monotonic time `mono`; the first call starts the clock."""
+        with self._lock:
+            if self.started_mono is None:
+                back = self.history / self.factor
+                self.started_mono, self.started_wall = mono - back, time.time() - back
+            return (mono - self.started_mono) * self.factor
+
+    def value(self, series: Series, interval: float, sim: float) -> float | None:
+        step = int(sim // interval)
+        if step >= len(series.values):
+            return None
+        value = series.values[step]
+        following = series.values[step + 1] if step + 1 < len(series.values) else None
+        if value is not None and following is not None and following >= value:
+            # Rising segments are interpolated, as a real counter rises between samples: a
+            # step function sampled by a scrape of the same period aliases, and rate() then
+            # sees one step more or less per window. A fall (a reset) stays a step.
+            value += (following - value) * (sim / interval - step)
+        if value is not None and series.wall_clock:
+            assert self.started_wall is not None
+            value += self.started_wall
+        return value
+
+
+class ScenarioTargets:
+    """One HTTP server on 127.0.0.1 serving every scenario of a live run; writes file_sd."""
+
+    def __init__(
+        self,
+        scenarios: list[Scenario],
+        factor: float,
+        label: str,
+        tag: str,
+        write_history: Callable[[list[tuple[dict[str, str], Samples]]], None] | None = None,
+    ):
+        self.scenarios = {s.id: s for s in scenarios}
+        self.factor = factor
+        self.label = label
+        self.tag = tag  # makes the isolation label unique to this run and worker
+        self.clocks = {s.id: ScenarioClock(factor, s.history_seconds) for s in scenarios}
+        self.write_history = write_history  # remote write into the Prometheus that scrapes
+        self.history_errors: dict[str, str] = {}
+        self.server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
+        # A short poll: stopping the run waits for the server's loop to notice (0.5 s default).
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def isolation_value(self, scenario_id: str) -> str:
+        return f"{self.tag}{scenario_id}"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def file_sd(self, scenario: Scenario) -> list[dict[str, Any]]:
+        """The targets of one scenario: its data, and one target per `up` series."""
+        iso = {self.label: self.isolation_value(scenario.id)}
+        groups = [
+            {
+                "targets": [self.address],
+                "labels": {**iso, "job": DATA_JOB, "__metrics_path__": f"/s/{scenario.id}/metrics"},
+            }
+        ]
+        for i, series in enumerate(scenario.series):
+            if series.name == "up":
+                labels = {
+                    "job": DATA_JOB,
+                    **series.labels,
+                    **iso,
+                    "__metrics_path__": f"/s/{scenario.id}/up/{i}",
+                }
+                groups.append({"targets": [self.address], "labels": labels})
+        return groups
+
+    def write_file_sd(self, sd_dir: Path) -> list[Path]:
+        """Every scenario's targets in one file, written at once: Prometheus applies new
+        targets on a 5 s tick, and one write makes one tick start every scenario together."""
+        path = sd_dir / f"{self.tag}{self.server.server_address[1]}.json"  # one per server
+        tmp = path.with_suffix(".tmp")
+        groups = [group for sc in self.scenarios.values() for group in self.file_sd(sc)]
+        tmp.write_text(json.dumps(groups))
+        tmp.rename(path)  # Prometheus must never read a half-written file
+        return [path]
+
+    def series_labels(self, scenario: Scenario, series: Series) -> dict[str, str]:
+        """The labels Prometheus stores a served series under: the target's (job, instance,
+        isolation), overridden by the series' own (the job honours them)."""
+        target = {
+            "job": DATA_JOB,
+            "instance": self.address,
+            self.label: self.isolation_value(scenario.id),
+        }
+        return {**target, **series.labels, "__name__": series.name}
+
+    def history(self, scenario: Scenario, step: float) -> list[tuple[dict[str, str], Samples]]:
+        """The scenario's declared history as samples every `step` simulated seconds (one per
+        scrape, as scraping would have taken them), stamped on the scenario's clock."""
+        clock = self.clocks[scenario.id]
+        assert clock.started_wall is not None
+        out = []
+        for series in scenario.series:
+            samples = []
+            for k in range(math.ceil(scenario.history_seconds / step)):
+                value = clock.value(series, scenario.interval_seconds, k * step)
+                if value is not None:
+                    wall = clock.started_wall + k * step / self.factor
+                    samples.append((int(wall * 1000), value))
+            out.append((self.series_labels(scenario, series), samples))
+        return out
+
+    def _start(self, scenario: Scenario, mono: float) -> float:
+        """Simulated time at `mono`. The first scrape starts the clock and, before it is
+        answered (so that the history is older than anything scraped), writes the history."""
+        clock = self.clocks[scenario.id]
+        first = clock.started_mono is None
+        sim = clock.at(mono)
+        if first and scenario.history_seconds and self.write_history is not None:
+            try:
+                self.write_history(self.history(scenario, SCRAPE_STEP))
+            except Exception as exc:  # the verdict reports it: the history is not in Prometheus
+                self.history_errors[scenario.id] = str(exc)
+        return sim
+
+    def exposition(self, scenario: Scenario) -> str:
+        # Each sample carries the time its value is for: a scrape handled late (a busy 2-core
+        # machine) then shifts the sample, not the rate that Prometheus derives. Explicit
+        # timestamps also mean a series that ends lingers for the lookback window instead of
+        # going stale at once, as a series that ends does in promtool.
+        # That time is LEAD scrapes ahead of now, the value is the one for that time: a rule
+        # evaluated between this moment and Prometheus storing the sample (milliseconds, but
+        # a tenth of a second on a loaded machine) must not see the window without it. That
+        # cuts the window's extrapolation to its end by half (Prometheus' rate()), 10 to 20 %
+        # with five scrapes a window, enough to drop HighCPUUsage's 0.95 under its 0.85 and
+        # reset its pending state, as seen one run in three to four under load.
+        lead = LEAD * SCRAPE_STEP / self.factor
+        mono, wall_ms = time.monotonic(), int((time.time() + lead) * 1000)
+        self._start(scenario, mono)
+        sim = self.clocks[scenario.id].at(mono + lead)
+        lines = []
+        for series in scenario.series:
+            if series.name == "up":
+                continue
+            value = self.clocks[scenario.id].value(series, scenario.interval_seconds, sim)
+            if value is None:
+                continue
+            labels = ",".join(f'{k}="{_escape(v)}"' for k, v in series.labels.items())
+            lines.append(f"{series.name}{{{labels}}} {_number(value)} {wall_ms}")
+        return "\n".join(lines) + "\n"
+
+    def up(self, scenario: Scenario, index: int) -> bool:
+        clock = self.clocks[scenario.id]
+        value = clock.value(scenario.series[index], scenario.interval_seconds, clock.now())
+        # Past its last value the target answers again: its `up == 0` ends, as the series
+        # does in promtool, without rewriting file_sd under Prometheus' feet.
+        return value is None or value >= 1
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        targets = self
+
+        class Handler(BaseHTTPRequestHandler):
+            # Keep-alive: Prometheus reuses one connection per target, four scrapes a second.
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                parts = self.path.strip("/").split("/")
+                scenario = targets.scenarios.get(parts[1]) if len(parts) >= 3 else None
+                if scenario is None:
+                    self.send_error(404)
+                    return
+                if parts[2] == "metrics":
+                    body, status = targets.exposition(scenario).encode(), 200
+                elif parts[2] == "up" and len(parts) == 4 and parts[3].isdigit():
+                    status = 200 if targets.up(scenario, int(parts[3])) else 503
+                    body = b"\n" if status == 200 else b"target down by scenario\n"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

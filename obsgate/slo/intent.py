@@ -1,0 +1,222 @@
+"""SLO intent as data (`<config>/scenarios/slo/*.yaml`): what a good and a bad event of each
+SLO are, and the labels routing needs on its page and ticket alerts.
+
+    routing:
+      page: {severity: critical}      # labels a page alert must carry
+      ticket: {severity: warning}
+      required: [team]                # labels every SLO alert must carry
+    slis:
+      <sloth id>:
+        buckets: [0.1, 0.5, 1]        # histogram buckets, when an event is an observation
+        error_within_total: <why>     # only if error and total count different metrics
+        good: [{counter: 'metric{l="v"}'} | {histogram: 'metric{l="v"}', observe: 0.2}, ...]
+        bad:  [...]
+    findings:                         # where the config breaks this intent (strict xfails)
+      <finding id>:
+        slos: [<sloth id>, ...]
+        checks: [<check id>, ...]     # as the suite's tests name them
+        shows: <text the failure shows>  # or {<check id>: <text>}: pins the failure
+        finding: <what the config does, what it should do>
+
+An event increments every series its list names. `series(mix)` turns a timeline of event
+rates into cumulative counter values per step, for promtool and for live scrape targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+
+from obsgate.config import ObsConfig, load_yaml
+from obsgate.errors import ConfigError
+from obsgate.findings import judge_with_finding
+
+INTENT_DIR = "scenarios/slo"
+
+
+@dataclass(frozen=True)
+class Increment:
+    """One series family an event touches: a counter, or a histogram observation."""
+
+    kind: str  # "counter" or "histogram"
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    observe: float = 0.0
+
+
+@dataclass(frozen=True)
+class SLIIntent:
+    slo_id: str
+    good: tuple[Increment, ...]
+    bad: tuple[Increment, ...]
+    buckets: tuple[float, ...] = ()
+    error_within_total: str = ""
+    file: Path = field(default=Path(), compare=False)
+
+    def series(self, phases: list[tuple[int, float, float]]) -> dict[str, list[float]]:
+        """Cumulative values, one per step from 0, of every series the events touch.
+
+        `phases` is [(steps, good events per step, bad events per step), ...] in order.
+        """
+        values: dict[str, list[float]] = {}
+        totals: dict[str, float] = {}
+        for inc in self.good + self.bad:
+            for key, _ in self._deltas(inc):
+                values.setdefault(key, [0.0])
+                totals.setdefault(key, 0.0)
+        for steps, good, bad in phases:
+            per_step: dict[str, float] = dict.fromkeys(values, 0.0)
+            for events, incs in ((good, self.good), (bad, self.bad)):
+                for inc in incs:
+                    for key, amount in self._deltas(inc):
+                        per_step[key] += events * amount
+            for _ in range(steps):
+                for key, column in values.items():
+                    totals[key] += per_step[key]
+                    column.append(totals[key])
+        return values
+
+    def _deltas(self, inc: Increment) -> list[tuple[str, float]]:
+        """(series selector, amount per event) for each series one event increments."""
+        if inc.kind == "counter":
+            return [(_selector(inc.name, inc.labels), 1.0)]
+        # Every bucket exists from the start, as a client library exports it; an event
+        # counts in each bucket whose bound is at or above its observed value.
+        out = [
+            (
+                _selector(f"{inc.name}_bucket", (*inc.labels, ("le", _le(b)))),
+                float(inc.observe <= b),
+            )
+            for b in (*self.buckets, float("inf"))
+        ]
+        out.append((_selector(f"{inc.name}_count", inc.labels), 1.0))
+        out.append((_selector(f"{inc.name}_sum", inc.labels), inc.observe))
+        return out
+
+
+@dataclass(frozen=True)
+class RoutingIntent:
+    page: dict[str, str]
+    ticket: dict[str, str]
+    required: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    slos: tuple[str, ...]
+    checks: tuple[str, ...]
+    shows: dict[str, str]  # check id -> text its failure shows ("*": any check)
+    text: str
+
+    def shown_by(self, check: str, failure: str) -> bool:
+        return self.shows.get(check, self.shows.get("*", "")) in failure
+
+
+@dataclass(frozen=True)
+class SLOIntent:
+    routing: RoutingIntent
+    slis: dict[str, SLIIntent]
+    findings: tuple[Finding, ...] = ()
+
+    def finding(self, check: str, slo_id: str) -> Finding | None:
+        """The known finding of `check` for one SLO, if the config declares one."""
+        return next((f for f in self.findings if check in f.checks and slo_id in f.slos), None)
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as client libraries write it: 0.5, 1.0, +Inf."""
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+def _selector(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in labels)
+    return f"{name}{{{inner}}}"
+
+
+def _increment(raw: Any, where: str) -> Increment:
+    if not isinstance(raw, dict) or len({"counter", "histogram"} & set(raw)) != 1:
+        raise ConfigError(f"{where}: an event is {{counter: sel}} or {{histogram: sel, observe}}")
+    kind = "counter" if "counter" in raw else "histogram"
+    try:
+        node = promql_parser.parse(str(raw[kind]))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {raw[kind]!r} is not a selector ({exc})") from None
+    if not isinstance(node, promql_parser.VectorSelector) or not node.name:
+        raise ConfigError(f"{where}: {raw[kind]!r} must be a metric name with labels")
+    labels = tuple((m.name, m.value) for m in node.matchers.matchers)
+    observe = raw.get("observe")
+    if kind == "histogram" and not isinstance(observe, int | float):
+        raise ConfigError(f"{where}: a histogram event needs 'observe: <seconds>'")
+    return Increment(kind, node.name, labels, float(observe or 0.0))
+
+
+def _sli(slo_id: str, raw: Any, path: Path) -> SLIIntent:
+    where = f"{path}: slis.{slo_id}"
+    if not isinstance(raw, dict) or not raw.get("good") or not raw.get("bad"):
+        raise ConfigError(f"{where}: give 'good' and 'bad' event lists")
+    good = tuple(_increment(r, f"{where}.good") for r in raw["good"])
+    bad = tuple(_increment(r, f"{where}.bad") for r in raw["bad"])
+    buckets = tuple(float(b) for b in raw.get("buckets") or ())
+    if any(i.kind == "histogram" for i in good + bad) and not buckets:
+        raise ConfigError(f"{where}: histogram events need 'buckets'")
+    return SLIIntent(
+        slo_id, good, bad, buckets, str(raw.get("error_within_total") or ""), file=path
+    )
+
+
+def load_intent(config: ObsConfig) -> SLOIntent | None:
+    """The config's SLO intent, or None if it brings none."""
+    files = sorted((config.root / INTENT_DIR).glob("*.yaml"))
+    routing: RoutingIntent | None = None
+    slis: dict[str, SLIIntent] = {}
+    findings: list[Finding] = []
+    for path in files:
+        doc = load_yaml(path) or {}
+        if "routing" in doc:
+            r = doc["routing"] or {}
+            routing = RoutingIntent(
+                {str(k): str(v) for k, v in (r.get("page") or {}).items()},
+                {str(k): str(v) for k, v in (r.get("ticket") or {}).items()},
+                tuple(str(x) for x in r.get("required") or ()),
+            )
+        for slo_id, raw in (doc.get("slis") or {}).items():
+            slis[str(slo_id)] = _sli(str(slo_id), raw, path)
+        findings.extend(_finding(str(k), v, path) for k, v in (doc.get("findings") or {}).items())
+    if not files:
+        return None
+    return SLOIntent(routing or RoutingIntent({}, {}, ()), slis, tuple(findings))
+
+
+def _finding(finding_id: str, raw: Any, path: Path) -> Finding:
+    where = f"{path}: findings.{finding_id}"
+    if not isinstance(raw, dict) or not all(raw.get(k) for k in ("slos", "checks", "finding")):
+        raise ConfigError(f"{where}: give 'slos', 'checks', 'shows' and 'finding'")
+    raw_shows = raw.get("shows") or ""
+    if isinstance(raw_shows, dict):
+        shows = {str(k): str(v) for k, v in raw_shows.items()}
+    else:
+        shows = {"*": str(raw_shows)}
+    return Finding(
+        finding_id,
+        tuple(str(x) for x in raw["slos"]),
+        tuple(str(x) for x in raw["checks"]),
+        shows,
+        " ".join(str(raw["finding"]).split()),
+    )
+
+
+def judge(ok: bool, failure: str, finding: Finding | None, check: str) -> None:
+    """Pass, or fail with `failure`; a declared finding makes it an expected failure only
+    while the failure shows what the finding says (fixed, or broken otherwise: red)."""
+    judge_with_finding(
+        ok,
+        finding.text if finding else None,
+        finding is not None and finding.shown_by(check, failure),
+        True,
+        failure,
+        finding_id=finding.id if finding else "",
+    )

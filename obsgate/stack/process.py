@@ -1,0 +1,151 @@
+"""The process backend: a server run from a local binary, bound to 127.0.0.1.
+
+One class serves every service: it owns a work dir and a log file, waits for readiness
+through the service's own API (bounded, naming what it waited for), and stops its whole
+process group, on success, failure and Ctrl-C alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from obsgate.errors import ServiceError
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (the server's bind is the real check)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def binary_version(binary: str) -> str:
+    """The first line a server prints for --version, for the report header."""
+    out = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "unknown version"
+
+
+def log_tail(path: Path | None, lines: int = 30) -> str:
+    """The last lines of a service log, indented, for failure messages."""
+    if path is None or not path.exists():
+        return "    (no log)"
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join(f"    | {line}" for line in text) or "    (log is empty)"
+
+
+def owner_pid() -> int:
+    """The pytest process whose death must end the servers: the xdist controller if any."""
+    return int(os.environ.get("OBS_GATE_OWNER_PID", os.getpid()))
+
+
+class ManagedProcess:
+    """A server process under a guard, with a log file and a bounded readiness wait."""
+
+    def __init__(
+        self, name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None
+    ):
+        self.name = name
+        self.argv = argv
+        self.workdir = workdir
+        self.log_path = workdir / f"{name}.log"
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        guard = [sys.executable, str(Path(__file__).with_name("guard.py")), str(owner_pid()), "--"]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                guard + self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.workdir,
+                env={**os.environ, **(self.env or {})},
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "not started"
+        return self.proc.pid
+
+    def wait_ready(self, probe: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        """Poll `probe` until it is true; a death or the timeout is a ServiceError with the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise ServiceError(
+                    f"{self.name} exited with status {self.proc.returncode} before {what}; "
+                    f"command: {' '.join(self.argv)}\n{log_tail(self.log_path)}"
+                )
+            try:
+                if probe():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise ServiceError(
+            f"{self.name}: gave up after {timeout:.0f}s waiting for {what}\n"
+            f"{log_tail(self.log_path)}"
+        )
+
+    def wait_http(self, url: str, timeout: float = 60.0) -> None:
+        """Ready when `url` answers 2xx: the service's own health or readiness endpoint."""
+        self.wait_ready(
+            lambda: requests.get(url, timeout=1).ok, f"{self.name} to answer {url}", timeout
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process_group(self.proc.pid)
+            self.proc.wait()
+
+
+def stop_process_group(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM a server's process group, then SIGKILL what is left after `grace` seconds."""
+    stop_process_groups([pid], grace)
+
+
+def _group_alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):  # reap our own child: no zombie
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_process_groups(pids: list[int], grace: float = 10.0) -> None:
+    """SIGTERM every group at once, wait for them together, SIGKILL what is left after
+    `grace` seconds: servers stop side by side, not one after the other."""
+    running = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+            running.append(pid)
+    deadline = time.monotonic() + grace
+    while running and time.monotonic() < deadline:
+        running = [pid for pid in running if _group_alive(pid)]
+        if running:
+            time.sleep(0.05)
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)

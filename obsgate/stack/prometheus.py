@@ -1,0 +1,195 @@
+"""Prometheus: the seed's config adapted to the gate, and the server as a local process.
+
+The adapted config keeps the seed's `global` (external labels included: they reach
+Alertmanager), time-scaled, and replaces what would leave the machine: rule files become the
+time-scaled copy, `alerting` points at the run's Alertmanager, and the Kubernetes scrape jobs
+give way to one file_sd job whose targets the test process serves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obsgate.config import ObsConfig, load_yaml
+from obsgate.promql import duration_text, scale_expr
+from obsgate.scenarios.model import parse_duration
+from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.loopback import require_loopback
+from obsgate.stack.process import ManagedProcess, binary_version, free_port
+from obsgate.tools import find_binary
+
+ISOLATION_LABEL = "scenario"
+SCENARIO_JOB = "scenarios"
+# Prometheus defaults that are durations in simulated time, scaled like everything else.
+DEFAULT_EVALUATION_INTERVAL = 60.0
+LOOKBACK_DELTA = 300.0
+RESEND_DELAY = 60.0
+
+
+def prometheus_binary() -> str:
+    return find_binary(["prometheus"], "PROMETHEUS_BIN", "prometheus")
+
+
+def scale_group(group: dict[str, Any], factor: float, source: str) -> dict[str, Any]:
+    """One rule group time-scaled by `factor` and isolated per scenario (obsgate/promql.py):
+    the one scaling of the live layer and the load gate."""
+    where = f"{source}: group {group.get('name')}"
+    out: dict[str, Any] = {"name": group["name"], "rules": []}
+    if "interval" in group:
+        out["interval"] = duration_text(parse_duration(group["interval"], where) / factor)
+    for rule_source in group["rules"]:
+        rule = dict(rule_source)
+        name = rule.get("alert") or rule.get("record")
+        rule["expr"] = scale_expr(
+            str(rule["expr"]), factor, ISOLATION_LABEL, f"{where}: rule {name}"
+        )
+        if "for" in rule:
+            rule["for"] = duration_text(parse_duration(rule["for"], where) / factor)
+        out["rules"].append(rule)
+    return out
+
+
+def scaled_rule_groups(config: ObsConfig, factor: float) -> dict[str, Any]:
+    """Every rule group of the config, time-scaled by `factor` and isolated per scenario."""
+    groups = []
+    for path in config.rule_files():
+        for group in load_yaml(path).get("groups", []):
+            groups.append(scale_group(group, factor, str(path)))
+    return {"groups": groups}
+
+
+def live_config(
+    config: ObsConfig, factor: float, rules_file: Path, sd_dir: Path, alertmanager: Endpoint | None
+) -> dict[str, Any]:
+    """The Prometheus config the live layer runs: the seed's global settings, scaled."""
+    seed = config.prometheus()
+    glob = dict(seed.get("global") or {})
+    scrape = parse_duration(glob.get("scrape_interval", "1m"), "prometheus.yaml: global")
+    evaluation = parse_duration(
+        glob.get("evaluation_interval", DEFAULT_EVALUATION_INTERVAL), "prometheus.yaml: global"
+    )
+    # One scrape per simulated minute whatever the seed's interval: a 15 s seed interval
+    # scaled by 240 would be a 62 ms scrape, faster than a loaded 2-core machine keeps up.
+    scrape_seconds = max(scrape, 60.0) / factor
+    glob["scrape_interval"] = duration_text(scrape_seconds)
+    glob["scrape_timeout"] = duration_text(scrape_seconds)
+    glob["evaluation_interval"] = duration_text(evaluation / factor)
+    out: dict[str, Any] = {
+        "global": glob,
+        "rule_files": [str(rules_file)],
+        "scrape_configs": [
+            {
+                "job_name": SCENARIO_JOB,
+                "honor_labels": True,
+                "file_sd_configs": [{"files": [str(sd_dir / "*.json")], "refresh_interval": "1s"}],
+            }
+        ],
+    }
+    if alertmanager is not None:
+        out["alerting"] = {
+            "alertmanagers": [
+                {
+                    "api_version": "v2",
+                    "static_configs": [{"targets": [f"{alertmanager.host}:{alertmanager.port}"]}],
+                }
+            ]
+        }
+    return out
+
+
+def write_deployed_config(config: ObsConfig, workdir: Path, alertmanager: Endpoint) -> Path:
+    """The config as a deployment runs it: the seed's global settings and rule files as they
+    are, alerting to `alertmanager`; no scrape job (the seed's need Kubernetes). For the
+    staging stand-in (obsgate/stack/standalone.py), where nothing is scaled."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    deployed = {
+        "global": dict(config.prometheus().get("global") or {}),
+        "rule_files": [str(path) for path in config.rule_files()],
+        "alerting": {
+            "alertmanagers": [
+                {
+                    "api_version": "v2",
+                    "static_configs": [{"targets": [f"{alertmanager.host}:{alertmanager.port}"]}],
+                }
+            ]
+        },
+    }
+    require_loopback(deployed, "Prometheus", str(config.path("prometheus/prometheus.yaml")))
+    path = workdir / "prometheus.yaml"
+    path.write_text(yaml.safe_dump(deployed, sort_keys=False))
+    return path
+
+
+def write_live_config(
+    config: ObsConfig, factor: float, workdir: Path, alertmanager: Endpoint | None
+) -> Path:
+    """Write the scaled rules and the adapted config into `workdir`; return the config path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    sd_dir = workdir / "file_sd"
+    sd_dir.mkdir(exist_ok=True)
+    rules = workdir / "rules-scaled.yaml"
+    rules.write_text(yaml.safe_dump(scaled_rule_groups(config, factor), sort_keys=False))
+    adapted = live_config(config, factor, rules, sd_dir, alertmanager)
+    require_loopback(adapted, "Prometheus", str(config.path("prometheus/prometheus.yaml")))
+    path = workdir / "prometheus.yaml"
+    path.write_text(yaml.safe_dump(adapted, sort_keys=False))
+    return path
+
+
+def server_args(config_path: Path, workdir: Path, port: int, factor: float) -> list[str]:
+    """The flags both backends give Prometheus: 127.0.0.1 only, lookback and resend scaled; the
+    remote-write receiver takes the history that a scenario may declare (scenarios/model.py)."""
+    return [
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        "--web.enable-remote-write-receiver",
+        f"--query.lookback-delta={duration_text(LOOKBACK_DELTA / factor)}",
+        f"--rules.alert.resend-delay={duration_text(RESEND_DELAY / factor)}",
+    ]
+
+
+def start_process(
+    workdir: Path, config_path: Path, factor: float, extras: dict[str, Any]
+) -> Endpoint:
+    """Run Prometheus from its binary on a free 127.0.0.1 port; ready when /-/ready answers."""
+    binary = prometheus_binary()
+    port = free_port()
+    proc = ManagedProcess(
+        "prometheus", [binary, *server_args(config_path, workdir, port, factor)], workdir
+    ).start()
+    proc.wait_http(f"http://127.0.0.1:{port}/-/ready")
+    return Endpoint(
+        "prometheus",
+        "127.0.0.1",
+        port,
+        "process",
+        version=binary_version(binary),
+        log_path=str(proc.log_path),
+        pid=proc.pid,
+        extras=extras,
+    )
+
+
+def start_container(
+    workdir: Path, config_path: Path, factor: float, extras: dict[str, Any]
+) -> Endpoint:
+    """Prometheus from its image on the host network, the same flags as the process backend;
+    ready when it logs so and /-/ready answers on 127.0.0.1."""
+    from obsgate.stack import containers as ct
+
+    port = free_port()
+    container = ct.GateContainer(
+        "prometheus", workdir, server_args(config_path, workdir, port, factor)
+    )
+    url = f"http://127.0.0.1:{port}/-/ready"
+    ready = ct.ServerReady(
+        "Server is ready to receive web requests",
+        ct.LoopbackHttpWaitStrategy(port, "/-/ready"),
+        f"200 from {url}",
+    )
+    return container.start_guarded(port, ready, extras=extras)
