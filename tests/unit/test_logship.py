@@ -23,7 +23,7 @@ from obsgate.logship import LogShipper, shipper_settings
 from obsgate.logship.fluentbit import CONFIG_FILE
 from obsgate.stack.endpoint import Endpoint
 
-SEED = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "mindweave"
+SEED = Path(__file__).resolve().parents[2] / "fixtures" / "config" / "mindweave"
 SEARCH_TIMEOUT = 15.0
 
 pytestmark = [

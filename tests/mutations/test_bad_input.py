@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gate_subprocess import RULES, GateRun, clean_env, copy_config, edit, run_gate
+from tests.gate_subprocess import RULES, GateRun, clean_env, copy_config, edit, run_gate
 
 NOT_LIVE = ("-k", "not live")
 

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from gate_subprocess import REPO_ROOT, clean_env, copy_config, edit, run_gate
 
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError
 from obsgate.load.capacity import parse_wrk
 from obsgate.load.crosscheck import PercentileCheck, bucket_of
 from obsgate.load.thresholds import slo_thresholds
+from tests.gate_subprocess import REPO_ROOT, clean_env, copy_config, edit, run_gate
 
 SLOS = Path("slo") / "mindweave-slos.yaml"
 GATEWAY_LATENCY_BUCKET = 'http_request_duration_seconds_bucket{service="api-gateway",le="0.5"}'

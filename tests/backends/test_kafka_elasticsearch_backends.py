@@ -28,7 +28,7 @@ from obsgate.stack.process import stop_process_group
 from obsgate.tools import run_tool
 
 KAFKA_TIMEOUT = 30.0
-INSTALL = Path(__file__).resolve().parents[1] / "scripts" / "install"
+INSTALL = Path(__file__).resolve().parents[2] / "scripts" / "install"
 SERVICES: dict[str, ModuleType] = {"kafka": kf, "elasticsearch": es}
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gate_subprocess import RULES, SEED_CONFIG, GateRun, copy_config, edit, run_gate
 
 from obsgate.scenarios.model import load_scenarios
+from tests.gate_subprocess import RULES, SEED_CONFIG, GateRun, copy_config, edit, run_gate
 
 NOT_LIVE = ("-k", "not live")
 ROUTING_CHECK = "test_every_alert_carries_the_labels_routing_needs"

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gate_subprocess import GateRun, copy_config, edit, run_gate
+
+from tests.gate_subprocess import GateRun, copy_config, edit, run_gate
 
 SETTINGS = Path("metrics") / "instrumentation.yaml"
 SELECT = ("-k", "not kafka and not prometheus", "--stack", "process")

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_test_that_fails_on_its_second_run_is_named(tmp_path: Path) -> None:

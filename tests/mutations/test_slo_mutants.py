@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gate_subprocess import GateRun, copy_config, edit, run_gate
+
+from tests.gate_subprocess import GateRun, copy_config, edit, run_gate
 
 SLOS = Path("slo") / "mindweave-slos.yaml"
 POLICY = Path("slo") / "error-budget-policy.yaml"

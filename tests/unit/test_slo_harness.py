@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gate_subprocess import REPO_ROOT, SEED_CONFIG, copy_config, edit, run_gate
 
 import obsgate.tools
 from obsgate.config import ObsConfig
@@ -18,6 +17,7 @@ from obsgate.slo.budget import prom_duration
 from obsgate.slo.policy import load_policy
 from obsgate.slo.spec import config_slos, load_slos
 from obsgate.tools import CACHE_BIN, sloth
+from tests.gate_subprocess import REPO_ROOT, SEED_CONFIG, copy_config, edit, run_gate
 
 SLOS = Path("slo") / "mindweave-slos.yaml"
 

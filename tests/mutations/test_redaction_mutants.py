@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gate_subprocess import SEED_CONFIG, GateRun, clean_env, copy_config, run_gate
+
+from tests.gate_subprocess import SEED_CONFIG, GateRun, clean_env, copy_config, run_gate
 
 REDACTION = Path("logging") / "redaction.yaml"
 PATHS = yaml.safe_load((SEED_CONFIG / REDACTION).read_text())["paths"]

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gate_subprocess import GateRun, copy_config, edit, run_gate
 
 from obsgate.tracing.jaeger_query import Span, Trace
 from obsgate.tracing.shape import kafka_hop
+from tests.gate_subprocess import GateRun, copy_config, edit, run_gate
 
 SETTINGS = Path("tracing") / "propagation.yaml"
 SELECT = (

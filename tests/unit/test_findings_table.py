@@ -10,7 +10,7 @@ from pathlib import Path
 from obsgate.findings import finding_reason, parse_finding_reason
 from tools.findings_table import disagreements, table_ids
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 README = textwrap.dedent(
     """\

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gate_subprocess import RULES, GateRun, copy_config, edit, run_gate
+
+from tests.gate_subprocess import RULES, GateRun, copy_config, edit, run_gate
 
 SUITE = "suites/dashboards/test_dashboards_universal.py"
 

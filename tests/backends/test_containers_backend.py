@@ -19,7 +19,6 @@ from pathlib import Path
 import docker
 import pytest
 import requests
-from gate_subprocess import REPO_ROOT, clean_env, run_gate
 
 from obsgate.config import ObsConfig
 from obsgate.stack import alertmanager as am
@@ -32,6 +31,7 @@ from obsgate.stack import redis as rd
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 from obsgate.stack.redis import ping
+from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 from tools.flake_check import outcomes
 
 # The alerting suites (Prometheus, Alertmanager, the sink) and the one that needs Kafka,

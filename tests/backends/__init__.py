@@ -1,0 +1,1 @@
+"""The server backends: process, containers and an external (staging) stack."""

@@ -1,0 +1,1 @@
+"""Fast tests of the harness modules and tools, each on its own: no child gate run."""
