@@ -29,7 +29,7 @@ from obsgate.stack.loopback import non_loopback_hosts, require_loopback
 from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
 from obsgate.tools import find_binary, promtool
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GUARD = REPO_ROOT / "obsgate" / "stack" / "guard.py"
 ALERT_RULES = ObsConfig(DEFAULT_CONFIG_DIR).alert_rules()
 
@@ -490,7 +490,7 @@ def test_k_alerts_selects_the_alerts_suite_alone(tmp_path: Path) -> None:
         text=True,
         timeout=120,
         check=False,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         env={k: v for k, v in os.environ.items() if not k.startswith(("OBS_", "PYTEST_"))},
     )
     ids = [line for line in out.stdout.splitlines() if "::" in line]
