@@ -1,9 +1,12 @@
-"""The README's findings table and a run's reports/findings.md must name the same findings.
+"""The findings table in docs/findings.md and a run's reports/findings.md must name the same
+findings.
 
-Both are tables whose first cell holds finding ids in backticks (a README row may group
-several ids that share one explanation). `python -m tools.findings_table README.md
-reports/findings.md` exits 1 naming every id that one side has and the other lacks; run it
-after a whole-gate run (scripts/test does), since a partial run shows fewer findings.
+Both are tables whose first cell holds finding ids in backticks (a row of docs/findings.md
+may group several ids that share one explanation); in docs/findings.md only the table under
+the heading "## Findings of the shipped config" counts. `python -m tools.findings_table
+docs/findings.md reports/findings.md` (those are also the defaults) exits 1 naming every id
+that one side has and the other lacks; run it after a whole-gate run (scripts/test does),
+since a partial run shows fewer findings.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import sys
 from pathlib import Path
 
 ID_IN_CELL = re.compile(r"`([a-z0-9][a-z0-9._:/\[\]-]*)`")
-SECTION = "## Findings"
+SECTION = "## Findings of the shipped config"
+DEFAULT_TABLE = "docs/findings.md"
+DEFAULT_REPORT = "reports/findings.md"
 
 
 def table_ids(markdown: str, section: str | None = None) -> set[str]:
@@ -32,17 +37,17 @@ def table_ids(markdown: str, section: str | None = None) -> set[str]:
     return ids
 
 
-def disagreements(readme: str, report: str) -> list[str]:
-    """What keeps the README's table and the run's findings from agreeing, one line each."""
-    in_readme, in_report = table_ids(readme, SECTION), table_ids(report)
+def disagreements(table: str, report: str, table_name: str = DEFAULT_TABLE) -> list[str]:
+    """What keeps the documented table and the run's findings from agreeing, one line each."""
+    in_table, in_report = table_ids(table, SECTION), table_ids(report)
     problems = [
-        f"finding {i} shown by the run is not in the README's findings table"
-        for i in sorted(in_report - in_readme)
+        f"finding {i} shown by the run is not in the findings table of {table_name}"
+        for i in sorted(in_report - in_table)
     ]
     problems += [
-        f"finding {i} is in the README's findings table but no test of the run showed it "
-        "(fixed? remove the row)"
-        for i in sorted(in_readme - in_report)
+        f"finding {i} is in the findings table of {table_name} but no test of the run "
+        "showed it (fixed? remove the row)"
+        for i in sorted(in_table - in_report)
     ]
     problems += [
         f"{i}: a finding's xfail reason must be 'finding: <id>: <text>'"
@@ -53,19 +58,21 @@ def disagreements(readme: str, report: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if not argv:
+        argv = [DEFAULT_TABLE, DEFAULT_REPORT]
     if len(argv) != 2:
-        print("usage: python -m tools.findings_table README.md reports/findings.md")
+        print(f"usage: python -m tools.findings_table [{DEFAULT_TABLE} {DEFAULT_REPORT}]")
         return 2
-    readme, report = (Path(a) for a in argv)
-    for path in (readme, report):
+    table, report = (Path(a) for a in argv)
+    for path in (table, report):
         if not path.is_file():
             print(f"findings table check: {path} does not exist (run the whole gate first)")
             return 2
-    problems = disagreements(readme.read_text(), report.read_text())
+    problems = disagreements(table.read_text(), report.read_text(), str(table))
     for line in problems:
         print(f"findings table check: {line}")
     if not problems:
-        print(f"findings table check: {readme} and {report} name the same findings")
+        print(f"findings table check: {table} and {report} name the same findings")
     return 1 if problems else 0
 
 

@@ -1,4 +1,5 @@
-"""The findings report and the README's table agree by id, and a disagreement is caught."""
+"""The findings report and the table in docs/findings.md agree by id, and a disagreement is
+caught."""
 
 from __future__ import annotations
 
@@ -8,22 +9,24 @@ import textwrap
 from pathlib import Path
 
 from obsgate.findings import finding_reason, parse_finding_reason
-from tools.findings_table import disagreements, table_ids
+from tools.findings_table import SECTION, disagreements, table_ids
 
 REPO = Path(__file__).resolve().parents[2]
 
-README = textwrap.dedent(
+TABLE = textwrap.dedent(
     """\
-    # Tool
+    # Findings
 
-    ## Findings
+    | `not-a-finding` | a table before the section |
+
+    ## Findings of the shipped config
 
     | id | finding |
     |---|---|
     | `dead-route` (routing) | a route nothing reaches |
     | `bad-template`, and live: `warning-platform` | an undefined template |
 
-    ## Layout
+    ## Another section
 
     | `not-a-finding` | a table of another section |
     """
@@ -41,28 +44,36 @@ def test_reason_round_trips_id_and_text() -> None:
     assert parse_finding_reason("finding: no id here") is None
 
 
-def test_readme_ids_come_from_the_findings_section_only() -> None:
-    assert table_ids(README, "## Findings") == {"dead-route", "bad-template", "warning-platform"}
+def test_table_ids_come_from_the_findings_section_only() -> None:
+    assert table_ids(TABLE, SECTION) == {"dead-route", "bad-template", "warning-platform"}
+
+
+def test_the_shipped_table_is_under_the_section_the_check_reads() -> None:
+    assert len(table_ids((REPO / "docs" / "findings.md").read_text(), SECTION)) >= 1
 
 
 def test_agreeing_tables_have_no_disagreement() -> None:
-    assert disagreements(README, report("dead-route", "bad-template", "warning-platform")) == []
+    assert disagreements(TABLE, report("dead-route", "bad-template", "warning-platform")) == []
 
 
-def test_a_finding_missing_from_the_readme_is_named() -> None:
-    problems = disagreements(README, report("dead-route", "bad-template", "warning-platform", "x"))
-    assert problems == ["finding x shown by the run is not in the README's findings table"]
+def test_a_finding_missing_from_the_table_is_named() -> None:
+    problems = disagreements(TABLE, report("dead-route", "bad-template", "warning-platform", "x"))
+    assert problems == [
+        "finding x shown by the run is not in the findings table of docs/findings.md"
+    ]
 
 
-def test_a_fixed_finding_still_in_the_readme_is_named() -> None:
-    problems = disagreements(README, report("dead-route", "bad-template"))
+def test_a_fixed_finding_still_in_the_table_is_named() -> None:
+    problems = disagreements(TABLE, report("dead-route", "bad-template"))
     assert len(problems) == 1
-    assert problems[0].startswith("finding warning-platform is in the README's findings table")
+    assert problems[0].startswith(
+        "finding warning-platform is in the findings table of docs/findings.md"
+    )
 
 
 def test_the_gate_writes_findings_by_id(tmp_path: Path) -> None:
     """A real pytest run with the gate's plugin: a strict xfail with a finding reason lands in
-    findings.md under its id, and the check command fails until the README names it."""
+    findings.md under its id, and the check command fails until the table names it."""
     (tmp_path / "test_one.py").write_text(
         textwrap.dedent(
             """\
@@ -86,11 +97,13 @@ def test_the_gate_writes_findings_by_id(tmp_path: Path) -> None:
     findings = (reports / "findings.md").read_text()
     assert table_ids(findings) == {"sample-finding"}
     assert "test_one.py::test_shows_a_finding" in findings
-    readme = tmp_path / "README.md"
-    readme.write_text(README)
+    table = tmp_path / "findings-table.md"
+    table.write_text(TABLE)
     check = subprocess.run(
-        [sys.executable, "-m", "tools.findings_table", readme, reports / "findings.md"],
+        [sys.executable, "-m", "tools.findings_table", table, reports / "findings.md"],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert check.returncode == 1
-    assert "finding sample-finding shown by the run is not in the README" in check.stdout
+    assert f"finding sample-finding shown by the run is not in the findings table of {table}" in (
+        check.stdout
+    )
