@@ -1,0 +1,75 @@
+"""ScenarioTargets (obsgate/scenarios/targets.py): the scrape targets that serve a
+scenario's series to a real Prometheus at the live layer's time scale."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import requests
+
+from obsgate.scenarios.model import load_scenarios
+from obsgate.scenarios.targets import LEAD, ScenarioTargets
+
+TINY = """\
+scenarios:
+  - id: tiny
+    alert: Tiny
+    interval: 1m
+    series:
+      - series: 'queue_depth{queue="q1"}'
+        values: '42x10'
+      - series: 'requests_total{path="/a"}'
+        values: '100+60x10'
+      - series: 'up{job="svc",instance="10.0.0.1:80"}'
+        values: '0x10'
+    expect:
+      - at: 5m
+        firing: []
+"""
+
+
+def _samples(text: str) -> dict[str, float]:
+    """`name{labels} value timestamp_ms` lines; every sample must carry a current timestamp."""
+    samples = {}
+    for line in text.splitlines():
+        name, value, stamp = line.rsplit(" ", 2)
+        assert abs(int(stamp) / 1000 - time.time()) < 5, f"stale or missing timestamp: {line}"
+        samples[name] = float(value)
+    return samples
+
+
+def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> None:
+    """At factor 600 one simulated minute is 0.1 s: values at t≈0 (plus the lead), a 503
+    while `up` is 0, and both gone (series absent, target answering) once the values end
+    after 1.1 s."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (scenario,) = load_scenarios(tmp_path)
+    targets = ScenarioTargets([scenario], 600, "scenario", "t.")
+    targets.start()
+    try:
+        base = f"http://{targets.address}/s/tiny"
+        first = requests.get(f"{base}/metrics", timeout=5)
+        down = requests.get(f"{base}/up/2", timeout=5)
+        assert first.status_code == 200
+        samples = _samples(first.text)
+        assert samples['queue_depth{queue="q1"}'] == 42
+        # rising, interpolated; served for LEAD scrapes (one a simulated minute) ahead
+        lead = 60 * LEAD
+        assert 100 + lead <= samples['requests_total{path="/a"}'] < 106 + lead
+        assert not any(name.startswith("up") for name in samples)  # `up` is a target, not data
+        assert down.status_code == 503
+        assert (
+            requests.get(f"http://{targets.address}/s/nope/metrics", timeout=5).status_code == 404
+        )
+        sd = targets.file_sd(scenario)
+        assert sd[0]["labels"]["__metrics_path__"] == "/s/tiny/metrics"
+        assert (
+            sd[1]["labels"] | {"scenario": "t.tiny", "__metrics_path__": "/s/tiny/up/2"}
+            == sd[1]["labels"]
+        )
+        time.sleep(1.5)
+        assert requests.get(f"{base}/metrics", timeout=5).text.strip() == ""
+        assert requests.get(f"{base}/up/2", timeout=5).status_code == 200
+    finally:
+        targets.stop()
