@@ -34,6 +34,20 @@ class GateRun:
         return f"exit {self.returncode}; failed {sorted(self.failed)}\n{self.output[-6000:]}"
 
 
+@dataclass(frozen=True)
+class Breakage:
+    """One line of a copied config changed (`old` -> `new`), the tests that must fail and
+    what the output must show; `file` is relative to the config dir, None for the file the
+    test module breaks by default."""
+
+    id: str
+    old: str
+    new: str
+    must_fail: tuple[str, ...]
+    must_say: str
+    file: Path | None = None
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """os.environ without the parent's gate state, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}

@@ -9,12 +9,11 @@ under test are read by the gateway alone. All runs start at once in a module fix
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.gate_subprocess import GateRun, copy_config, edit, run_gate
+from tests.gate_subprocess import Breakage, GateRun, copy_config, edit, run_gate
 
 SETTINGS = Path("metrics") / "instrumentation.yaml"
 SELECT = ("-k", "not kafka and not prometheus", "--stack", "process")
@@ -26,15 +25,6 @@ UUID_EXAMPLE = (
 
 def exposed(metric: str) -> str:
     return f"test_metric_is_served_with_its_type_labels_and_buckets[{metric}]"
-
-
-@dataclass(frozen=True)
-class Breakage:
-    id: str
-    old: str
-    new: str
-    must_fail: tuple[str, ...]
-    must_say: str
 
 
 CASES = [
@@ -75,7 +65,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
         root = tmp_path_factory.mktemp(case.id if case else "unbroken")
         config = copy_config(root / "config")
         if case is not None:
-            edit(config / SETTINGS, case.old, case.new)
+            edit(config / (case.file or SETTINGS), case.old, case.new)
         run = run_gate(
             f"--obs-config={config}",
             *SELECT,

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from obsgate.tracing.jaeger_query import Span, Trace
 from obsgate.tracing.shape import kafka_hop
-from tests.gate_subprocess import GateRun, copy_config, edit, run_gate
+from tests.gate_subprocess import Breakage, GateRun, copy_config, edit, run_gate
 
 SETTINGS = Path("tracing") / "propagation.yaml"
 SELECT = (
@@ -32,16 +31,6 @@ CONTINUES = "test_server_span_continues_the_callers_trace"
 KAFKA_HOP = "test_kafka_hop_keeps_one_trace"
 SPAN_NAME = "test_server_span_name_is_the_same_for_any_ids"
 CONTROL = "unmodified"
-
-
-@dataclass(frozen=True)
-class Breakage:
-    id: str
-    old: str
-    new: str
-    must_fail: tuple[str, ...]
-    must_say: str
-    file: Path = SETTINGS
 
 
 CASES = [
@@ -77,7 +66,7 @@ def _run(root: Path, case: Breakage | None) -> GateRun:
     name = case.id if case else CONTROL
     config = copy_config(root / name / "config")
     if case is not None:
-        edit(config / case.file, case.old, case.new)
+        edit(config / (case.file or SETTINGS), case.old, case.new)
     return run_gate(
         f"--obs-config={config}",
         *SELECT,
