@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.gate_subprocess import RULES, GateRun, clean_env, copy_config, edit, run_gate
 
 NOT_LIVE = ("-k", "not live")
+SLOS = Path("slo") / "mindweave-slos.yaml"
 
 
 def line_with(run: GateRun, *needles: str) -> str:
@@ -36,6 +37,17 @@ def test_rule_file_yaml_error_names_file_and_line(tmp_path: Path) -> None:
     assert_failed_cleanly(run)
     # As a usage error before collection or as each test's ConfigError: either way, one line.
     line_with(run, f"mindweave-alerts.yaml:{line}:", "fix the YAML syntax")
+
+
+def test_malformed_slo_file_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    config = copy_config(tmp_path / "config")
+    edit(config / SLOS, "objective: 99.9\n", "objective: [99.9\n")
+    run = run_gate(f"--obs-config={config}", "--stack=process", "-k", "budget", suite="suites/slo")
+    assert run.returncode not in (0, 5), run.describe()
+    assert "Traceback" not in run.output, run.describe()
+    assert "mindweave-slos.yaml:" in run.output and "fix the YAML syntax" in run.output, (
+        run.describe()
+    )
 
 
 def test_unknown_stack_names_the_allowed_values() -> None:
