@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# actionlint, which lints the CI example (.github/workflows/) for tests/test_ci_example.py,
+# actionlint, which lints the CI example (.github/workflows/) for tests/unit/test_ci_example.py,
 # with shellcheck on its run: blocks: `go install` of github.com/rhysd/actionlint/cmd/actionlint
 # at the version pinned in versions.env, into $OBS_GATE_CACHE/backends/bin. Idempotent: when that
 # binary was built at the pinned version, nothing is built.
