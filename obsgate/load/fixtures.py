@@ -19,8 +19,9 @@ from obsgate.errors import GateError
 from obsgate.load.locust_run import LoadProfile
 from obsgate.load.stack import LoadStack, start_load_stack
 from obsgate.options import reports_dir
-from obsgate.stack.endpoint import Endpoint
-from obsgate.stack.fixtures import run_registry
+from obsgate.stack.backends import backend_named
+from obsgate.stack.endpoint import Endpoint, KafkaEndpoint
+from obsgate.stack.registry import run_registry
 
 SUMMARY = "summary.md"
 DESELECTED = pytest.StashKey[int]()
@@ -71,7 +72,7 @@ def load_stack(
     obs_config: ObsConfig,
     stack_backend: str,
     redis: Endpoint,
-    kafka: Endpoint,
+    kafka: KafkaEndpoint,
 ) -> LoadStack:
     """The app and servers the load gate drives and watches (obsgate/load/stack.py)."""
     if stack_backend == "external":
@@ -80,7 +81,10 @@ def load_stack(
     factor = pytestconfig.getoption("load_time_scale")
     if factor <= 0:
         raise pytest.UsageError(f"--load-time-scale must be positive, got {factor}")
-    return start_load_stack(run_registry(), obs_config, factor, stack_backend, redis, kafka)
+    backend = backend_named(stack_backend)
+    return start_load_stack(
+        run_registry(), backend, config=obs_config, factor=factor, redis=redis, kafka=kafka
+    )
 
 
 class LoadSummary:

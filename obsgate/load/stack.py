@@ -27,16 +27,21 @@ import yaml
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, ServiceError
 from obsgate.refapp.fixtures import start_service
-from obsgate.sinks import service as sink_service
 from obsgate.sinks.service import SinkClient
 from obsgate.slo.rules import rule_groups
 from obsgate.slo.spec import config_slos
-from obsgate.stack import alertmanager as am
 from obsgate.stack import prometheus as prom
-from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.alerting_stack import AlertingStackSettings, start_alerting_stack
+from obsgate.stack.endpoint import (
+    AlertmanagerEndpoint,
+    AppEndpoint,
+    Endpoint,
+    KafkaEndpoint,
+    PrometheusEndpoint,
+)
 from obsgate.stack.kube_sd import job_namespaces, kube_free, service_meta_labels, write_targets
 from obsgate.stack.registry import StackRegistry
+from obsgate.stack.spec import Backend
 
 VIEW = prom.ISOLATION_LABEL  # the label that tells the two views apart in every rule
 INTENDED, AS_DEPLOYED = "intended", "as-deployed"
@@ -71,13 +76,13 @@ def deployed_job(config: ObsConfig, namespace: str) -> dict[str, Any]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoadStack:
-    gateway: Endpoint
-    tracker: Endpoint
-    upstream: Endpoint
-    prometheus: Endpoint
-    alertmanager: Endpoint
+    gateway: AppEndpoint
+    tracker: AppEndpoint
+    upstream: AppEndpoint
+    prometheus: PrometheusEndpoint
+    alertmanager: AlertmanagerEndpoint
     sink: Endpoint
     factor: float
 
@@ -95,22 +100,16 @@ class LoadStack:
         self.set_faults(latency_ms=0, latency_jitter_ms=0, error_rate=0)
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"query": expr}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        resp = requests.get(f"{self.prometheus.url}/api/v1/query", params=params, timeout=10)
-        if resp.status_code != 200:
-            raise ServiceError(f"Prometheus refused {expr!r}: {resp.text[:500]}")
-        return resp.json()["data"]["result"]
+        if at is None:
+            return self.prometheus.query(expr)
+        return self.prometheus.query(expr, time=f"{at:.3f}")
 
     def scalar(self, expr: str, at: float | None = None) -> float | None:
         result = self.query(expr, at)
         return float(result[0]["value"][1]) if result else None
 
     def alerts(self) -> list[dict[str, Any]]:
-        resp = requests.get(f"{self.prometheus.url}/api/v1/alerts", timeout=10)
-        resp.raise_for_status()
-        return resp.json()["data"]["alerts"]
+        return self.prometheus.alerts()
 
     def scraped_after(self, since: float, timeout: float = 30.0) -> float:
         """The time of the first scrape of the gateway (intended view) after `since`:
@@ -130,7 +129,7 @@ class LoadStack:
 
 
 def write_prometheus_config(
-    config: ObsConfig, factor: float, workdir: Path, alertmanager: Endpoint
+    config: ObsConfig, factor: float, workdir: Path, alertmanager: Endpoint | None
 ) -> Path:
     """Scaled seed rules plus scaled SLO rules, the seed's services job, the intended job."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -181,34 +180,22 @@ def write_app_targets(
 
 def start_load_stack(
     registry: StackRegistry,
+    backend: Backend,
+    *,
     config: ObsConfig,
     factor: float,
-    backend: str,
     redis: Endpoint,
-    kafka: Endpoint,
+    kafka: KafkaEndpoint,
 ) -> LoadStack:
     """Start (or join) the load gate's servers; the run's owner stops them at the end."""
-    sink = registry.get_or_start("load-sink", sink_service.start_process)
-
-    def start_alertmanager(workdir: Path) -> Endpoint:
-        adapter = AlertmanagerConfigAdapter(config, sink.url, factor)
-        source = str(config.path("alertmanager/alertmanager.yaml"))
-        start = am.start_container if backend == "containers" else am.start_process
-        return start(workdir, adapter.adapted(), source)
-
-    alertmanager = registry.get_or_start("load-alertmanager", start_alertmanager)
-
-    def start_prometheus(workdir: Path) -> Endpoint:
-        path = write_prometheus_config(config, factor, workdir, alertmanager)
-        extras = {"file_sd_dir": str(workdir / "file_sd"), "time_scale": factor}
-        start = prom.start_container if backend == "containers" else prom.start_process
-        return start(workdir, path, factor, extras)
-
-    prometheus = registry.get_or_start("load-prometheus", start_prometheus)
+    settings = AlertingStackSettings(
+        config=config, factor=factor, write_config=write_prometheus_config, prefix="load-"
+    )
+    alerting = start_alerting_stack(registry, backend, settings)
     common = {
         "MW_OBS_CONFIG_DIR": str(config.root),
         "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/1",
-        "MW_KAFKA_BOOTSTRAP": f"{kafka.host}:{kafka.port}",
+        "MW_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "MW_USAGE_TOPIC": USAGE_TOPIC,
     }
     upstream = registry.get_or_start(
@@ -224,5 +211,13 @@ def start_load_stack(
         "load-gateway",
         lambda wd: start_service(GATEWAY, "gateway", wd, gateway_env, "/health/ready"),
     )
-    write_app_targets(config, Path(prometheus.extras["file_sd_dir"]), gateway, tracker)
-    return LoadStack(gateway, tracker, upstream, prometheus, alertmanager, sink, factor)
+    write_app_targets(config, Path(alerting.prometheus.file_sd_dir), gateway, tracker)
+    return LoadStack(
+        gateway=gateway,
+        tracker=tracker,
+        upstream=upstream,
+        prometheus=alerting.prometheus,
+        alertmanager=alerting.alertmanager,
+        sink=alerting.sink,
+        factor=factor,
+    )

@@ -129,7 +129,7 @@ def app_scrape_target(
     """The app as a scrape target of the run's Prometheus (file_sd) while the block runs,
     its series labelled `label=tag`, scraped every `interval`: the app's own pace, not the
     live layer's scaled 250 ms, which a big /metrics outgrows."""
-    sd_file = Path(prometheus.extras["file_sd_dir"]) / f"{label}-{tag}.json"
+    sd_file = Path(prometheus.file_sd_dir) / f"{label}-{tag}.json"
     group = {
         "targets": [f"{app.host}:{app.port}"],
         "labels": {

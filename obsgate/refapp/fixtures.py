@@ -31,9 +31,11 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.stack.endpoint import Endpoint
-from obsgate.stack.fixtures import run_registry
-from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
+from obsgate.stack.backends import ProcessBackend
+from obsgate.stack.endpoint import AppEndpoint, Endpoint, JaegerEndpoint, KafkaEndpoint
+from obsgate.stack.process import free_port, stop_process_group
+from obsgate.stack.registry import run_registry
+from obsgate.stack.spec import Command, Readiness, ServerSpec, http_ok
 
 USAGE_TOPIC = "usage-events"
 # Spans leave the gateway within this delay instead of the seed's 5 s (tests wait less).
@@ -42,33 +44,44 @@ TEST_BSP_DELAY_MS = "200"
 
 def start_service(
     name: str, module: str, workdir: Path, env: dict[str, str], ready_path: str
-) -> Endpoint:
+) -> AppEndpoint:
     """One reference service as `python -m obsgate.refapp.<module>`, ready when
-    `ready_path` answers 2xx; its JSON log lines go to extras["app_log"]."""
+    `ready_path` answers 2xx; its JSON log lines go to `app_log`."""
     port = free_port()
     app_log = workdir / f"{name}.jsonl"
-    proc = ManagedProcess(
-        name,
-        [sys.executable, "-m", f"obsgate.refapp.{module}", "--port", str(port)],
-        workdir,
-        env={"MW_LOG_FILE": str(app_log), **env},
-    ).start()
-    proc.wait_http(f"http://127.0.0.1:{port}{ready_path}", timeout=60)
-    return Endpoint(
-        name,
-        "127.0.0.1",
-        port,
-        "process",
-        version="obsgate.refapp",
-        log_path=str(proc.log_path),
-        pid=proc.pid,
-        extras={"app_log": str(app_log)},
+    argv = [sys.executable, "-m", f"obsgate.refapp.{module}", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}{ready_path}"
+    spec = ServerSpec(
+        service=name,
+        workdir=workdir,
+        port=port,
+        process=lambda: Command(
+            argv=argv,
+            env={"MW_LOG_FILE": str(app_log), **env},
+            version_argv=["echo", "obsgate.refapp"],
+        ),
+        ready=Readiness(what=f"{name} to answer {url}", probe=http_ok(url), timeout=60),
+    )
+    started = ProcessBackend().start(spec)
+    return AppEndpoint(
+        service=name,
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        app_log=str(app_log),
+        metrics_url=f"http://127.0.0.1:{port}/metrics",
     )
 
 
 def start_refapp(
-    config: ObsConfig, redis: Endpoint, kafka: Endpoint | None, jaeger: Endpoint | None
-) -> Endpoint:
+    config: ObsConfig,
+    redis: Endpoint,
+    kafka: KafkaEndpoint | None,
+    jaeger: JaegerEndpoint | None,
+) -> AppEndpoint:
     """Start (or join) the run's upstream stub, usage-tracker and gateway."""
     registry = run_registry()
     common = {
@@ -78,9 +91,9 @@ def start_refapp(
         "MW_BSP_SCHEDULE_DELAY_MS": TEST_BSP_DELAY_MS,
     }
     if kafka is not None:
-        common["MW_KAFKA_BOOTSTRAP"] = f"{kafka.host}:{kafka.port}"
+        common["MW_KAFKA_BOOTSTRAP"] = kafka.bootstrap
     if jaeger is not None:
-        common["OTEL_EXPORTER_OTLP_ENDPOINT"] = jaeger.extras["otlp_http"]
+        common["OTEL_EXPORTER_OTLP_ENDPOINT"] = jaeger.otlp_http
     upstream = registry.get_or_start(
         "refapp-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
     )
@@ -101,26 +114,23 @@ def start_refapp(
         "refapp-gateway",
         lambda wd: start_service("api-gateway", "gateway", wd, gateway_env, "/health/ready"),
     )
-    extras: dict[str, Any] = {
-        **gateway.extras,
-        "metrics_url": f"{gateway.url}/metrics",
-        "upstream_url": upstream.url,
-        "upstream_control_url": f"{upstream.url}/control",
-        "usage_tracker_metrics_url": f"{tracker.url}/metrics" if tracker else None,
-        "kafka_topic": USAGE_TOPIC if kafka else None,
-        "log_files": {
-            "api-gateway": gateway.extras["app_log"],
-            **({"usage-tracker": tracker.extras["app_log"]} if tracker else {}),
+    return replace(
+        gateway,
+        upstream_url=upstream.url,
+        upstream_control_url=f"{upstream.url}/control",
+        usage_tracker_metrics_url=tracker.metrics_url if tracker else "",
+        kafka_topic=USAGE_TOPIC if kafka else "",
+        log_files={
+            "api-gateway": gateway.app_log,
+            **({"usage-tracker": tracker.app_log} if tracker else {}),
         },
-        "config_dir": str(config.root),
-    }
-    return replace(gateway, extras=extras)
+    )
 
 
 @contextmanager
 def private_gateway(
     config: ObsConfig, redis: Endpoint, upstream_url: str, workdir: Path
-) -> Iterator[Endpoint]:
+) -> Iterator[AppEndpoint]:
     """A gateway of one test's own, for a test that floods it (thousands of path labels)
     so that the shared one stays as other suites expect it; stopped when the test ends."""
     env = {
@@ -131,25 +141,25 @@ def private_gateway(
     }
     gateway = start_service("api-gateway", "gateway", workdir, env, "/health/ready")
     try:
-        yield replace(gateway, extras={**gateway.extras, "metrics_url": f"{gateway.url}/metrics"})
+        yield gateway
     finally:
         assert gateway.pid is not None
         stop_process_group(gateway.pid)
 
 
-def external_app(url: str) -> Endpoint:
+def external_app(url: str) -> AppEndpoint:
     parts = urlsplit(url)
     if not parts.hostname:
         raise GateError(f"--app-url {url!r} must be scheme://host[:port]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     base = f"{parts.scheme}://{parts.hostname}:{port}"
-    return Endpoint(
-        "api-gateway",
-        parts.hostname,
-        port,
-        "external",
+    return AppEndpoint(
+        service="api-gateway",
+        host=parts.hostname,
+        port=port,
+        backend="external",
         scheme=parts.scheme,
-        extras={"metrics_url": f"{base}/metrics", "log_files": {}, "upstream_control_url": None},
+        metrics_url=f"{base}/metrics",
     )
 
 
@@ -167,7 +177,7 @@ def run_needs(session: pytest.Session, service: str) -> bool:
 @pytest.fixture(scope="session")
 def refapp(
     request: pytest.FixtureRequest, pytestconfig: pytest.Config, obs_config: ObsConfig
-) -> Endpoint:
+) -> AppEndpoint:
     """The api-gateway under test: the reference app, or --app-url's deployment.
 
     Kafka (with the usage-tracker) and Jaeger are started for a run that selects a test
@@ -186,11 +196,11 @@ def refapp(
     return start_refapp(obs_config, redis, kafka, jaeger)
 
 
-def set_upstream_faults(app: Endpoint, scope: str = "", **faults: Any) -> dict[str, Any]:
+def set_upstream_faults(app: AppEndpoint, scope: str = "", **faults: Any) -> dict[str, Any]:
     """Change the upstream stub's latency and error distribution now (fault injection):
     for every request, or with `scope` only for requests sent with the header
     x-mw-fault-scope: <scope> (isolation under pytest-xdist)."""
-    control = app.extras.get("upstream_control_url")
+    control = app.upstream_control_url
     if not control:
         raise GateError("the app under test has no upstream stub to inject faults into")
     params = {"scope": scope} if scope else {}

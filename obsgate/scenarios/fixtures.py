@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError
 from obsgate.promql import scale_expr, value_of_alert_expr
-from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings
 from obsgate.scenarios.model import Scenario
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
 
@@ -37,7 +36,7 @@ def _selected_live_scenarios(session: pytest.Session) -> list[Scenario]:
 def live_alert_run(
     request: pytest.FixtureRequest,
     obs_config: ObsConfig,
-    prometheus: Endpoint,
+    prometheus: PrometheusEndpoint,
     alertmanager: Endpoint,
     time_scale: float,
 ) -> Iterator[LiveAlertRun]:
@@ -55,21 +54,20 @@ def live_alert_run(
     templates = {rule.name: dict(rule.annotations) for rule in obs_config.alert_rules()}
     external = set((obs_config.prometheus().get("global") or {}).get("external_labels") or {})
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    run = LiveAlertRun(
-        scenarios,
-        prometheus,
-        alertmanager,
-        time_scale,
-        ISOLATION_LABEL,
-        f"{worker}.",
-        Path(prometheus.extras["file_sd_dir"]),
-        templates,
-        external,
+    settings = LiveRunSettings(
+        factor=time_scale,
+        label=ISOLATION_LABEL,
+        tag=f"{worker}.",
+        templates=templates,
+        values_queries={
+            rule.name: scale_expr(value_of_alert_expr(rule.expr), time_scale, ISOLATION_LABEL)
+            for rule in obs_config.alert_rules()
+        },
+        plumbing_labels=frozenset(external),
     )
-    run.values_queries = {
-        rule.name: scale_expr(value_of_alert_expr(rule.expr), time_scale, ISOLATION_LABEL)
-        for rule in obs_config.alert_rules()
-    }
+    run = LiveAlertRun(
+        scenarios, prometheus=prometheus, alertmanager=alertmanager, settings=settings
+    )
     run.start()
     yield run
     run.stop()

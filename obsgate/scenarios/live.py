@@ -22,7 +22,7 @@ import requests
 from obsgate.scenarios.model import ExpectedAlert, Scenario
 from obsgate.scenarios.remote_write import remote_write
 from obsgate.scenarios.targets import ScenarioTargets
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 
 POLL_SECONDS = 0.1
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?", re.I)
@@ -69,33 +69,47 @@ def same_but_numbers(want: str, got: str, tolerance: float = VALUE_TOLERANCE) ->
     return True
 
 
+@dataclass(frozen=True, kw_only=True)
+class LiveRunSettings:
+    """How the scenarios are replayed: the time factor, the isolation label and this worker's
+    tag for its values, each alert's annotation templates and scaled value query (for the
+    diagnosis of a failure), and the labels that are plumbing, not intent (external labels)."""
+
+    factor: float
+    label: str
+    tag: str
+    templates: dict[str, dict[str, str]]
+    values_queries: dict[str, str]
+    plumbing_labels: frozenset[str]
+
+
 class LiveAlertRun:
     """Serves the scenarios, watches both alert APIs, and judges one scenario on request."""
 
     def __init__(
         self,
         scenarios: list[Scenario],
-        prometheus: Endpoint,
+        *,
+        prometheus: PrometheusEndpoint,
         alertmanager: Endpoint,
-        factor: float,
-        label: str,
-        tag: str,
-        sd_dir: Path,
-        templates: dict[str, dict[str, str]],
-        plumbing_labels: set[str],
+        settings: LiveRunSettings,
     ):
         self.scenarios = {s.id: s for s in scenarios}
         self.prometheus = prometheus
         self.alertmanager = alertmanager
-        self.factor = factor
-        self.label = label
+        self.factor = factor = settings.factor
+        self.label = label = settings.label
         self.targets = ScenarioTargets(
-            scenarios, factor, label, tag, lambda series: remote_write(prometheus.url, series)
+            scenarios,
+            factor,
+            label,
+            settings.tag,
+            lambda series: remote_write(prometheus.url, series),
         )
-        self.sd_dir = sd_dir
-        self.templates = templates  # alert name -> annotation name -> template text
-        self.values_queries: dict[str, str] = {}  # alert -> its scaled value, for diagnosis
-        self.plumbing = plumbing_labels | {label, "instance", "job", "alertname"}
+        self.sd_dir = Path(prometheus.file_sd_dir)
+        self.templates = settings.templates  # alert name -> annotation name -> template text
+        self.values_queries = settings.values_queries  # alert -> its scaled value
+        self.plumbing = settings.plumbing_labels | {label, "instance", "job", "alertname"}
         self.observations: list[Observation] = []
         self.errors: list[str] = []
         self._stop = threading.Event()

@@ -18,8 +18,10 @@ from typing import Any
 import requests
 
 from obsgate.sinks.capture import CONTROL, CaptureSink, Notification, wait_failure
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
-from obsgate.stack.process import ManagedProcess, free_port
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Command, Readiness, ServerSpec, http_ok
 
 
 class SinkClient:
@@ -75,22 +77,31 @@ class SinkClient:
         raise wait_failure(self.url, timeout, what, count, len(matched), received)
 
 
-def start_process(workdir: Path) -> Endpoint:
+def spec(workdir: Path) -> ServerSpec:
+    """The sink is the gate's own server: a local process on either backend (Alertmanager
+    reaches it on 127.0.0.1 from a container too, through the host network)."""
     port = free_port()
-    proc = ManagedProcess(
-        "sink",
-        [sys.executable, "-m", "obsgate.sinks.service", "--port", str(port)],
-        workdir,
-    ).start()
-    proc.wait_http(f"http://127.0.0.1:{port}/{CONTROL}/notifications")
+    url = f"http://127.0.0.1:{port}/{CONTROL}/notifications"
+    argv = [sys.executable, "-m", "obsgate.sinks.service", "--port", str(port)]
+    return ServerSpec(
+        service="sink",
+        workdir=workdir,
+        port=port,
+        process=lambda: Command(argv=argv, version_argv=["echo", "capture sink (obsgate)"]),
+        ready=Readiness(what=f"200 from {url}", probe=http_ok(url)),
+    )
+
+
+def start(workdir: Path) -> Endpoint:
+    started = ProcessBackend().start(spec(workdir))
     return Endpoint(
-        "sink",
-        "127.0.0.1",
-        port,
-        "process",
-        version="capture sink (this repo)",
-        log_path=str(proc.log_path),
-        pid=proc.pid,
+        service="sink",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
     )
 
 

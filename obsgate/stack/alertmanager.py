@@ -11,9 +11,10 @@ from typing import Any
 
 import yaml
 
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import AlertmanagerEndpoint
 from obsgate.stack.loopback import require_loopback
-from obsgate.stack.process import ManagedProcess, binary_version, free_port
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
 from obsgate.tools import find_binary
 
 
@@ -43,50 +44,47 @@ def server_args(config_path: Path, workdir: Path, port: int) -> list[str]:
     ]
 
 
-def start_process(
-    workdir: Path, config: dict[str, Any], source: str, port: int | None = None
-) -> Endpoint:
-    """Run Alertmanager with `config` on `port` (a free 127.0.0.1 port if None); ready when
-    /-/ready answers."""
-    config_path = write_config(workdir, config, source)
-    binary = alertmanager_binary()
-    port = port or free_port()
-    proc = ManagedProcess(
-        "alertmanager", [binary, *server_args(config_path, workdir, port)], workdir
-    ).start()
-    proc.wait_http(f"http://127.0.0.1:{port}/-/ready")
-    return Endpoint(
-        "alertmanager",
-        "127.0.0.1",
-        port,
-        "process",
-        version=binary_version(binary),
-        log_path=str(proc.log_path),
-        pid=proc.pid,
-        extras={"config": str(config_path)},
+def spec(workdir: Path, config_path: Path, port: int, templates: tuple[Path, ...]) -> ServerSpec:
+    """Alertmanager on `port` of 127.0.0.1; the config's template dirs are mounted read-only
+    at their own paths in a container. Ready when /-/ready answers."""
+    args = server_args(config_path, workdir, port)
+    ready = f"http://127.0.0.1:{port}/-/ready"
+    return ServerSpec(
+        service="alertmanager",
+        workdir=workdir,
+        port=port,
+        process=lambda: Command(argv=[alertmanager_binary(), *args]),
+        container=Command(argv=args),
+        ready=Readiness(what=f"200 from {ready}", probe=http_ok(ready), log_line="Listening on"),
+        read_only=templates,
     )
 
 
-def start_container(
-    workdir: Path, config: dict[str, Any], source: str, port: int | None = None
-) -> Endpoint:
-    """Alertmanager from its image on the host network, the same flags as the process backend,
-    the config's template dirs mounted read-only at their own paths; ready at /-/ready."""
-    from obsgate.stack import containers as ct
-
+def start(
+    backend: Backend,
+    workdir: Path,
+    config: dict[str, Any],
+    *,
+    source: str,
+    port: int | None = None,
+    changes: tuple[str, ...] = (),
+) -> AlertmanagerEndpoint:
+    """Run Alertmanager with `config` (already adapted; `changes` says how) on `port`, a free
+    127.0.0.1 port if None. `source` names the user's file for the loopback check."""
     config_path = write_config(workdir, config, source)
-    port = port or free_port()
     templates = {Path(glob).parent for glob in config.get("templates") or []}
-    container = ct.GateContainer(
-        "alertmanager",
-        workdir,
-        server_args(config_path, workdir, port),
-        read_only=sorted(t for t in templates if t.is_dir()),
+    mounts = tuple(sorted(t for t in templates if t.is_dir()))
+    started = backend.start(spec(workdir, config_path, port or free_port(), mounts))
+    return AlertmanagerEndpoint(
+        service="alertmanager",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        container_id=started.container_id,
+        image=started.image,
+        config=str(config_path),
+        changes=changes,
     )
-    ready = ct.ServerReady(
-        "Listening on",
-        ct.LoopbackHttpWaitStrategy(port, "/-/ready"),
-        f"200 from http://127.0.0.1:{port}/-/ready",
-    )
-    extras = {"config": str(config_path)}
-    return container.start_guarded(port, ready, extras=extras)

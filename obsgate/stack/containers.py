@@ -19,7 +19,6 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 # testcontainers reads these once, at import: Ryuk's image cannot be pulled here, and
 # without the override it answers the bridge gateway as the container host.
@@ -36,9 +35,9 @@ from testcontainers.core.wait_strategies import (
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from obsgate.errors import ServiceError
-from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.guard import alive
 from obsgate.stack.process import log_tail, owner_pid, stop_process_group
+from obsgate.stack.spec import ServerSpec, Started
 
 OWNER_LABEL = "mindweave-gate.owner-pid"
 # service -> (env var, default image). The defaults are the official images at the
@@ -152,20 +151,21 @@ class ProbeWaitStrategy(WaitStrategy):
 
 
 class ServerReady(CompositeWaitStrategy):
-    """The server's own "ready" log line (which also notices an early exit), then its API;
-    `what` names both for the error when the wait gives up."""
+    """The server's own "ready" log line if it has one (which also notices an early exit),
+    then its API; `what` names both for the error when the wait gives up."""
 
     def __init__(
         self,
-        log_line: str,
+        log_line: str | None,
         api_check: WaitStrategy,
         api_what: str,
         timeout: float = READY_TIMEOUT,
     ) -> None:
-        super().__init__(LogMessageWaitStrategy(log_line), api_check)
+        strategies = [LogMessageWaitStrategy(log_line)] if log_line else []
+        super().__init__(*strategies, api_check)
         self.with_startup_timeout(timeout).with_poll_interval(POLL_INTERVAL)
         self.timeout = timeout
-        self.what = f"{log_line!r} in its log, then {api_what}"
+        self.what = f"{log_line!r} in its log, then {api_what}" if log_line else api_what
 
 
 def server_version(container: DockerContainer) -> str:
@@ -216,15 +216,12 @@ class GateContainer(DockerContainer):
 
     def start_guarded(
         self,
-        port: int,
         ready: ServerReady,
-        scheme: str = "http",
-        extras: dict[str, Any] | None = None,
         version: Callable[[GateContainer], str] = server_version,
-    ) -> Endpoint:
+    ) -> tuple[subprocess.Popen[bytes], Path, str]:
         """Put the guard in place, start, wait until `ready`. The guard comes first, keyed by
         the container's name, so no moment exists where a dead owner leaves a container; the
-        Endpoint's pid is the guard's, so the registry's stop (SIGTERM to it) removes it."""
+        guard's pid is the one to stop (SIGTERM to it removes the container)."""
         log_path = self.workdir / f"{self.service}.log"
         guard = subprocess.Popen(
             [
@@ -255,14 +252,43 @@ class GateContainer(DockerContainer):
         except BaseException:  # Ctrl-C while starting: the container goes too
             self.remove_now(guard)
             raise
-        return Endpoint(
-            self.service,
-            "127.0.0.1",
-            port,
-            "containers",
-            scheme=scheme,
-            version=f"{server} ({self.image})",
-            log_path=str(log_path),
-            pid=guard.pid,
-            extras={**(extras or {}), "container": self.get_container_id(), "image": self.image},
-        )
+        return guard, log_path, server
+
+
+def exec_version(
+    container: GateContainer, argv: list[str] | None, parse: Callable[[str], str]
+) -> str:
+    """The version printed by `argv` in the container (default: the server's --version);
+    stdout first, as for a local binary: Jaeger logs to stderr before it prints its version."""
+    if argv is None:
+        return server_version(container)
+    stdout, stderr = container.get_wrapped_container().exec_run(argv, demux=True).output
+    return parse((stdout or stderr or b"").decode(errors="replace"))
+
+
+def start_spec(spec: ServerSpec) -> Started:
+    """Run `spec.container` in the service's image: the server's own ready log line, then the
+    spec's probe from 127.0.0.1."""
+    command = spec.container
+    assert command is not None, spec.service
+    container = GateContainer(spec.service, spec.workdir, command.argv, read_only=spec.read_only)
+    for key, value in command.env.items():
+        container.with_env(key, value)
+    api = ProbeWaitStrategy(spec.ready.probe, spec.ready.what)
+    ready = ServerReady(spec.ready.log_line, api, spec.ready.what, timeout=spec.ready.timeout)
+
+    def version(started: GateContainer) -> str:
+        if spec.version_from_api is not None:
+            return spec.version_from_api()
+        return exec_version(started, command.version_argv, command.parse_version)
+
+    guard, log_path, server = container.start_guarded(ready, version)
+    return Started(
+        backend="containers",
+        pid=guard.pid,
+        log_path=log_path,
+        version=f"{server} ({container.image})",
+        port=spec.port_after_ready() if spec.port_after_ready else spec.port,
+        container_id=container.get_container_id(),
+        image=container.image,
+    )

@@ -24,7 +24,8 @@ import requests
 from obsgate.errors import ServiceError
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.jvm import jar_dir, java_binary
-from obsgate.stack.process import ManagedProcess, free_port
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec
 
 LIB_ENV = "ELASTICSEARCH_LIB_DIR"
 HEAP = "512m"
@@ -88,49 +89,51 @@ def server_version(url: str) -> str:
     return f"Elasticsearch {info['version']['number']}"
 
 
-def start_process(workdir: Path) -> Endpoint:
-    """Run the launcher with the jars of the cache; ready when /_cluster/health is yellow or
-    green (at the port the runner announced: it moves on if the chosen one was taken)."""
-    lib = jar_dir("elasticsearch", LIB_ENV, "elasticsearch-cluster-runner-*.jar")
+def spec(workdir: Path) -> ServerSpec:
+    """The launcher with the node's settings: the repo's with the cache's jars as a local
+    process, the image's own in a container. Ready when /_cluster/health is yellow or green
+    at the port the runner announced (it moves on if the chosen one was taken)."""
     port = free_http_port()
-    argv = ["bash", str(LAUNCHER), *launcher_args(node_settings(workdir, port))]
-    env = {"ES_LIB": str(lib), "JAVA": java_binary(), "ES_JAVA_OPTS": JAVA_OPTS}
-    proc = ManagedProcess("elasticsearch", argv, workdir, env=env).start()
-    proc.wait_ready(
-        lambda: cluster_is_up(f"http://127.0.0.1:{announced_http_port(proc.log_path, port)}"),
-        f"Elasticsearch to report yellow or green at 127.0.0.1:{port}/_cluster/health "
-        "(or the port its log names after `HTTP Port:`)",
-        START_TIMEOUT,
+    args = launcher_args(node_settings(workdir, port))
+    log = workdir / "elasticsearch.log"  # both backends write the server's output there
+
+    def process() -> Command:
+        lib = jar_dir("elasticsearch", LIB_ENV, "elasticsearch-cluster-runner-*.jar")
+        env = {"ES_LIB": str(lib), "JAVA": java_binary(), "ES_JAVA_OPTS": JAVA_OPTS}
+        return Command(argv=["bash", str(LAUNCHER), *args], env=env)
+
+    def url() -> str:
+        return f"http://127.0.0.1:{announced_http_port(log, port)}"
+
+    return ServerSpec(
+        service="elasticsearch",
+        workdir=workdir,
+        port=port,
+        process=process,
+        container=Command(argv=[IMAGE_LAUNCHER, *args], env={"ES_JAVA_OPTS": JAVA_OPTS}),
+        ready=Readiness(
+            what=f"Elasticsearch to report yellow or green at 127.0.0.1:{port}/_cluster/health "
+            "(or the port its log names after `HTTP Port:`)",
+            probe=lambda: cluster_is_up(url()),
+            # The runner's pattern layout, or the official image's JSON lines.
+            log_line=r'(\] started$|"message": "started")',
+            timeout=START_TIMEOUT,
+        ),
+        version_from_api=lambda: server_version(url()),
+        port_after_ready=lambda: announced_http_port(log, port),
     )
-    port = announced_http_port(proc.log_path, port)
-    url = f"http://127.0.0.1:{port}"
+
+
+def start(backend: Backend, workdir: Path) -> Endpoint:
+    started = backend.start(spec(workdir))
     return Endpoint(
-        "elasticsearch",
-        "127.0.0.1",
-        port,
-        "process",
-        version=server_version(url),
-        log_path=str(proc.log_path),
-        pid=proc.pid,
+        service="elasticsearch",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        container_id=started.container_id,
+        image=started.image,
     )
-
-
-def start_container(workdir: Path) -> Endpoint:
-    """The image's bin/elasticsearch with the same settings, on the host network; ready when
-    the node logs "started" and /_cluster/health answers 200 (yellow or green)."""
-    from obsgate.stack import containers as ct
-
-    port = free_http_port()
-    command = [IMAGE_LAUNCHER, *launcher_args(node_settings(workdir, port))]
-    container = ct.GateContainer("elasticsearch", workdir, command)
-    container.with_env("ES_JAVA_OPTS", JAVA_OPTS)
-    health = "/_cluster/health?wait_for_status=yellow&timeout=1s"
-    ready = ct.ServerReady(
-        # The runner's pattern layout, or the official image's JSON lines.
-        r'(\] started$|"message": "started")',
-        ct.LoopbackHttpWaitStrategy(port, health),
-        f"200 from http://127.0.0.1:{port}{health}",
-        timeout=START_TIMEOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    return container.start_guarded(port, ready, version=lambda _: server_version(url))

@@ -8,28 +8,37 @@ staging deployment; tests that must write into a server are deselected there.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import threading
-from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.options import config_dir, reports_dir
-from obsgate.sinks import service as sink_service
+from obsgate.options import config_dir, reports_dir, time_scale
 from obsgate.sinks.service import SinkClient
-from obsgate.stack import alertmanager as am
-from obsgate.stack import prometheus as prom
 from obsgate.stack import redis as rd
-from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.alerting_stack import (
+    AlertingStackSettings,
+    start_alertmanager,
+    start_prometheus,
+    start_sink,
+)
+from obsgate.stack.backends import backend_named, resolve_backend
+from obsgate.stack.endpoint import (
+    AlertmanagerEndpoint,
+    Endpoint,
+    JaegerEndpoint,
+    KafkaEndpoint,
+    PrometheusEndpoint,
+)
 from obsgate.stack.process import free_port
-from obsgate.stack.registry import StackRegistry
+from obsgate.stack.registry import run_registry
+from obsgate.stack.spec import Backend
 from obsgate.stack.versions import binary_versions
 
 try:  # pytest-html's Environment table comes from pytest-metadata
@@ -37,38 +46,32 @@ try:  # pytest-html's Environment table comes from pytest-metadata
 except ImportError:  # pragma: no cover - pytest-html is a dependency
     metadata_key = None
 
-
-DOCKER_SOCKET = "/var/run/docker.sock"
-
-
-@functools.cache
-def resolve_backend(requested: str) -> str:
-    """`auto` is containers where a Docker daemon answers and the image of every server a run
-    may start is present (all six: the header is written before collection says which a run
-    needs, and a half-containerised run would fail at the first missing one), else process;
-    asked once per process, so the report header and the fixtures agree."""
-    if requested != "auto":
-        return requested
-    configured = any(os.environ.get(v) for v in ("DOCKER_HOST", "DOCKER_CONTEXT"))
-    if not configured and not Path(DOCKER_SOCKET).exists():
-        return "process"  # no daemon to ask: spare the import of docker (0.3 s a run)
-    from obsgate.stack import containers  # imports docker and testcontainers: only for auto
-
-    return "containers" if containers.unavailable_reason(containers.IMAGES) is None else "process"
+E = TypeVar("E", bound=Endpoint)
 
 
-def run_registry() -> StackRegistry:
-    return StackRegistry(Path(os.environ["OBS_GATE_RUN_DIR"]))
-
-
-def external(pytestconfig: pytest.Config, service: str) -> Endpoint:
+def external(pytestconfig: pytest.Config, service: str, kind: type[E] = Endpoint) -> E:  # type: ignore[assignment]
+    """An endpoint from `--<service>-url` (staging): nothing is started."""
     url = pytestconfig.getoption(f"{service}_url")
     if not url:
         raise GateError(f"--stack external needs --{service}-url (or OBS_{service.upper()}_URL)")
     parts = urlsplit(url)
     if not parts.hostname or not parts.port:
         raise GateError(f"--{service}-url {url!r} must be scheme://host:port")
-    return Endpoint(service, parts.hostname, parts.port, "external", scheme=parts.scheme)
+    return kind(
+        service=service,
+        host=parts.hostname,
+        port=parts.port,
+        backend="external",
+        scheme=parts.scheme,
+    )
+
+
+def alerting_settings(config: pytest.Config) -> AlertingStackSettings:
+    return AlertingStackSettings(config=ObsConfig(config_dir(config)), factor=time_scale(config))
+
+
+def run_backend(config: pytest.Config) -> Backend:
+    return backend_named(config.getoption("stack"))
 
 
 @pytest.fixture(scope="session")
@@ -81,129 +84,82 @@ def stack_backend(pytestconfig: pytest.Config) -> str:
     return resolve_backend(pytestconfig.getoption("stack"))
 
 
-@pytest.fixture(scope="session")
-def time_scale(pytestconfig: pytest.Config) -> float:
-    return float(pytestconfig.getoption("time_scale"))
+@pytest.fixture(scope="session", name="time_scale")
+def time_scale_fixture(pytestconfig: pytest.Config) -> float:
+    return time_scale(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def capture_sink(stack_backend: str) -> SinkClient:
+def capture_sink(pytestconfig: pytest.Config, stack_backend: str) -> SinkClient:
     """The one sink that stands in for Slack, PagerDuty and webhooks, shared by the run."""
     if stack_backend == "external":
         raise GateError(
             "the capture sink belongs to a local stack; against --stack external "
             "the tests that need it are deselected (marker `writes`)"
         )
-    return SinkClient(run_registry().get_or_start("sink", sink_service.start_process))
-
-
-def start_alertmanager(config: pytest.Config) -> Endpoint:
-    """The run's Alertmanager (running the config's alertmanager.yaml, adapted to notify the
-    sink), started once per run by whichever process asks first, on the port that the early
-    start promised Prometheus if there was one."""
-    obs_config = ObsConfig(config_dir(config))
-    time_scale = float(config.getoption("time_scale"))
-    backend = resolve_backend(config.getoption("stack"))
-
-    def start(workdir: Path) -> Endpoint:
-        sink_endpoint = run_registry().get_or_start("sink", sink_service.start_process)
-        adapter = AlertmanagerConfigAdapter(obs_config, sink_endpoint.url, time_scale)
-        source = str(obs_config.path("alertmanager/alertmanager.yaml"))
-        start_server = am.start_container if backend == "containers" else am.start_process
-        port = config.stash.get(_ALERTMANAGER_PORT, None)
-        endpoint = start_server(workdir, adapter.adapted(), source, port)
-        (workdir / "adaptation.txt").write_text("\n".join(adapter.changes) + "\n")
-        return replace(endpoint, extras={**endpoint.extras, "changes": adapter.changes})
-
-    return run_registry().get_or_start("alertmanager", start)
-
-
-def start_prometheus(config: pytest.Config, alertmanager: Endpoint) -> Endpoint:
-    """The run's Prometheus: the config's rules time-scaled, a file_sd job for test targets,
-    alerting to `alertmanager` (its address is all it needs: it may still be starting)."""
-    obs_config = ObsConfig(config_dir(config))
-    time_scale = float(config.getoption("time_scale"))
-    backend = resolve_backend(config.getoption("stack"))
-
-    def start(workdir: Path) -> Endpoint:
-        config_path = prom.write_live_config(obs_config, time_scale, workdir, alertmanager)
-        extras = {
-            "file_sd_dir": str(workdir / "file_sd"),
-            "time_scale": time_scale,
-            "config": str(config_path),
-        }
-        start_server = prom.start_container if backend == "containers" else prom.start_process
-        return start_server(workdir, config_path, time_scale, extras)
-
-    return run_registry().get_or_start("prometheus", start)
+    return SinkClient(start_sink(run_registry(), alerting_settings(pytestconfig)))
 
 
 @pytest.fixture(scope="session")
-def alertmanager(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
+def alertmanager(pytestconfig: pytest.Config, stack_backend: str) -> AlertmanagerEndpoint:
     """Alertmanager running the config's own alertmanager.yaml, adapted to notify the sink."""
     if stack_backend == "external":
-        return external(pytestconfig, "alertmanager")
-    return start_alertmanager(pytestconfig)
+        return external(pytestconfig, "alertmanager", AlertmanagerEndpoint)
+    port = pytestconfig.stash.get(_ALERTMANAGER_PORT, None)
+    settings = alerting_settings(pytestconfig)
+    return start_alertmanager(run_registry(), run_backend(pytestconfig), settings, port)
 
 
 @pytest.fixture(scope="session")
-def prometheus(pytestconfig: pytest.Config, stack_backend: str, alertmanager: Endpoint) -> Endpoint:
+def prometheus(
+    pytestconfig: pytest.Config, stack_backend: str, alertmanager: AlertmanagerEndpoint
+) -> PrometheusEndpoint:
     """Prometheus with the config's rules time-scaled and a file_sd job for test targets."""
     if stack_backend == "external":
-        return external(pytestconfig, "prometheus")
-    return start_prometheus(pytestconfig, alertmanager)
+        return external(pytestconfig, "prometheus", PrometheusEndpoint)
+    settings = alerting_settings(pytestconfig)
+    return start_prometheus(run_registry(), run_backend(pytestconfig), settings, alertmanager)
 
 
-def selected(item: pytest.Item) -> bool:
-    """Whether -k and -m will keep `item`, judged by pytest's own matchers before collection
-    ends; False where they cannot be imported (the servers then start at first use)."""
-    try:
-        from _pytest.mark import KeywordMatcher, MarkMatcher
-        from _pytest.mark.expression import Expression
-    except ImportError:  # pragma: no cover - a pytest that moved them
-        return False
-    keyword, marks = item.config.option.keyword.strip(), item.config.option.markexpr
-    try:
-        if keyword and not Expression.compile(keyword).evaluate(KeywordMatcher.from_item(item)):
-            return False
-        return not marks or Expression.compile(marks).evaluate(
-            MarkMatcher.from_markers(item.iter_markers())
-        )
-    except Exception:  # a malformed expression: pytest reports it after collection
-        return False
-
-
-def _start_early(config: pytest.Config) -> None:
-    """Prometheus, the critical one (its first scrape comes 5 s after it starts), beside
-    Alertmanager and the sink rather than after them. Under xdist in turn: another worker
-    may start Alertmanager, on a port of its own choosing."""
-    # A failure is not lost: the fixtures ask the registry again and raise what it recorded.
+def _warm_up(config: pytest.Config) -> None:
+    """Prometheus beside Alertmanager, not after it: Prometheus needs only the address it
+    will alert to, and its first target discovery comes on a fixed tick from its start.
+    Under xdist a worker joins what another started. A failure is not lost: the fixtures
+    ask the registry again and raise what it recorded."""
+    backend, settings, registry = run_backend(config), alerting_settings(config), run_registry()
     with contextlib.suppress(Exception):
         if hasattr(config, "workerinput"):
-            start_prometheus(config, start_alertmanager(config))
+            start_prometheus(
+                registry, backend, settings, start_alertmanager(registry, backend, settings)
+            )
             return
-        port = config.stash.setdefault(_ALERTMANAGER_PORT, free_port())
-        beside = threading.Thread(target=start_alertmanager, args=(config,), daemon=True)
+        port = config.stash[_ALERTMANAGER_PORT]
+        beside = threading.Thread(
+            target=start_alertmanager, args=(registry, backend, settings, port), daemon=True
+        )
         beside.start()
-        start_prometheus(config, Endpoint("alertmanager", "127.0.0.1", port, "process"))
+        address = AlertmanagerEndpoint(
+            service="alertmanager", host="127.0.0.1", port=port, backend=backend.name
+        )
+        start_prometheus(registry, backend, settings, address)
         beside.join()
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """The first selected test that needs Prometheus starts it and Alertmanager in the
-    background, so that their start, and Prometheus' first target discovery (on a fixed 5 s
-    tick from its start), overlap the rest of collection instead of following it."""
-    config = item.config
-    needs = {name for mark in item.iter_markers("needs") for name in mark.args}
-    if "prometheus" not in needs or config.option.collectonly or config.stash.get(_EARLY_START, 0):
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The warm-up: once the selection is known, if a selected test needs Prometheus, it and
+    Alertmanager start in the background while the first tests (promtool, static checks)
+    run. Driven by the tests' `needs` markers; nothing starts for a run that needs neither."""
+    config = session.config
+    if config.option.collectonly or resolve_backend(config.getoption("stack")) == "external":
         return
-    if resolve_backend(config.getoption("stack")) == "external" or not selected(item):
-        return
-    config.stash[_EARLY_START] = True
-    threading.Thread(target=_start_early, args=(config,), name="early-start", daemon=True).start()
+    needs = {name for item in session.items for m in item.iter_markers("needs") for name in m.args}
+    if "prometheus" in needs:
+        # Chosen now, before any fixture can ask: Prometheus is told this address at once.
+        config.stash.setdefault(_ALERTMANAGER_PORT, free_port())
+        threading.Thread(target=_warm_up, args=(config,), name="warm-up", daemon=True).start()
 
 
-_EARLY_START = pytest.StashKey[bool]()
 _ALERTMANAGER_PORT = pytest.StashKey[int]()
 
 
@@ -211,19 +167,19 @@ _ALERTMANAGER_PORT = pytest.StashKey[int]()
 def redis(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
     if stack_backend == "external":
         return external(pytestconfig, "redis")
-    start_server = rd.start_container if stack_backend == "containers" else rd.start_process
-    return run_registry().get_or_start("redis", start_server)
+    backend = run_backend(pytestconfig)
+    return run_registry().get_or_start("redis", lambda workdir: rd.start(backend, workdir))
 
 
 @pytest.fixture(scope="session")
-def kafka(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
-    """One KRaft broker; bootstrap servers are f"{kafka.host}:{kafka.port}"."""
+def kafka(pytestconfig: pytest.Config, stack_backend: str) -> KafkaEndpoint:
+    """One KRaft broker; clients bootstrap from `kafka.bootstrap`."""
     from obsgate.stack import kafka as kf
 
     if stack_backend == "external":
-        return external(pytestconfig, "kafka")
-    start_server = kf.start_container if stack_backend == "containers" else kf.start_process
-    return run_registry().get_or_start("kafka", start_server)
+        return external(pytestconfig, "kafka", KafkaEndpoint)
+    backend = run_backend(pytestconfig)
+    return run_registry().get_or_start("kafka", lambda workdir: kf.start(backend, workdir))
 
 
 @pytest.fixture(scope="session")
@@ -233,19 +189,19 @@ def elasticsearch(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
 
     if stack_backend == "external":
         return external(pytestconfig, "elasticsearch")
-    start_server = es.start_container if stack_backend == "containers" else es.start_process
-    return run_registry().get_or_start("elasticsearch", start_server)
+    backend = run_backend(pytestconfig)
+    return run_registry().get_or_start("elasticsearch", lambda wd: es.start(backend, wd))
 
 
 @pytest.fixture(scope="session")
-def jaeger(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
-    """Jaeger v2, memory storage: the query API at its URL, OTLP in at extras otlp_http/grpc."""
+def jaeger(pytestconfig: pytest.Config, stack_backend: str) -> JaegerEndpoint:
+    """Jaeger v2, memory storage: the query API at its URL, OTLP in at `otlp_http`."""
     from obsgate.stack import jaeger as jg
 
     if stack_backend == "external":
-        return external(pytestconfig, "jaeger")
-    start_server = jg.start_container if stack_backend == "containers" else jg.start_process
-    return run_registry().get_or_start("jaeger", start_server)
+        return external(pytestconfig, "jaeger", JaegerEndpoint)
+    backend = run_backend(pytestconfig)
+    return run_registry().get_or_start("jaeger", lambda workdir: jg.start(backend, workdir))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -275,8 +231,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         "obs-config": str(config_dir(config)),
         "stack": f"{resolve_backend(stack)} (requested {stack})",
         "versions": ", ".join(f"{name} {v}" for name, v in versions.items()),
-        "time scale (live layer)": "every rule duration divided by "
-        f"{config.getoption('time_scale'):g}",
+        "time scale (live layer)": f"every rule duration divided by {time_scale(config):g}",
         "hypothesis seed": str(seed) if seed is not None else "random (printed on failure)",
     }
     metadata = config.stash.get(metadata_key, None) if metadata_key else None
@@ -294,9 +249,9 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
         for ep in started:
             terminalreporter.write_line(f"{ep.service}: {ep.url} ({ep.backend}) {ep.version}")
     for ep in started:
-        if ep.extras.get("changes"):
+        if isinstance(ep, AlertmanagerEndpoint) and ep.changes:
             terminalreporter.section(f"{ep.service} config as adapted for the gate")
-            for line in ep.extras["changes"]:
+            for line in ep.changes:
                 terminalreporter.write_line(f"- {line}")
 
 

@@ -19,9 +19,10 @@ import requests
 import yaml
 
 from obsgate.errors import ToolMissing
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import JaegerEndpoint
 from obsgate.stack.loopback import require_loopback
-from obsgate.stack.process import ManagedProcess, binary_version, free_port
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
 from obsgate.tools import CACHE_BIN, find_binary
 
 LISTENERS = ("query_http", "query_grpc", "otlp_grpc", "otlp_http", "health", "metrics")
@@ -133,60 +134,46 @@ def write_config(
     return ports, config_path
 
 
-def endpoint_extras(
-    ports: dict[str, int], config_path: Path, elasticsearch_url: str | None
-) -> dict[str, Any]:
-    return {
-        "otlp_http": f"http://127.0.0.1:{ports['otlp_http']}",
-        "otlp_grpc": f"127.0.0.1:{ports['otlp_grpc']}",
-        "health": f"http://127.0.0.1:{ports['health']}/status",
-        "query_grpc": f"127.0.0.1:{ports['query_grpc']}",
-        "metrics": f"http://127.0.0.1:{ports['metrics']}/metrics",
-        "storage": elasticsearch_url or "memory",
-        "config": str(config_path),
-    }
-
-
-def start_process(workdir: Path, elasticsearch_url: str | None = None) -> Endpoint:
-    """Run Jaeger v2 on free 127.0.0.1 ports; ready when its health check and query API answer."""
-    binary = jaeger_binary()
-    ports, config_path = write_config(workdir, elasticsearch_url)
-    proc = ManagedProcess("jaeger", [binary, "--config", str(config_path)], workdir).start()
-    extras = endpoint_extras(ports, config_path, elasticsearch_url)
+def spec(workdir: Path, ports: dict[str, int], config_path: Path) -> ServerSpec:
+    """Jaeger v2 with the config on `ports`: the binary, or the image whose entrypoint it is.
+    Ready when its health check answers and the query API serves `data` (in a container,
+    after the collector logs that everything is ready)."""
+    health = f"http://127.0.0.1:{ports['health']}/status"
     query = f"http://127.0.0.1:{ports['query_http']}"
-    proc.wait_http(extras["health"])
-    proc.wait_ready(lambda: query_answers(query), f"the Jaeger query API to answer {query}")
-    return Endpoint(
-        "jaeger",
-        "127.0.0.1",
-        ports["query_http"],
-        "process",
-        version=binary_version(binary),
-        log_path=str(proc.log_path),
-        pid=proc.pid,
-        extras=extras,
-    )
-
-
-def start_container(workdir: Path, elasticsearch_url: str | None = None) -> Endpoint:
-    """Jaeger v2 from its image on the host network, the same config; ready when the
-    collector logs that everything is ready, its health check answers 200 and the query
-    API answers /api/services with `data`."""
-    from testcontainers.core.wait_strategies import CompositeWaitStrategy
-
-    from obsgate.stack import containers as ct
-
-    ports, config_path = write_config(workdir, elasticsearch_url)
-    container = ct.GateContainer("jaeger", workdir, ["--config", str(config_path)])
-    extras = endpoint_extras(ports, config_path, elasticsearch_url)
-    query = f"http://127.0.0.1:{ports['query_http']}/api/services"
-    api = CompositeWaitStrategy(
-        ct.LoopbackHttpWaitStrategy(ports["health"], "/status"),
-        ct.LoopbackHttpWaitStrategy(ports["query_http"], "/api/services").for_response_predicate(
-            lambda body: '"data"' in body
+    args = ["--config", str(config_path)]
+    return ServerSpec(
+        service="jaeger",
+        workdir=workdir,
+        port=ports["query_http"],
+        process=lambda: Command(argv=[jaeger_binary(), *args]),
+        container=Command(argv=args),
+        ready=Readiness(
+            what=f"200 from {health}, then `data` from {query}/api/services",
+            probe=lambda: http_ok(health)() and query_answers(query),
+            log_line="Everything is ready",
         ),
     )
-    ready = ct.ServerReady(
-        "Everything is ready", api, f"200 from {extras['health']}, then `data` from {query}"
+
+
+def start(backend: Backend, workdir: Path, elasticsearch_url: str | None = None) -> JaegerEndpoint:
+    """Jaeger v2 on free 127.0.0.1 ports, storing in memory or in `elasticsearch_url`."""
+    ports, config_path = write_config(workdir, elasticsearch_url)
+    started = backend.start(spec(workdir, ports, config_path))
+    return JaegerEndpoint(
+        service="jaeger",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        container_id=started.container_id,
+        image=started.image,
+        otlp_http=f"http://127.0.0.1:{ports['otlp_http']}",
+        otlp_grpc=f"127.0.0.1:{ports['otlp_grpc']}",
+        health=f"http://127.0.0.1:{ports['health']}/status",
+        query_grpc=f"127.0.0.1:{ports['query_grpc']}",
+        metrics=f"http://127.0.0.1:{ports['metrics']}/metrics",
+        storage=elasticsearch_url or "memory",
+        config=str(config_path),
     )
-    return container.start_guarded(ports["query_http"], ready, extras=extras)

@@ -19,16 +19,11 @@ import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from obsgate.errors import ServiceError
-from obsgate.stack.endpoint import Endpoint
-from obsgate.stack.jvm import jar_dir, jar_version, java_argv
-from obsgate.stack.process import ManagedProcess, free_port
-from obsgate.tools import run_tool
-
-if TYPE_CHECKING:
-    from obsgate.stack.containers import GateContainer
+from obsgate.stack.endpoint import KafkaEndpoint
+from obsgate.stack.jvm import jar_dir, java_argv, java_binary
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec
 
 LIB_ENV = "KAFKA_LIB_DIR"
 HEAP = "384m"
@@ -134,67 +129,71 @@ def server_argv(lib: Path | str, node: KafkaNode, java: str | None = None) -> li
     return argv
 
 
-def format_storage(lib: Path, node: KafkaNode, workdir: Path) -> None:
-    result = run_tool(format_argv(lib, node), timeout=60)
-    (workdir / "storage-format.log").write_text(result.output + "\n")
-    if not result.ok:
-        raise ServiceError(f"kafka: formatting its storage failed\n{result.describe()}")
-
-
-def start_process(workdir: Path) -> Endpoint:
-    """Format storage, then run `kafka.Kafka server.properties`; ready when Metadata lists it."""
-    lib = jar_dir("kafka", LIB_ENV, "kafka_2.13-*.jar")
-    node = write_node(workdir)
-    format_storage(lib, node, workdir)
-    proc = ManagedProcess("kafka", server_argv(lib, node), workdir).start()
-    proc.wait_ready(
-        lambda: brokers_in_metadata(node.port) > 0,
-        f"Kafka to list its broker in a Metadata response on 127.0.0.1:{node.port}",
-        START_TIMEOUT,
-    )
-    return Endpoint(
-        "kafka",
-        "127.0.0.1",
-        node.port,
-        "process",
-        scheme="kafka",
-        version=f"Apache Kafka {jar_version(lib, 'kafka_2.13')} (KRaft)",
-        log_path=str(proc.log_path),
-        pid=proc.pid,
-        extras=extras(node),
-    )
-
-
-def extras(node: KafkaNode) -> dict[str, object]:
-    return {"controller_port": node.controller_port, "bootstrap": f"127.0.0.1:{node.port}"}
-
-
-def image_kafka_version(container: GateContainer) -> str:
-    """The version in the name of the broker's jar in the image."""
-    listing = container.exec(["ls", IMAGE_LIB]).output.decode(errors="replace")
+def kafka_version(listing: str) -> str:
+    """The version in the name of the broker's jar in a listing of the jar dir."""
     found = re.search(r"^kafka_2\.13-(.+)\.jar$", listing, re.MULTILINE)
     return f"Apache Kafka {found[1] if found else 'unknown version'} (KRaft)"
 
 
-def start_container(workdir: Path) -> Endpoint:
-    """The same two commands in the image, the storage format first (`sh -c`), on the host
-    network; ready when it logs "Kafka Server started" and Metadata lists the broker."""
-    from obsgate.stack import containers as ct
-
-    node = write_node(workdir)
-    java = "java"  # on PATH in the offline image and in apache/kafka
+def start_script(lib: Path | str, node: KafkaNode, java: str) -> list[str]:
+    """Format the storage (Kafka refuses unformatted KRaft storage), then exec the broker."""
     script = (
-        f"{shlex.join(format_argv(IMAGE_LIB, node, java))} && "
-        f"exec {shlex.join(server_argv(IMAGE_LIB, node, java))}"
+        f"{shlex.join(format_argv(lib, node, java))} && "
+        f"exec {shlex.join(server_argv(lib, node, java))}"
     )
-    container = ct.GateContainer("kafka", workdir, ["sh", "-c", script])
+    return ["sh", "-c", script]
+
+
+def spec(workdir: Path) -> ServerSpec:
+    """The same two commands over the same files: from the cache's jars as a local process,
+    from /opt/kafka/libs in the image. Ready when a Metadata request lists the broker (in a
+    container, after it logs "Kafka Server started")."""
+    node = write_node(workdir)
+
+    def process() -> Command:
+        lib = jar_dir("kafka", LIB_ENV, "kafka_2.13-*.jar")
+        return Command(
+            argv=start_script(lib, node, java_binary()),
+            version_argv=["ls", str(lib)],
+            parse_version=kafka_version,
+        )
+
     metadata = f"a Metadata response from 127.0.0.1:{node.port} listing the broker"
-    ready = ct.ServerReady(
-        "Kafka Server started",
-        ct.ProbeWaitStrategy(lambda: brokers_in_metadata(node.port) > 0, metadata),
-        metadata,
-        timeout=START_TIMEOUT,
+    return ServerSpec(
+        service="kafka",
+        workdir=workdir,
+        port=node.port,
+        scheme="kafka",
+        process=process,
+        # `java` is on PATH in the offline image and in apache/kafka.
+        container=Command(
+            argv=start_script(IMAGE_LIB, node, "java"),
+            version_argv=["ls", IMAGE_LIB],
+            parse_version=kafka_version,
+        ),
+        ready=Readiness(
+            what=metadata,
+            probe=lambda: brokers_in_metadata(node.port) > 0,
+            log_line="Kafka Server started",
+            timeout=START_TIMEOUT,
+        ),
     )
-    return container.start_guarded(
-        node.port, ready, scheme="kafka", extras=extras(node), version=image_kafka_version
+
+
+def start(backend: Backend, workdir: Path) -> KafkaEndpoint:
+    started = backend.start(spec(workdir))
+    properties = (workdir / "server.properties").read_text()
+    controller = re.search(r"CONTROLLER://127\.0\.0\.1:(\d+)", properties)
+    return KafkaEndpoint(
+        service="kafka",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        scheme="kafka",
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        container_id=started.container_id,
+        image=started.image,
+        controller_port=int(controller[1]) if controller else 0,
     )

@@ -16,9 +16,10 @@ import yaml
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.promql import duration_text, scale_expr
 from obsgate.scenarios.model import parse_duration
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.loopback import require_loopback
-from obsgate.stack.process import ManagedProcess, binary_version, free_port
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
 from obsgate.tools import find_binary
 
 ISOLATION_LABEL = "scenario"
@@ -153,43 +154,43 @@ def server_args(config_path: Path, workdir: Path, port: int, factor: float) -> l
     ]
 
 
-def start_process(
-    workdir: Path, config_path: Path, factor: float, extras: dict[str, Any]
-) -> Endpoint:
-    """Run Prometheus from its binary on a free 127.0.0.1 port; ready when /-/ready answers."""
-    binary = prometheus_binary()
+def spec(workdir: Path, config_path: Path, factor: float) -> ServerSpec:
+    """Prometheus on a free 127.0.0.1 port: the binary, or the image whose entrypoint it is;
+    ready when /-/ready answers (in a container, after its own ready line)."""
     port = free_port()
-    proc = ManagedProcess(
-        "prometheus", [binary, *server_args(config_path, workdir, port, factor)], workdir
-    ).start()
-    proc.wait_http(f"http://127.0.0.1:{port}/-/ready")
-    return Endpoint(
-        "prometheus",
-        "127.0.0.1",
-        port,
-        "process",
-        version=binary_version(binary),
-        log_path=str(proc.log_path),
-        pid=proc.pid,
-        extras=extras,
+    args = server_args(config_path, workdir, port, factor)
+    ready = f"http://127.0.0.1:{port}/-/ready"
+    return ServerSpec(
+        service="prometheus",
+        workdir=workdir,
+        port=port,
+        process=lambda: Command(argv=[prometheus_binary(), *args]),
+        container=Command(argv=args),
+        ready=Readiness(
+            what=f"200 from {ready}",
+            probe=http_ok(ready),
+            log_line="Server is ready to receive web requests",
+        ),
     )
 
 
-def start_container(
-    workdir: Path, config_path: Path, factor: float, extras: dict[str, Any]
-) -> Endpoint:
-    """Prometheus from its image on the host network, the same flags as the process backend;
-    ready when it logs so and /-/ready answers on 127.0.0.1."""
-    from obsgate.stack import containers as ct
-
-    port = free_port()
-    container = ct.GateContainer(
-        "prometheus", workdir, server_args(config_path, workdir, port, factor)
+def start(
+    backend: Backend, workdir: Path, config_path: Path, *, factor: float, file_sd_dir: Path | None
+) -> PrometheusEndpoint:
+    """Start Prometheus on `backend` with the config at `config_path` (rules scaled by
+    `factor`); `file_sd_dir` is where test targets go, if the config has that job."""
+    started = backend.start(spec(workdir, config_path, factor))
+    return PrometheusEndpoint(
+        service="prometheus",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        container_id=started.container_id,
+        image=started.image,
+        file_sd_dir=str(file_sd_dir or ""),
+        time_scale=factor,
+        config=str(config_path),
     )
-    url = f"http://127.0.0.1:{port}/-/ready"
-    ready = ct.ServerReady(
-        "Server is ready to receive web requests",
-        ct.LoopbackHttpWaitStrategy(port, "/-/ready"),
-        f"200 from {url}",
-    )
-    return container.start_guarded(port, ready, extras=extras)

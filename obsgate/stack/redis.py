@@ -6,7 +6,8 @@ import socket
 from pathlib import Path
 
 from obsgate.stack.endpoint import Endpoint
-from obsgate.stack.process import ManagedProcess, binary_version, free_port
+from obsgate.stack.process import free_port
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec
 from obsgate.tools import find_binary
 
 
@@ -34,34 +35,39 @@ def server_args(workdir: Path, port: int) -> list[str]:
     ]
 
 
-def start_process(workdir: Path) -> Endpoint:
-    binary = find_binary(["redis-server"], "REDIS_SERVER_BIN", "redis-server")
+def spec(workdir: Path) -> ServerSpec:
+    """Redis on a free 127.0.0.1 port; ready when it answers PING (in a container, after
+    it logs that it accepts connections)."""
     port = free_port()
-    proc = ManagedProcess("redis", [binary, *server_args(workdir, port)], workdir).start()
-    proc.wait_ready(lambda: ping(port), f"Redis to answer PING on 127.0.0.1:{port}")
-    return Endpoint(
-        "redis",
-        "127.0.0.1",
-        port,
-        "process",
+    args = server_args(workdir, port)
+    return ServerSpec(
+        service="redis",
+        workdir=workdir,
+        port=port,
         scheme="redis",
-        version=binary_version(binary),
-        log_path=str(proc.log_path),
-        pid=proc.pid,
+        process=lambda: Command(
+            argv=[find_binary(["redis-server"], "REDIS_SERVER_BIN", "redis-server"), *args]
+        ),
+        container=Command(argv=["redis-server", *args]),
+        ready=Readiness(
+            what=f"Redis to answer PING on 127.0.0.1:{port}",
+            probe=lambda: ping(port),
+            log_line="Ready to accept connections",
+        ),
     )
 
 
-def start_container(workdir: Path) -> Endpoint:
-    """Redis from its image on the host network, the same flags as the process backend;
-    ready when it logs so and answers PING (redis-cli in the container)."""
-    from testcontainers.core.wait_strategies import ExecWaitStrategy
-
-    from obsgate.stack import containers as ct
-
-    port = free_port()
-    container = ct.GateContainer("redis", workdir, ["redis-server", *server_args(workdir, port)])
-    ping_cli = ExecWaitStrategy(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "ping"])
-    ready = ct.ServerReady(
-        "Ready to accept connections", ping_cli, f"PONG from redis-cli -p {port} ping"
+def start(backend: Backend, workdir: Path) -> Endpoint:
+    started = backend.start(spec(workdir))
+    return Endpoint(
+        service="redis",
+        host="127.0.0.1",
+        port=started.port,
+        backend=started.backend,
+        scheme="redis",
+        version=started.version,
+        log_path=str(started.log_path),
+        pid=started.pid,
+        container_id=started.container_id,
+        image=started.image,
     )
-    return container.start_guarded(port, ready, scheme="redis")

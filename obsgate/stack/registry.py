@@ -9,14 +9,23 @@ xdist controller, or the only process) stops everything at the end.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, cast
 
 from filelock import FileLock
 
 from obsgate.errors import GateError, ServiceError
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_groups
+
+E = TypeVar("E", bound=Endpoint)
+
+
+def run_registry() -> StackRegistry:
+    """The registry of this pytest run (its dir is made by the plugin at configure)."""
+    return StackRegistry(Path(os.environ["OBS_GATE_RUN_DIR"]))
 
 
 class StackRegistry:
@@ -27,7 +36,7 @@ class StackRegistry:
     def _state(self, name: str) -> Path:
         return self.run_dir / f"{name}.endpoint.json"
 
-    def get_or_start(self, name: str, start: Callable[[Path], Endpoint]) -> Endpoint:
+    def get_or_start(self, name: str, start: Callable[[Path], E]) -> E:
         """The endpoint of `name`, started by `start(workdir)` if no process of the run has."""
         state = self._state(name)
         with FileLock(str(self.run_dir / f"{name}.lock"), timeout=300):
@@ -35,7 +44,7 @@ class StackRegistry:
                 data = json.loads(state.read_text())
                 if "error" in data:
                     raise ServiceError(data["error"])
-                return Endpoint.from_json(json.dumps(data))
+                return cast(E, Endpoint.from_json(json.dumps(data)))
             try:
                 endpoint = start(self.run_dir / name)
             except GateError as exc:

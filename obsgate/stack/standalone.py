@@ -20,58 +20,75 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
 from obsgate.errors import GateError
-from obsgate.sinks import service as sink_service
-from obsgate.stack import alertmanager as am
 from obsgate.stack import prometheus as prom
 from obsgate.stack import redis as rd
-from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
+from obsgate.stack.alerting_stack import (
+    AlertingStackSettings,
+    start_alertmanager,
+    start_prometheus,
+    start_sink,
+)
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
+from obsgate.stack.registry import StackRegistry
+
+
+def write_deployed(config: ObsConfig, factor: float, workdir: Path, alertmanager: Endpoint) -> Path:
+    """Prometheus as a deployment runs the config: nothing scaled (`factor` is 1)."""
+    return prom.write_deployed_config(config, workdir, alertmanager)
 
 
 def start_stack(
     config: ObsConfig, workdir: Path, every_server: bool = False
 ) -> tuple[list[Endpoint], dict[str, float]]:
     """The stack as a deployment would run the config, each server started concurrently;
-    with `every_server`, Kafka, Elasticsearch and Jaeger too (all six of DESIGN.md).
+    with `every_server`, Kafka, Elasticsearch and Jaeger too (all six servers).
     Returns the endpoints and each server's seconds from the start until it was ready."""
-    started: list[Endpoint] = []
+    registry, backend = StackRegistry(workdir), ProcessBackend()
     ready: dict[str, float] = {}
     began = time.monotonic()
 
-    def record(endpoint: Endpoint) -> Endpoint:
-        started.append(endpoint)
-        ready[endpoint.service] = time.monotonic() - began
-        return endpoint
+    def timed(service: str, start: Callable[[Path], Endpoint]) -> Callable[[Path], Endpoint]:
+        def run(path: Path) -> Endpoint:
+            endpoint = start(path)
+            ready[service] = time.monotonic() - began
+            return endpoint
+
+        return run
+
+    settings = AlertingStackSettings(config=config, factor=1.0, write_config=write_deployed)
 
     def alerting() -> None:  # the sink, then Alertmanager notifying it, then Prometheus
-        sink = record(sink_service.start_process(workdir / "sink"))
-        adapter = AlertmanagerConfigAdapter(config, sink.url, 1.0)
-        source = str(config.path("alertmanager/alertmanager.yaml"))
-        manager = record(am.start_process(workdir / "alertmanager", adapter.adapted(), source))
-        prom_dir = workdir / "prometheus"
-        config_path = prom.write_deployed_config(config, prom_dir, manager)
-        record(prom.start_process(prom_dir, config_path, 1.0, {"config": str(config_path)}))
+        start_sink(registry, settings)
+        ready["sink"] = time.monotonic() - began
+        alertmanager = start_alertmanager(registry, backend, settings)
+        ready["alertmanager"] = time.monotonic() - began
+        start_prometheus(registry, backend, settings, alertmanager)
+        ready["prometheus"] = time.monotonic() - began
 
-    starters = [alerting, lambda: record(rd.start_process(workdir / "redis"))]
+    starters = [
+        alerting,
+        lambda: registry.get_or_start("redis", timed("redis", lambda p: rd.start(backend, p))),
+    ]
     if every_server:
         from obsgate.stack import elasticsearch as es
         from obsgate.stack import jaeger as jg
         from obsgate.stack import kafka as kf
 
-        starters += [
-            lambda: record(kf.start_process(workdir / "kafka")),
-            lambda: record(es.start_process(workdir / "elasticsearch")),
-            lambda: record(jg.start_process(workdir / "jaeger")),
-        ]
+        for service, module in (("kafka", kf), ("elasticsearch", es), ("jaeger", jg)):
+            start = timed(service, lambda p, m=module: m.start(backend, p))
+            starters.append(lambda s=service, f=start: registry.get_or_start(s, f))
     with ThreadPoolExecutor(max_workers=len(starters)) as pool:
         futures = [pool.submit(start) for start in starters]
         errors = [f.exception() for f in futures if f.exception() is not None]
+    started = registry.started()
     if errors:
         stop(started)
         gate_errors = [e for e in errors if isinstance(e, GateError)]

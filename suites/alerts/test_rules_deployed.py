@@ -17,21 +17,18 @@ import requests
 from obsgate.config import AlertRule, ObsConfig
 from obsgate.errors import ServiceError
 from obsgate.promql import scale_expr
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
 pytestmark = [pytest.mark.alerts, pytest.mark.needs("prometheus")]
 
 
-def loaded_alert_rules(prometheus: Endpoint) -> list[dict]:
+def loaded_alert_rules(prometheus: PrometheusEndpoint) -> list[dict]:
     """Every alerting rule the server reports at /api/v1/rules."""
-    url = f"{prometheus.url}/api/v1/rules?type=alert"
     try:
-        response = requests.get(url, timeout=10)
-        response.raise_for_status()
+        groups = prometheus.rule_groups(type="alert")
     except requests.RequestException as exc:
-        raise ServiceError(f"prometheus: GET {url} failed: {exc}") from None
-    groups = response.json()["data"]["groups"]
+        raise ServiceError(f"prometheus: GET {prometheus.url}/api/v1/rules failed: {exc}") from None
     return [rule for group in groups for rule in group["rules"]]
 
 
@@ -40,12 +37,12 @@ def canonical(expr: str, where: str) -> str:
     return scale_expr(expr, 1.0, None, where)
 
 
-def expected(rule: AlertRule, prometheus: Endpoint) -> dict:
+def expected(rule: AlertRule, prometheus: PrometheusEndpoint) -> dict:
     """What the server should report for `rule`, after the backend's adaptation if any."""
-    factor = float(prometheus.extras.get("time_scale", 1.0))
+    factor = prometheus.time_scale
     where = f"{rule.file}:{rule.line}: {rule.name}"
     expr = rule.expr
-    if "time_scale" in prometheus.extras:  # the gate's Prometheus: scaled, isolated copy
+    if prometheus.backend != "external":  # the gate's Prometheus: scaled, isolated copy
         expr = scale_expr(expr, factor, ISOLATION_LABEL, where)
     return {
         "query": canonical(expr, where),
@@ -56,7 +53,7 @@ def expected(rule: AlertRule, prometheus: Endpoint) -> dict:
 
 
 def test_every_alert_rule_is_loaded_as_the_config_says(
-    obs_config: ObsConfig, prometheus: Endpoint
+    obs_config: ObsConfig, prometheus: PrometheusEndpoint
 ) -> None:
     loaded = loaded_alert_rules(prometheus)
     count = Counter(rule["name"] for rule in loaded)

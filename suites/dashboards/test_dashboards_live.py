@@ -62,7 +62,7 @@ def test_every_panel_returns_data_with_the_app_under_traffic(
     prometheus: Endpoint, refapp: Endpoint, obs_config: ObsConfig
 ) -> None:
     tag = uuid.uuid4().hex[:12]
-    sd_file = Path(prometheus.extras["file_sd_dir"]) / f"dashboards-{tag}.json"
+    sd_file = Path(prometheus.file_sd_dir) / f"dashboards-{tag}.json"
     group = {
         "targets": [f"{refapp.host}:{refapp.port}"],
         "labels": {

@@ -46,13 +46,13 @@ def exercised_app(refapp: Endpoint) -> list[Exposition]:
     usage-tracker once it has consumed the usage event: each seed metric has samples.
     Against --app-url nothing is driven: the routes are the reference app's own."""
     if refapp.backend == "external":  # --app-url: read what the deployment's traffic made
-        return [scrape(refapp.extras["metrics_url"])]
-    kafka = bool(refapp.extras.get("kafka_topic"))
+        return [scrape(refapp.metrics_url)]
+    kafka = bool(refapp.kafka_topic)
     ids = exercise_routes(refapp, kafka=kafka)
-    scrapes = [scrape(refapp.extras["metrics_url"])]
-    tracker = refapp.extras.get("usage_tracker_metrics_url")
+    scrapes = [scrape(refapp.metrics_url)]
+    tracker = refapp.usage_tracker_metrics_url
     if kafka and tracker:
-        topic = refapp.extras["kafka_topic"]
+        topic = refapp.kafka_topic
         scrapes.append(wait_for_sample(tracker, "kafka_messages_consumed_total", {"topic": topic}))
         wait_for_key_usage(refapp, ids["key"])  # the hop really ended in Redis
     return scrapes
@@ -73,5 +73,5 @@ def flooded_gateway(
         return
     redis = request.getfixturevalue("redis")
     workdir = tmp_path_factory.mktemp("flooded-gateway")
-    with private_gateway(obs_config, redis, refapp.extras["upstream_url"], workdir) as gateway:
+    with private_gateway(obs_config, redis, refapp.upstream_url, workdir) as gateway:
         yield gateway

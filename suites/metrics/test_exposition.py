@@ -30,7 +30,7 @@ def _series(sample: object) -> tuple[tuple[str, str], ...]:
 def test_metrics_content_type_is_prometheus_text_format(
     refapp: Endpoint, obs_config: ObsConfig
 ) -> None:
-    exposition = scrape(refapp.extras["metrics_url"])
+    exposition = scrape(refapp.metrics_url)
     assert exposition.content_type == content_type(obs_config)
 
 

@@ -109,13 +109,13 @@ def test_example_path_gets_its_label(refapp: Endpoint, example: PathExample) -> 
     def count() -> float:
         return sum(
             s.value
-            for s in scrape(refapp.extras["metrics_url"]).of("http_requests_total")
+            for s in scrape(refapp.metrics_url).of("http_requests_total")
             if s.labels.get("path") == example.label and s.labels.get("method") == "GET"
         )
 
     before = count()
     requests.get(f"{refapp.url}{example.path}", timeout=30)
-    after_labels = scrape(refapp.extras["metrics_url"]).path_labels()
+    after_labels = scrape(refapp.metrics_url).path_labels()
     assert count() >= before + 1, (
         f"GET {example.path} was not counted under path={example.label!r}; "
         f"labels served: {sorted(after_labels)}"
@@ -161,7 +161,7 @@ def test_generated_paths_keep_path_label_bounded(flooded_gateway: Endpoint, shap
         sent[prefix] = (paths, expected)
 
     send()
-    labels = labels_by_prefix(flooded_gateway.extras["metrics_url"], run_prefix)
+    labels = labels_by_prefix(flooded_gateway.metrics_url, run_prefix)
     violations = []
     for prefix, (paths, expected) in sent.items():
         got = labels.get(prefix, set())

@@ -76,7 +76,7 @@ def log_store(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> LogStore:
     """The store, fed from the gateway's JSON log, its stderr and the event log."""
-    app_log = refapp.extras.get("log_files", {}).get("api-gateway")
+    app_log = refapp.log_files.get("api-gateway")
     if not app_log or not refapp.log_path:
         raise GateError(
             "the redaction suite ships the app's own log files into Elasticsearch; the app "
@@ -85,7 +85,7 @@ def log_store(
     events = tmp_path_factory.mktemp("redaction-events") / "service-events.log"
     events.touch()
     files = [Path(app_log), Path(refapp.log_path), events]
-    tracker_log = refapp.extras["log_files"].get("usage-tracker")
+    tracker_log = refapp.log_files.get("usage-tracker")
     if tracker_log:  # the run has Kafka: the usage-tracker's log is the store's too
         files.append(Path(tracker_log))
     store = LogStore(elasticsearch.url, shipper_settings(obs_config), files)

@@ -129,7 +129,7 @@ def test_secret_in_the_stack_trace_of_a_dropped_usage_event(
     """The real usage-tracker drops an event it cannot count and logs the error: a key sent
     where a token count belongs is in the exception's text, and so in `err`."""
     expect_leak_finding(request, obs_config, "redact-stack-trace")
-    assert refapp.extras.get("kafka_topic"), f"the app under test has no usage-tracker: {refapp}"
+    assert refapp.kafka_topic, f"the app under test has no usage-tracker: {refapp}"
     secret, request_id = new_secret("apikey"), uuid.uuid4().hex
     event = {"org_id": str(uuid.uuid4()), "project_id": "42", "model": "claude-3-5-sonnet"}
     resp = requests.post(

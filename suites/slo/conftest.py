@@ -115,7 +115,7 @@ def live_sli_run(
         time_scale,
         ISOLATION_LABEL,
         f"{worker}.",
-        Path(prometheus.extras["file_sd_dir"]),
+        Path(prometheus.file_sd_dir),
     )
     run.start()
     yield run

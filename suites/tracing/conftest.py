@@ -29,7 +29,7 @@ def tracing_intent(obs_config: ObsConfig) -> TraceIntent:
 @pytest.fixture(scope="session")
 def app_logs(refapp: Endpoint) -> dict[str, str]:
     """The reference app's JSON-lines log files by service (none against --app-url)."""
-    return dict(refapp.extras.get("log_files") or {})
+    return dict(refapp.log_files)
 
 
 @pytest.fixture(scope="session")

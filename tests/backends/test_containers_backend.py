@@ -28,6 +28,7 @@ from obsgate.stack import jaeger as jg
 from obsgate.stack import kafka as kf
 from obsgate.stack import prometheus as prom
 from obsgate.stack import redis as rd
+from obsgate.stack.backends import ContainersBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 from obsgate.stack.redis import ping
@@ -91,7 +92,7 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def assert_on_loopback_host_network(client: docker.DockerClient, endpoint: Endpoint) -> None:
-    container = client.containers.get(endpoint.extras["container"])
+    container = client.containers.get(endpoint.container_id)
     assert container.attrs["HostConfig"]["NetworkMode"] == "host", container.attrs["HostConfig"]
     assert container.attrs["NetworkSettings"]["Ports"] in ({}, None)
     assert listening_addresses(endpoint.port) == {"127.0.0.1"}, endpoint.log_tail()
@@ -104,10 +105,14 @@ def test_three_services_serve_on_127_0_0_1_with_host_networking(
     127.0.0.1 only, with Prometheus reaching Alertmanager over 127.0.0.1 too."""
     config = ObsConfig(REPO_ROOT / "fixtures" / "config" / "mindweave")
     am_config = {"route": {"receiver": "none"}, "receivers": [{"name": "none"}]}
-    started.append(am.start_container(tmp_path / "am", am_config, "test"))
+    started.append(am.start(ContainersBackend(), tmp_path / "am", am_config, source="test"))
     prom_config = prom.write_live_config(config, 240.0, tmp_path / "prom", started[0])
-    started.append(prom.start_container(tmp_path / "prom", prom_config, 240.0, {}))
-    started.append(rd.start_container(tmp_path / "redis"))
+    started.append(
+        prom.start(
+            ContainersBackend(), tmp_path / "prom", prom_config, factor=240.0, file_sd_dir=None
+        )
+    )
+    started.append(rd.start(ContainersBackend(), tmp_path / "redis"))
     for endpoint in started:
         assert endpoint.backend == "containers"
         assert_on_loopback_host_network(client, endpoint)
@@ -129,17 +134,19 @@ def test_kafka_elasticsearch_jaeger_serve_on_127_0_0_1_with_host_networking(
     """The JVM servers and Jaeger in their containers, at the process backend's versions,
     each listener on 127.0.0.1 only; Jaeger stores into the Elasticsearch container, so one
     container reaches another over 127.0.0.1 too."""
-    started.append(kf.start_container(tmp_path / "kafka"))
-    started.append(es.start_container(tmp_path / "elasticsearch"))
+    started.append(kf.start(ContainersBackend(), tmp_path / "kafka"))
+    started.append(es.start(ContainersBackend(), tmp_path / "elasticsearch"))
     kafka, elasticsearch = started
-    started.append(jg.start_container(tmp_path / "jaeger", elasticsearch_url=elasticsearch.url))
+    started.append(
+        jg.start(ContainersBackend(), tmp_path / "jaeger", elasticsearch_url=elasticsearch.url)
+    )
     jaeger = started[2]
     for endpoint in started:
         assert endpoint.backend == "containers"
         assert_on_loopback_host_network(client, endpoint)
-    assert listening_addresses(kafka.extras["controller_port"]) == {"127.0.0.1"}
+    assert listening_addresses(kafka.controller_port) == {"127.0.0.1"}
     for name in ("otlp_http", "otlp_grpc", "query_grpc"):
-        port = int(jaeger.extras[name].rsplit(":", 1)[1])
+        port = int(getattr(jaeger, name).rsplit(":", 1)[1])
         assert listening_addresses(port) == {"127.0.0.1"}, (name, jaeger.log_tail())
     assert "Apache Kafka 4.4.0" in kafka.version, kafka.version
     assert "Elasticsearch 7.10.2" in elasticsearch.version, elasticsearch.version
@@ -148,18 +155,18 @@ def test_kafka_elasticsearch_jaeger_serve_on_127_0_0_1_with_host_networking(
     # Jaeger's query API reads its storage: it answers only if it reaches Elasticsearch.
     services = requests.get(f"{jaeger.url}/api/services", timeout=10)
     assert services.ok and "data" in services.json(), (services.text, jaeger.log_tail())
-    assert jaeger.extras["storage"] == elasticsearch.url
+    assert jaeger.storage == elasticsearch.url
 
 
 def test_stopping_removes_the_container_and_keeps_its_log(
     client: docker.DockerClient, tmp_path: Path
 ) -> None:
     """The registry stops a service by SIGTERM to its endpoint's pid, the container's guard."""
-    endpoint = rd.start_container(tmp_path)
+    endpoint = rd.start(ContainersBackend(), tmp_path)
     assert endpoint.pid is not None
     stop_process_group(endpoint.pid)
     with pytest.raises(docker.errors.NotFound):
-        client.containers.get(endpoint.extras["container"])
+        client.containers.get(endpoint.container_id)
     assert "Ready to accept connections" in Path(str(endpoint.log_path)).read_text()
 
 
@@ -171,7 +178,7 @@ def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
 
     bad = {"route": {"receiver": "missing"}, "receivers": [{"name": "none"}]}
     with pytest.raises(ServiceError) as caught:
-        am.start_container(tmp_path, bad, "test")
+        am.start(ContainersBackend(), tmp_path, bad, source="test")
     message = str(caught.value)
     assert "alertmanager container" in message and "not ready" in message, message
     assert "undefined receiver" in message and "exit code: 1" in message, message

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import obsgate.tools
 from obsgate.errors import GateError, ToolMissing
 from obsgate.stack import jaeger as jg
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 
@@ -45,11 +46,11 @@ def export_parent_and_child(endpoint: Endpoint, service: str) -> tuple[str, str,
     ):
         pass
     provider.shutdown()
-    exporter = OTLPSpanExporter(endpoint=f"{endpoint.extras['otlp_http']}/v1/traces", timeout=10)
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.otlp_http}/v1/traces", timeout=10)
     result = exporter.export(recorded.get_finished_spans())
     exporter.shutdown()
     assert result is SpanExportResult.SUCCESS, (
-        f"OTLP HTTP export to {endpoint.extras['otlp_http']} failed\n{endpoint.log_tail()}"
+        f"OTLP HTTP export to {endpoint.otlp_http} failed\n{endpoint.log_tail()}"
     )
     pctx, cctx = parent.get_span_context(), child.get_span_context()
     return f"{pctx.trace_id:032x}", f"{pctx.span_id:016x}", f"{cctx.span_id:016x}"
@@ -150,7 +151,7 @@ def test_every_listener_is_on_loopback_at_a_port_the_gate_chose(jaeger: Endpoint
     assert jaeger.pid is not None
     sockets = listening_sockets(server_pid(jaeger.pid))
     chosen = {jaeger.port} | {
-        int(jaeger.extras[name].rsplit(":", 1)[1].split("/")[0])
+        int(getattr(jaeger, name).rsplit(":", 1)[1].split("/")[0])
         for name in ("otlp_http", "otlp_grpc", "health", "query_grpc", "metrics")
     }
     assert {address for address, _ in sockets} == {"127.0.0.1"}, sockets
@@ -164,7 +165,7 @@ def test_missing_binary_is_one_line_naming_the_install_command(
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(obsgate.tools, "CACHE_BIN", tmp_path)
     with pytest.raises(ToolMissing, match="run scripts/install-backends") as caught:
-        jg.start_process(tmp_path / "jaeger")
+        jg.start(ProcessBackend(), tmp_path / "jaeger")
     assert "\n" not in str(caught.value)
 
 
@@ -174,7 +175,7 @@ def test_elasticsearch_storage_serves_what_it_stored(
 ) -> None:
     """Storage beside memory, for traces kept with the logs: spans land in Elasticsearch
     indices under the prefix `mwgate` and come back through the query API."""
-    jaeger = jg.start_process(tmp_path, elasticsearch_url=elasticsearch.url)
+    jaeger = jg.start(ProcessBackend(), tmp_path, elasticsearch_url=elasticsearch.url)
     assert jaeger.pid is not None
     try:
         trace_id, _, _ = export_parent_and_child(jaeger, f"gate-es-{uuid.uuid4().hex[:8]}")
@@ -191,12 +192,12 @@ def test_elasticsearch_storage_serves_what_it_stored(
 
 def test_elasticsearch_storage_off_loopback_is_refused_before_start(tmp_path: Path) -> None:
     with pytest.raises(GateError, match=r"refusing to start Jaeger.*10\.0\.0\.9"):
-        jg.start_process(tmp_path, elasticsearch_url="http://10.0.0.9:9200")
+        jg.start(ProcessBackend(), tmp_path, elasticsearch_url="http://10.0.0.9:9200")
     assert not (tmp_path / "jaeger.log").exists(), "nothing may start"
 
 
 def test_stop_leaves_no_process_and_frees_its_ports(tmp_path: Path) -> None:
-    endpoint = jg.start_process(tmp_path)
+    endpoint = jg.start(ProcessBackend(), tmp_path)
     assert endpoint.pid is not None
     try:
         jaeger_pid = server_pid(endpoint.pid)

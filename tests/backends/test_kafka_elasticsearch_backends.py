@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from obsgate.errors import ToolMissing
 from obsgate.stack import elasticsearch as es
 from obsgate.stack import kafka as kf
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 from obsgate.tools import run_tool
@@ -159,7 +160,7 @@ def test_missing_install_is_one_line_naming_the_command(
     module = SERVICES[service]
     monkeypatch.setenv(module.LIB_ENV, str(tmp_path))  # an empty jar folder
     with pytest.raises(ToolMissing) as caught:
-        module.start_process(tmp_path / "work")
+        module.start(ProcessBackend(), tmp_path / "work")
     message = str(caught.value)
     assert "\n" not in message, message
     assert "scripts/install-backends" in message and module.LIB_ENV in message, message
@@ -168,7 +169,7 @@ def test_missing_install_is_one_line_naming_the_command(
 @pytest.mark.parametrize("service", SERVICES)
 def test_stop_leaves_no_process_behind(service: str, tmp_path: Path) -> None:
     """A run's end stops the process group: the guard, the JVM and its port all go."""
-    endpoint = SERVICES[service].start_process(tmp_path)
+    endpoint = SERVICES[service].start(ProcessBackend(), tmp_path)
     pids = group_pids(endpoint.pid)
     assert len(pids) >= 2, f"{service}: expected the guard and the JVM, found {pids}"
     stop_process_group(endpoint.pid)
@@ -184,7 +185,7 @@ def test_elasticsearch_endpoint_follows_the_port_the_runner_took(
     chosen = next(p for p in iter(es.free_http_port, None) if p < es.HTTP_PORTS[-1])
     with socket.create_server(("127.0.0.1", chosen)):  # someone else got there first
         monkeypatch.setattr(es, "free_http_port", lambda: chosen)
-        endpoint = es.start_process(tmp_path)
+        endpoint = es.start(ProcessBackend(), tmp_path)
     try:
         assert endpoint.port != chosen, endpoint
         assert requests.get(f"{endpoint.url}/_cluster/health", timeout=10).ok

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from obsgate.sinks import CaptureSink, Notification
-from obsgate.stack.alertmanager import start_process
+from obsgate.stack import alertmanager as am
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 
@@ -251,8 +252,11 @@ def am_config(sink_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def alertmanager(sink: CaptureSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    endpoint = start_process(
-        Path(tmp_path_factory.mktemp("alertmanager")), am_config(sink.url), "test_capture_sink"
+    endpoint = am.start(
+        ProcessBackend(),
+        Path(tmp_path_factory.mktemp("alertmanager")),
+        am_config(sink.url),
+        source="test_capture_sink",
     )
     try:
         yield endpoint

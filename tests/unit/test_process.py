@@ -17,6 +17,7 @@ import pytest
 
 from obsgate.errors import ServiceError
 from obsgate.stack import redis as rd
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
 from obsgate.tools import find_binary
 
@@ -47,7 +48,7 @@ def _redis_info_pid(port: int) -> int:
 
 def test_redis_start_process_answers_ping(tmp_path: Path) -> None:
     """The process backend's Redis: on loopback, ready when it says so, stoppable by its pid."""
-    endpoint = rd.start_process(tmp_path)
+    endpoint = rd.start(ProcessBackend(), tmp_path)
     try:
         assert endpoint.host == "127.0.0.1"
         assert rd.ping(endpoint.port)

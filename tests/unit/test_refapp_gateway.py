@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import requests
 from obsgate.config import DEFAULT_CONFIG_DIR
 from obsgate.refapp.fixtures import set_upstream_faults, start_service
 from obsgate.stack import redis as rd
+from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 
@@ -27,7 +29,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     root = tmp_path_factory.mktemp("refapp")
     started: list[Endpoint] = []
     try:
-        redis = rd.start_process(root / "redis")
+        redis = rd.start(ProcessBackend(), root / "redis")
         started.append(redis)
         upstream = start_service("upstream", "upstream", root / "upstream", {}, "/health")
         started.append(upstream)
@@ -38,8 +40,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         }
         gw = start_service("api-gateway", "gateway", root / "gateway", env, "/health/ready")
         started.append(gw)
-        yield Endpoint(gw.service, gw.host, gw.port, gw.backend, extras={
-            **gw.extras, "upstream_control_url": f"{upstream.url}/control"})  # fmt: skip
+        yield replace(gw, upstream_control_url=f"{upstream.url}/control")
     finally:
         for endpoint in reversed(started):
             stop_process_group(endpoint.pid or 0)
@@ -74,7 +75,7 @@ def lines_of(gateway: Endpoint, request_id: str, until_msg: str, timeout: float 
     writes "request completed" after the response is sent, so the line may lag the reply."""
     deadline = time.monotonic() + timeout
     while True:
-        lines = [json.loads(x) for x in Path(gateway.extras["app_log"]).read_text().splitlines()]
+        lines = [json.loads(x) for x in Path(gateway.app_log).read_text().splitlines()]
         mine = [x for x in lines if x.get("request_id") == request_id]
         if any(x.get("msg") == until_msg for x in mine) or time.monotonic() > deadline:
             return mine
@@ -94,7 +95,7 @@ def test_request_log_lines_carry_request_and_trace_ids(gateway: Endpoint) -> Non
 def test_health_probe_lines_carry_no_trace_ids(gateway: Endpoint) -> None:
     request_id = f"rid-{uuid.uuid4().hex}"
     requests.get(f"{gateway.url}/health/ready", headers={"x-request-id": request_id}, timeout=5)
-    lines = [json.loads(x) for x in Path(gateway.extras["app_log"]).read_text().splitlines()]
+    lines = [json.loads(x) for x in Path(gateway.app_log).read_text().splitlines()]
     mine = [x for x in lines if x.get("request_id") == request_id]
     assert mine and not any("trace_id" in x for x in mine)
 

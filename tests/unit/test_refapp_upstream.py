@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from obsgate.refapp.fixtures import set_upstream_faults, start_service
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import AppEndpoint, Endpoint
 from obsgate.stack.process import stop_process_group
 
 CLAUDE_BODY = {"model": "m", "max_tokens": 8, "messages": [{"content": "hello there"}]}
@@ -29,9 +29,14 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         stop_process_group(endpoint.pid)
 
 
-def app_with(upstream: Endpoint) -> Endpoint:
-    return Endpoint("api-gateway", "127.0.0.1", 1, "process", extras={
-        "upstream_control_url": f"{upstream.url}/control"})  # fmt: skip
+def app_with(upstream: Endpoint) -> AppEndpoint:
+    return AppEndpoint(
+        service="api-gateway",
+        host="127.0.0.1",
+        port=1,
+        backend="process",
+        upstream_control_url=f"{upstream.url}/control",
+    )
 
 
 def test_healthy_by_default_with_usage(upstream: Endpoint) -> None:
