@@ -28,6 +28,7 @@ from obsgate.load.locust_run import LoadProfile, LocustResult, run_locust
 from obsgate.load.server_slo import judge_server_side
 from obsgate.load.stack import HEALTHY_UPSTREAM, LoadStack
 from obsgate.load.thresholds import slo_thresholds, threshold_of
+from obsgate.params import parametrize_from_config
 from obsgate.slo.spec import SLO, config_slos
 
 pytestmark = [
@@ -119,15 +120,8 @@ def test_gateway_meets_its_slos_client_side(healthy_run: MeasuredRun) -> None:
     )
 
 
-def slo_params(config: ObsConfig) -> list:
-    return [pytest.param(s, id=s.id) for s in config_slos(config)]
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "slo" in metafunc.fixturenames:
-        from obsgate.options import config_dir
-
-        metafunc.parametrize("slo", slo_params(ObsConfig(config_dir(metafunc.config))))
+    parametrize_from_config(metafunc, "slo", config_slos, id_of=lambda s: s.id)
 
 
 def test_slo_holds_server_side(

@@ -12,16 +12,18 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.findings import judge_with_finding
+from obsgate.params import parametrize_from_config
 from obsgate.scenarios.exact import ExactResult, run_all
 from obsgate.scenarios.model import Scenario, load_scenarios
-from obsgate.scenarios.params import ALERT_SCENARIOS, scenario_params
+from obsgate.scenarios.params import ALERT_SCENARIOS, layer_scenarios
 
 pytestmark = [pytest.mark.alerts]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "scenario" in metafunc.fixturenames:
-        metafunc.parametrize("scenario", scenario_params(metafunc.config, "exact"))
+    parametrize_from_config(
+        metafunc, "scenario", lambda c: layer_scenarios(c, "exact"), id_of=lambda s: s.id
+    )
 
 
 @pytest.fixture(scope="module")

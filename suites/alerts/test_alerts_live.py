@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from obsgate.findings import judge_with_finding
+from obsgate.params import parametrize_from_config
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario
-from obsgate.scenarios.params import scenario_params
+from obsgate.scenarios.params import layer_scenarios
 
 pytestmark = [
     pytest.mark.alerts,
@@ -24,8 +25,9 @@ pytestmark = [
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "scenario" in metafunc.fixturenames:
-        metafunc.parametrize("scenario", scenario_params(metafunc.config, "live"))
+    parametrize_from_config(
+        metafunc, "scenario", lambda c: layer_scenarios(c, "live"), id_of=lambda s: s.id
+    )
 
 
 def test_scenario_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None:

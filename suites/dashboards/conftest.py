@@ -8,26 +8,18 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.dashboards import mirrors, panels
-from obsgate.errors import GateError
 from obsgate.findings import finding_reason, known_finding
-from obsgate.options import config_dir
+from obsgate.params import parametrize_from_config
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    names = set(metafunc.fixturenames)
-    if not names & {"panel", "mirror"}:
-        return
-    try:
-        config = ObsConfig(config_dir(metafunc.config))
-        if "panel" in names:
-            found = [p for p in panels(config) if p.exprs]
-            ids = [f"{p.dashboard}-{p.index}" for p in found]
-            metafunc.parametrize("panel", found, ids=ids)
-        if "mirror" in names:
-            found_m = mirrors(config)
-            metafunc.parametrize("mirror", found_m, ids=[m.alert for m in found_m])
-    except GateError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    parametrize_from_config(
+        metafunc,
+        "panel",
+        lambda c: [p for p in panels(c) if p.exprs],
+        id_of=lambda p: f"{p.dashboard}-{p.index}",
+    )
+    parametrize_from_config(metafunc, "mirror", mirrors, id_of=lambda m: m.alert)
 
 
 def named_in(finding: str, names: list[str]) -> list[str]:

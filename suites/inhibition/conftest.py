@@ -6,22 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from obsgate.config import ObsConfig
-from obsgate.errors import GateError
-from obsgate.options import config_dir
+from obsgate.params import parametrize_from_config
 from obsgate.scenarios.inhibition import load_inhibition_cases
 from obsgate.stack.alertmanager_api import AlertmanagerAPI, new_test_id
 from obsgate.stack.endpoint import Endpoint
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "case" not in metafunc.fixturenames:
-        return
-    try:
-        cases = load_inhibition_cases(ObsConfig(config_dir(metafunc.config)))
-    except GateError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    metafunc.parametrize("case", [pytest.param(c, id=c.id) for c in cases])
+    parametrize_from_config(metafunc, "case", load_inhibition_cases, id_of=lambda c: c.id)
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.errors import GateError
-from obsgate.options import config_dir
+from obsgate.params import parametrize_from_config
 from obsgate.refapp.client import (
     Exposition,
     exercise_routes,
@@ -22,22 +21,14 @@ from obsgate.stack.endpoint import Endpoint
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    names = set(metafunc.fixturenames)
-    if not names & {"metric", "example"}:
-        return
-    try:
-        config = ObsConfig(config_dir(metafunc.config))
-        if "metric" in names:
-            params = [
-                pytest.param(m, id=m.name, marks=[pytest.mark.needs(m.needs)] if m.needs else [])
-                for m in metric_intents(config)
-            ]
-            metafunc.parametrize("metric", params)
-        if "example" in names:
-            examples = path_examples(config)
-            metafunc.parametrize("example", [pytest.param(e, id=e.path) for e in examples])
-    except GateError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    parametrize_from_config(
+        metafunc,
+        "metric",
+        metric_intents,
+        id_of=lambda m: m.name,
+        marks_of=lambda m: [pytest.mark.needs(m.needs)] if m.needs else [],
+    )
+    parametrize_from_config(metafunc, "example", path_examples, id_of=lambda e: e.path)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from obsgate.config import ObsConfig
 from obsgate.findings import judge_with_finding, parse_finding_reason
-from obsgate.options import config_dir
+from obsgate.params import parametrize_from_config
 from obsgate.refapp.client import scrape
 from obsgate.refapp.intent import IdentifierIntent, PathExample, identifier_intents
 from obsgate.stack.endpoint import Endpoint
@@ -84,9 +84,7 @@ def shape_params(config: ObsConfig) -> list[Shape]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "shape" in metafunc.fixturenames:
-        params = shape_params(ObsConfig(config_dir(metafunc.config)))
-        metafunc.parametrize("shape", [pytest.param(s, id=s.name) for s in params])
+    parametrize_from_config(metafunc, "shape", shape_params, id_of=lambda s: s.name)
 
 
 def labels_by_prefix(metrics_url: str, run_prefix: str) -> dict[str, set[str]]:

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.errors import GateError
 from obsgate.findings import judge_with_finding
-from obsgate.options import config_dir
+from obsgate.params import parametrize_from_config
 from obsgate.scenarios.routing import RouteCase, load_route_cases
 from obsgate.stack.endpoint import Endpoint
 from obsgate.tools import amtool
@@ -24,13 +23,7 @@ pytestmark = [pytest.mark.routing]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "case" not in metafunc.fixturenames:
-        return
-    try:
-        cases = load_route_cases(ObsConfig(config_dir(metafunc.config)))
-    except GateError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    metafunc.parametrize("case", [pytest.param(c, id=c.id) for c in cases])
+    parametrize_from_config(metafunc, "case", load_route_cases, id_of=lambda c: c.id)
 
 
 def judge_routing(case: RouteCase, routing: Path | str) -> None:

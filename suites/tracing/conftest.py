@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.errors import GateError
 from obsgate.logship import LogShipper, shipper_settings
-from obsgate.options import config_dir
+from obsgate.params import parametrize_from_config
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import log_tail
 from obsgate.tracing.intent import TraceIntent, span_specs, trace_intent
@@ -58,19 +57,10 @@ def shipped_logs(
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """health_route and span_spec come from the config dir under test."""
-    names = set(metafunc.fixturenames)
-    if not names & {"health_route", "span_spec"}:
-        return
-    try:
-        config = ObsConfig(config_dir(metafunc.config))
-        if "health_route" in names:
-            routes = trace_intent(config).health_routes
-            metafunc.parametrize("health_route", [pytest.param(r, id=r) for r in routes])
-        if "span_spec" in names:
-            specs = span_specs(config)
-            metafunc.parametrize("span_spec", [pytest.param(s, id=s.name) for s in specs])
-    except GateError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    parametrize_from_config(
+        metafunc, "health_route", lambda c: trace_intent(c).health_routes, id_of=str
+    )
+    parametrize_from_config(metafunc, "span_spec", span_specs, id_of=lambda s: s.name)
 
 
 @pytest.fixture(scope="session")
