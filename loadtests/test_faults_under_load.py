@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import expect_known_finding, judge_with_finding
+from obsgate.findings import PinnedFinding, expect_known_finding, judge_with_finding
 from obsgate.load.fixtures import LoadSummary, load_dir
 from obsgate.load.locust_run import (
     LoadProfile,
@@ -266,13 +266,11 @@ def test_error_fault_reaches_the_intended_receivers(
     )
     got = fault_timeline.receivers
     judge_with_finding(
-        got == tuple(sorted(case.receivers)),
-        finding,
-        got,
-        tuple(sorted(known or ())),
-        f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
+        intent_holds=got == tuple(sorted(case.receivers)),
+        observed=got,
+        finding=PinnedFinding(id=case.entry_id, text=finding, known=tuple(sorted(known or ()))),
+        failure=f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {list(got)}",
-        finding_id=case.entry_id,
     )
 
 

@@ -18,6 +18,7 @@ compared by id (tools/findings_table.py).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
 
@@ -58,27 +59,31 @@ def expect_known_finding(request: pytest.FixtureRequest, config: ObsConfig, chec
         request.applymarker(pytest.mark.xfail(strict=True, reason=finding_reason(check_id, text)))
 
 
+@dataclass(frozen=True, kw_only=True)
+class PinnedFinding:
+    """A check's declared finding: its id, its text (None: none declared) and what it pins
+    the config to really do (`known`), to compare with what the check observed."""
+
+    id: str
+    text: str | None
+    known: object
+
+
 def judge_with_finding(
-    intent_holds: bool,
-    finding: str | None,
-    observed: object,
-    known: object,
-    failure: str,
-    *,
-    finding_id: str,
+    *, intent_holds: bool, observed: object, finding: PinnedFinding, failure: str
 ) -> None:
-    """Judge one check whose finding pins what the config really does (`known`).
+    """Judge one check whose finding pins what the config really does (`finding.known`).
 
     Intent holds: pass, unless a finding says it should not (fixed: remove the finding).
     Broken exactly as the finding says: an expected failure. Broken any other way: a
     failure, so a finding never hides a second breakage of the same thing.
     """
     if intent_holds:
-        if finding:
-            pytest.fail(f"the finding is fixed, remove it from the scenario: {finding}")
+        if finding.text:
+            pytest.fail(f"the finding is fixed, remove it from the scenario: {finding.text}")
         return
-    if finding and observed == known:
-        pytest.xfail(finding_reason(finding_id, finding))
-    if finding:
-        failure += f"\n(the finding expects {known}, which is not what happened either)"
+    if finding.text and observed == finding.known:
+        pytest.xfail(finding_reason(finding.id, finding.text))
+    if finding.text:
+        failure += f"\n(the finding expects {finding.known}, which is not what happened either)"
     raise AssertionError(failure)

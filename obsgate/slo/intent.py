@@ -32,7 +32,7 @@ import promql_parser
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 
 INTENT_DIR = "scenarios/slo"
 
@@ -213,10 +213,10 @@ def judge(ok: bool, failure: str, finding: Finding | None, check: str) -> None:
     """Pass, or fail with `failure`; a declared finding makes it an expected failure only
     while the failure shows what the finding says (fixed, or broken otherwise: red)."""
     judge_with_finding(
-        ok,
-        finding.text if finding else None,
-        finding is not None and finding.shown_by(check, failure),
-        True,
-        failure,
-        finding_id=finding.id if finding else "",
+        intent_holds=ok,
+        observed=finding is not None and finding.shown_by(check, failure),
+        finding=PinnedFinding(
+            id=finding.id if finding else "", text=finding.text if finding else None, known=True
+        ),
+        failure=failure,
     )

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 from obsgate.params import parametrize_from_config
 from obsgate.scenarios.exact import ExactResult, run_all
 from obsgate.scenarios.model import Scenario, load_scenarios
@@ -51,12 +51,10 @@ def test_alert_scenario_exact(scenario: Scenario, exact_results: dict[str, Exact
     )
     shows = scenario.finding_shows.get("exact", "")
     judge_with_finding(
-        result.ok,
-        scenario.finding,
-        bool(shows) and shows in result.tool_output,
-        True,
-        f"scenario {scenario.id} (alert {scenario.alert}, {scenario.file}): "
+        intent_holds=result.ok,
+        observed=bool(shows) and shows in result.tool_output,
+        finding=PinnedFinding(id=scenario.id, text=scenario.finding, known=True),
+        failure=f"scenario {scenario.id} (alert {scenario.alert}, {scenario.file}): "
         f"intent: {scenario.intent}\n"
         f"promtool test file: {result.test_file}\n{result.tool_output}",
-        finding_id=scenario.id,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 from obsgate.params import parametrize_from_config
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario
@@ -36,14 +36,12 @@ def test_scenario_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None
     shown = "\n".join(verdict.problems) + "\n" + verdict.history
     shows = scenario.finding_shows.get("live", "")
     judge_with_finding(
-        verdict.ok,
-        scenario.finding,
-        bool(shows) and shows in shown,
-        True,
-        f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time scale "
-        f"{live_alert_run.factor:g}:\n  "
+        intent_holds=verdict.ok,
+        observed=bool(shows) and shows in shown,
+        finding=PinnedFinding(id=scenario.id, text=scenario.finding, known=True),
+        failure=f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time "
+        f"scale {live_alert_run.factor:g}:\n  "
         + "\n  ".join(verdict.problems)
         + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
         + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}",
-        finding_id=scenario.id,
     )

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from obsgate.config import ObsConfig, load_yaml_documents
-from obsgate.findings import FINDINGS_FILE, judge_with_finding, known_finding
+from obsgate.findings import FINDINGS_FILE, PinnedFinding, judge_with_finding, known_finding
 from obsgate.promql import Selector, selectors
 from obsgate.refapp.intent import not_app_metrics
 from obsgate.refapp.settings import load_settings
@@ -77,14 +77,12 @@ def test_every_app_metric_the_config_queries_is_defined(obs_config: ObsConfig) -
             undefined.setdefault(base, set()).add(where)
     finding = known_finding(obs_config, "consumer-metrics-defined")
     judge_with_finding(
-        not undefined,
-        finding,
-        bool(finding) and all(name in str(finding) for name in undefined),
-        True,
-        "queried but defined nowhere in metrics/instrumentation.yaml "
+        intent_holds=not undefined,
+        observed=bool(finding) and all(name in str(finding) for name in undefined),
+        finding=PinnedFinding(id="consumer-metrics-defined", text=finding, known=True),
+        failure="queried but defined nowhere in metrics/instrumentation.yaml "
         f"(an exporter's metric belongs in not_app_metrics; a known one in {FINDINGS_FILE}): "
         + "; ".join(f"{m} by {sorted(w)}" for m, w in sorted(undefined.items())),
-        finding_id="consumer-metrics-defined",
     )
 
 

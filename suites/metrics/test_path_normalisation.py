@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from obsgate.config import ObsConfig
-from obsgate.findings import judge_with_finding, parse_finding_reason
+from obsgate.findings import PinnedFinding, judge_with_finding, parse_finding_reason
 from obsgate.params import parametrize_from_config
 from obsgate.refapp.client import scrape
 from obsgate.refapp.intent import IdentifierIntent, PathExample, identifier_intents
@@ -167,11 +167,13 @@ def test_generated_paths_keep_path_label_bounded(flooded_gateway: Endpoint, shap
             violations.append(f"{paths} -> labels {sorted(got)}, intent {expected or 'one label'}")
     finding = parse_finding_reason(f"finding: {shape.finding}") if shape.finding else None
     judge_with_finding(
-        not violations,
-        finding[1] if finding else None,
-        all(_PARTIAL.search(v.split("-> labels")[1]) for v in violations),
-        True,
-        f"{len(violations)} of {len(sent)} generated paths made unbounded `path` labels, e.g.:\n"
-        + "\n".join(violations[:5]),
-        finding_id=finding[0] if finding else shape.name,
+        intent_holds=not violations,
+        observed=all(_PARTIAL.search(v.split("-> labels")[1]) for v in violations),
+        finding=PinnedFinding(
+            id=finding[0] if finding else shape.name,
+            text=finding[1] if finding else None,
+            known=True,
+        ),
+        failure=f"{len(violations)} of {len(sent)} generated paths made unbounded `path` "
+        "labels, e.g.:\n" + "\n".join(violations[:5]),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 from obsgate.params import parametrize_from_config
 from obsgate.scenarios.routing import RouteCase, load_route_cases
 from obsgate.stack.endpoint import Endpoint
@@ -32,18 +32,16 @@ def judge_routing(case: RouteCase, routing: Path | str) -> None:
     got = amtool.routes_test(routing, case.labels)
     twice = sorted(r for r, n in Counter(got).items() if n > 1)
     judge_with_finding(
-        sorted(set(got)) == sorted(case.receivers) and not twice,
-        case.finding,
-        tuple(sorted(got)),
-        case.finding_receivers,
-        f"{case.id} ({case.file.name}): {case.intent}\n"
+        intent_holds=sorted(set(got)) == sorted(case.receivers) and not twice,
+        observed=tuple(sorted(got)),
+        finding=PinnedFinding(id=case.entry_id, text=case.finding, known=case.finding_receivers),
+        failure=f"{case.id} ({case.file.name}): {case.intent}\n"
         f"labels {case.labels}\n"
         f"  expected receivers {sorted(case.receivers)}\n"
         f"  Alertmanager routes to {got}"
         + (f" ({twice} more than once)" if twice else "")
         + f"\n  (routing read from {routing})"
         + f"\nrouting tree:\n{amtool.routes_show(routing)}",
-        finding_id=case.entry_id,
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 from obsgate.options import config_dir
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
@@ -94,15 +94,13 @@ def test_alert_reaches_the_intended_receivers_live(
         else (case.finding, case.finding_receivers)
     )
     judge_with_finding(
-        got == sorted(case.receivers),
-        finding,
-        tuple(got),
-        known,
-        f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
+        intent_holds=got == sorted(case.receivers),
+        observed=tuple(got),
+        finding=PinnedFinding(id=case.entry_id, text=finding, known=known),
+        failure=f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")
         + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}",
-        finding_id=case.entry_id,
     )
     for receiver in case.receivers:
         capture_sink.wait_for(

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from obsgate.config import ObsConfig
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 from obsgate.logship import LogShipper, ShipReport
 from obsgate.logship.shipper import Line
 from obsgate.stack.endpoint import Endpoint
@@ -116,11 +116,10 @@ def test_line_as_fluent_bit_enriches_it_keeps_its_trace_in_the_store(
         requests.delete(f"{elasticsearch.url}/{index}", timeout=30)
     finding_id, _, text = (tracing_intent.enriched_line_finding or "").partition(": ")
     judge_with_finding(
-        kept == sent.trace_id,
-        text or None,
-        error,
-        "illegal_argument_exception",
-        f"Elasticsearch did not keep the line as Fluent Bit would send it ({error or 'stored'}, "
-        f"trace id {kept!r}): {json.dumps(record)[:600]}\n{result.text[:600]}",
-        finding_id=finding_id,
+        intent_holds=kept == sent.trace_id,
+        observed=error,
+        finding=PinnedFinding(id=finding_id, text=text or None, known="illegal_argument_exception"),
+        failure="Elasticsearch did not keep the line as Fluent Bit would send it "
+        f"({error or 'stored'}, trace id {kept!r}): {json.dumps(record)[:600]}\n"
+        f"{result.text[:600]}",
     )

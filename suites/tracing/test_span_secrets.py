@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from obsgate.findings import judge_with_finding
+from obsgate.findings import PinnedFinding, judge_with_finding
 from obsgate.tracing.intent import TRACE_INTENT, TraceIntent
 from obsgate.tracing.jaeger_query import JaegerQuery
 from obsgate.tracing.shape import is_server
@@ -48,10 +48,12 @@ def test_api_key_in_path_stays_out_of_spans(
     )
     finding_id, _, text = (tracing_intent.secret_finding or "").partition(": ")
     judge_with_finding(
-        not leaks,
-        text or None,
-        leaks,
-        sorted(tracing_intent.secret_finding_attributes),
-        f"the API key of GET {path} is in clear in Jaeger, in {leaks}:\n{trace.describe()}",
-        finding_id=finding_id,
+        intent_holds=not leaks,
+        observed=leaks,
+        finding=PinnedFinding(
+            id=finding_id,
+            text=text or None,
+            known=sorted(tracing_intent.secret_finding_attributes),
+        ),
+        failure=f"the API key of GET {path} is in clear in Jaeger, in {leaks}:\n{trace.describe()}",
     )
