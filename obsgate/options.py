@@ -14,6 +14,9 @@ import pytest
 
 STACKS = ("auto", "process", "containers", "external")
 DEFAULT_TIME_SCALE = 240.0
+DEFAULT_REPORTS_DIR = "reports"  # relative to where pytest is started
+JUNIT_REPORT = "junit.xml"
+HTML_REPORT = "report.html"
 # Services whose URL --stack external takes (kafka as kafka://host:port).
 EXTERNAL_SERVICES = ("prometheus", "alertmanager", "redis", "jaeger", "elasticsearch", "kafka")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -127,7 +130,7 @@ def time_scale(config: pytest.Config) -> float:
 
 def reports_dir(config: pytest.Config) -> Path:
     """Every artifact of the run goes under here; relative to where pytest was started."""
-    value = config.getoption("reports_dir", default=None) or "reports"
+    value = config.getoption("reports_dir", default=None) or DEFAULT_REPORTS_DIR
     return (Path(config.invocation_params.dir) / value).resolve()
 
 

@@ -71,9 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     the gate. First among plugins, so that JUnit and pytest-html see the paths."""
     reports = reports_dir(config)
     if getattr(config.option, "xmlpath", None) is None:
-        config.option.xmlpath = str(reports / "junit.xml")
+        config.option.xmlpath = str(reports / options.JUNIT_REPORT)
     if getattr(config.option, "htmlpath", None) is None:
-        config.option.htmlpath = str(reports / "report.html")
+        config.option.htmlpath = str(reports / options.HTML_REPORT)
         config.option.self_contained_html = True
     if getattr(config.option, "timeout", None) is None and not config.getini("timeout"):
         config.option.timeout = DEFAULT_TEST_TIMEOUT

@@ -10,7 +10,6 @@ import os
 import shlex
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 import obsgate.tools
+from obsgate import options
 from obsgate.errors import ToolMissing
 from obsgate.stack import containers, image_list
 from obsgate.tools import CACHE_BIN, REPO_ROOT, ToolResult, find_binary, run_tool
@@ -157,9 +157,7 @@ def test_the_example_runs_the_whole_gate_on_containers_and_keeps_its_reports() -
     assert shlex.split(gate["run"]) == [
         "scripts/gate", "--stack", "containers", "suites", "loadtests"
     ], gate["run"]  # fmt: skip
-    addopts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["pytest"][
-        "ini_options"
-    ]["addopts"]
-    junit = next(opt.split("=", 1)[1] for opt in addopts if opt.startswith("--junitxml="))
+    junit = f"{options.DEFAULT_REPORTS_DIR}/{options.JUNIT_REPORT}"  # the plugin's default
     assert step_using("mikepenz/action-junit-report")["with"]["report_paths"] == junit
-    assert step_using("actions/upload-artifact")["with"]["path"].rstrip("/") == "reports"
+    reports = step_using("actions/upload-artifact")["with"]["path"].rstrip("/")
+    assert reports == options.DEFAULT_REPORTS_DIR
