@@ -201,7 +201,9 @@ class ScenarioTargets:
         lead = LEAD * SCRAPE_STEP / self.factor
         mono, wall_ms = time.monotonic(), int((time.time() + lead) * 1000)
         self._start(scenario, mono)
-        sim = self.clocks[scenario.id].at(mono + lead)
+        # The lead added in simulated seconds, not to the monotonic clock: (mono + lead) - mono
+        # rounds differently with the clock's magnitude (the machine's uptime).
+        sim = self.clocks[scenario.id].at(mono) + LEAD * SCRAPE_STEP
         lines = []
         for series in scenario.series:
             if series.name == "up":

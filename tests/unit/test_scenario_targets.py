@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from obsgate.scenarios import targets as targets_module
 from obsgate.scenarios.model import load_scenarios
 from obsgate.scenarios.targets import LEAD, ScenarioTargets
 
@@ -54,7 +56,9 @@ def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> Non
         assert first.status_code == 200
         samples = _samples(first.text)
         assert samples['queue_depth{queue="q1"}'] == 42
-        # rising, interpolated; served for LEAD scrapes (one a simulated minute) ahead
+        # rising, interpolated; served for LEAD scrapes (one a simulated minute) ahead. The
+        # lower bound is exact: the clock starts within this first scrape. The upper allows
+        # 6 simulated seconds (0.01 s) between that start and the sample, in the same call.
         lead = 60 * LEAD
         assert 100 + lead <= samples['requests_total{path="/a"}'] < 106 + lead
         assert not any(name.startswith("up") for name in samples)  # `up` is a target, not data
@@ -73,3 +77,17 @@ def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> Non
         assert requests.get(f"{base}/up/2", timeout=5).status_code == 200
     finally:
         targets.stop()
+
+
+def test_the_lead_does_not_depend_on_the_clocks_magnitude(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sample is exactly LEAD scrapes ahead whatever the monotonic clock reads
+    (it is the machine's uptime: float rounding of (mono + lead) - mono varies with it)."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (scenario,) = load_scenarios(tmp_path)
+    for uptime in (0.0, 1234.567, 987654.321, 12345678.9):
+        monkeypatch.setattr(targets_module.time, "monotonic", lambda u=uptime: u)
+        targets = ScenarioTargets([scenario], 600, "scenario", "t.")
+        samples = _samples(targets.exposition(scenario))
+        assert samples['requests_total{path="/a"}'] == 100 + 60 * LEAD, uptime
