@@ -13,7 +13,7 @@ import pytest
 from obsgate.config import ObsConfig
 from obsgate.load.capacity import WrkResult, run_wrk
 from obsgate.load.fixtures import LoadSummary, load_dir
-from obsgate.load.locust_run import LoadProfile, LocustResult, run_locust
+from obsgate.load.locust_run import LoadPhase, LoadProfile, LocustResult, run_locust
 from obsgate.load.stack import HEALTHY_UPSTREAM, LoadStack
 
 pytestmark = [
@@ -61,12 +61,14 @@ def test_sustained_rate_within_slos(
     try:
         for users in STEPS:
             result = run_locust(
-                f"capacity-{users}",
-                load_stack.gateway.url,
-                LoadProfile(users=users, spawn_rate=users, run_time_s=STEP_S),
-                obs_config.root,
-                out_dir,
-                extra=("ApiClient", "--tags", "messages"),
+                LoadPhase(
+                    name=f"capacity-{users}",
+                    host=load_stack.gateway.url,
+                    profile=LoadProfile(users=users, spawn_rate=users, run_time_s=STEP_S),
+                    config_dir=obs_config.root,
+                    out_dir=out_dir,
+                    extra=("ApiClient", "--tags", "messages"),
+                )
             )
             lines.append(step_line(users, result))
             if not result.verdicts_ok:

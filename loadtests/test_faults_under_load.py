@@ -26,6 +26,7 @@ from obsgate.config import ObsConfig
 from obsgate.findings import PinnedFinding, expect_known_finding, judge_with_finding
 from obsgate.load.fixtures import LoadSummary, load_dir
 from obsgate.load.locust_run import (
+    LoadPhase,
     LoadProfile,
     LocustResult,
     finish_locust,
@@ -209,14 +210,20 @@ def fault_timeline(
     out_dir = load_dir(request.config)
     timeline = FaultTimeline()
     load_stack.clear_faults()
-    cmd = locust_command("faults", load_stack.gateway.url, FAULT_PROFILE, obs_config.root, out_dir)
-    proc = start_locust(cmd)
+    phase = LoadPhase(
+        name="faults",
+        host=load_stack.gateway.url,
+        profile=FAULT_PROFILE,
+        config_dir=obs_config.root,
+        out_dir=out_dir,
+    )
+    proc = start_locust(locust_command(phase))
     try:
         run_fault_phases(load_stack, obs_config, timeline)
     finally:
         load_stack.clear_faults()
         proc.send_signal(signal.SIGTERM)  # Locust stops its users and writes its reports
-        timeline.locust = finish_locust("faults", proc, FAULT_PROFILE, out_dir)
+        timeline.locust = finish_locust(phase, proc)
     load_summary.add(
         f"faults under load ({FAULT_PROFILE.users} users, rules x{load_stack.factor:g})",
         [f"{step}: {at} s into its phase" for step, at in timeline.at.items()]

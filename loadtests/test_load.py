@@ -24,7 +24,7 @@ from obsgate.load.crosscheck import (
     sent_by_route,
 )
 from obsgate.load.fixtures import LoadSummary, load_dir
-from obsgate.load.locust_run import LoadProfile, LocustResult, run_locust
+from obsgate.load.locust_run import LoadPhase, LoadProfile, LocustResult, run_locust
 from obsgate.load.server_slo import judge_server_side
 from obsgate.load.stack import HEALTHY_UPSTREAM, LoadStack
 from obsgate.load.thresholds import slo_thresholds, threshold_of
@@ -62,7 +62,15 @@ def measured_run(
     stack: LoadStack, name: str, profile: LoadProfile, config: ObsConfig, out_dir
 ) -> MeasuredRun:
     t0 = stack.scraped_after(time.time())
-    result = run_locust(name, stack.gateway.url, profile, config.root, out_dir)
+    result = run_locust(
+        LoadPhase(
+            name=name,
+            host=stack.gateway.url,
+            profile=profile,
+            config_dir=config.root,
+            out_dir=out_dir,
+        )
+    )
     t1 = stack.scraped_after(time.time())
     return MeasuredRun(result, t0, t1)
 
@@ -146,7 +154,7 @@ def test_client_and_server_percentiles_agree(
 ) -> None:
     report = healthy_run.result.report
     checks: list[PercentileCheck] = percentile_checks(
-        load_stack, report, method, path, healthy_run.t0, healthy_run.t1
+        load_stack, report, (method, path), healthy_run.t0, healthy_run.t1
     )
     load_summary.add(f"cross-check {method} {path}", [c.describe() for c in checks])
     assert all(c.ok for c in checks), "client and server disagree:\n" + "\n".join(
@@ -179,11 +187,13 @@ def test_gate_fails_when_upstream_latency_exceeds_the_latency_slo(
     load_stack.set_faults(latency_ms=bound_ms * 1.3, latency_jitter_ms=0, error_rate=0)
     try:
         result = run_locust(
-            "slow-upstream",
-            load_stack.gateway.url,
-            LoadProfile(users=10, spawn_rate=10, run_time_s=10),
-            obs_config.root,
-            load_dir(request.config),
+            LoadPhase(
+                name="slow-upstream",
+                host=load_stack.gateway.url,
+                profile=LoadProfile(users=10, spawn_rate=10, run_time_s=10),
+                config_dir=obs_config.root,
+                out_dir=load_dir(request.config),
+            )
         )
     finally:
         load_stack.clear_faults()

@@ -21,7 +21,6 @@ def parametrize_from_config(
     *,
     id_of: Callable[[T], str],
     marks_of: Callable[[T], Sequence[Any]] | None = None,
-    indirect: bool = False,
 ) -> None:
     """Parametrize `argname`, if the test asks for it, with what `load` reads from the
     config dir under test: one test per item, named by `id_of`. A config that cannot be
@@ -36,4 +35,4 @@ def parametrize_from_config(
         pytest.param(value, id=id_of(value), marks=marks_of(value) if marks_of else ())
         for value in values
     ]
-    metafunc.parametrize(argname, params, indirect=indirect)
+    metafunc.parametrize(argname, params)

@@ -28,7 +28,11 @@ LOCUST_ROUNDING = 0.05
 NETWORK_ROUTE = ("GET", "/health/live")
 
 
-def _selector(name: str, method: str, path: str) -> str:
+Route = tuple[str, str]  # (method, path), as Locust names a route
+
+
+def _selector(name: str, route: Route) -> str:
+    method, path = route
     return f'{name}{{job="{GATEWAY}", {VIEW}="{INTENDED}", method="{method}", path="{path}"}}'
 
 
@@ -88,8 +92,8 @@ class CountCheck:
         )
 
 
-def bucket_bounds(stack: LoadStack, method: str, path: str) -> list[float]:
-    result = stack.query(f"count by (le) ({_selector(LATENCY + '_bucket', method, path)})")
+def bucket_bounds(stack: LoadStack, route: Route) -> list[float]:
+    result = stack.query(f"count by (le) ({_selector(LATENCY + '_bucket', route)})")
     return sorted(float(r["metric"]["le"]) for r in result)
 
 
@@ -103,23 +107,25 @@ def bucket_of(value_s: float, bounds: list[float]) -> tuple[float, float]:
     return lo * 1000, math.inf
 
 
-def server_quantile(stack: LoadStack, method: str, path: str, q: float, t0: float, t1: float):
-    buckets = window_delta(_selector(LATENCY + "_bucket", method, path), t0, t1, by="le")
+def server_quantile(stack: LoadStack, route: Route, q: float, t0: float, t1: float):
+    buckets = window_delta(_selector(LATENCY + "_bucket", route), t0, t1, by="le")
     return stack.scalar(f"histogram_quantile({q}, {buckets})")
 
 
 def percentile_checks(
-    stack: LoadStack, report: dict, method: str, path: str, t0: float, t1: float
+    stack: LoadStack, report: dict, route: Route, t0: float, t1: float
 ) -> list[PercentileCheck]:
+    """Locust's p50, p95 and p99 of `route` against the server's, over the window t0..t1."""
+    method, path = route
     routes = {(r["method"], r["name"]): r for r in report["routes"]}
-    client, network = routes.get((method, path)), routes.get(NETWORK_ROUTE)
+    client, network = routes.get(route), routes.get(NETWORK_ROUTE)
     if client is None or network is None:
-        missing = [k for k, v in (((method, path), client), (NETWORK_ROUTE, network)) if not v]
+        missing = [k for k, v in ((route, client), (NETWORK_ROUTE, network)) if not v]
         raise AssertionError(f"Locust made no requests on {missing}; routes: {sorted(routes)}")
-    bounds = bucket_bounds(stack, method, path)
+    bounds = bucket_bounds(stack, route)
     out = []
     for q in (0.5, 0.95, 0.99):
-        server_s = server_quantile(stack, method, path, q, t0, t1)
+        server_s = server_quantile(stack, route, q, t0, t1)
         if server_s is None or math.isnan(server_s):
             raise AssertionError(f"Prometheus has no {LATENCY} for {method} {path} in the window")
         out.append(
@@ -145,6 +151,6 @@ def count_checks(stack: LoadStack, sent: dict[str, int], t0: float, t1: float) -
     out = []
     for route, n in sorted(sent.items()):
         method, name = route.split(" ", 1)
-        server = stack.scalar(window_delta(_selector(REQUESTS, method, name), t0, t1))
+        server = stack.scalar(window_delta(_selector(REQUESTS, (method, name)), t0, t1))
         out.append(CountCheck(route, n, round(server or 0)))
     return out

@@ -17,7 +17,7 @@ import pytest
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.load.locust_run import LoadProfile
-from obsgate.load.stack import LoadStack, start_load_stack
+from obsgate.load.stack import LoadStack, LoadStackSettings, start_load_stack
 from obsgate.options import reports_dir
 from obsgate.stack.backends import backend_named
 from obsgate.stack.endpoint import Endpoint, KafkaEndpoint
@@ -82,9 +82,8 @@ def load_stack(
     if factor <= 0:
         raise pytest.UsageError(f"--load-time-scale must be positive, got {factor}")
     backend = backend_named(stack_backend)
-    return start_load_stack(
-        run_registry(), backend, config=obs_config, factor=factor, redis=redis, kafka=kafka
-    )
+    settings = LoadStackSettings(config=obs_config, factor=factor, redis=redis, kafka=kafka)
+    return start_load_stack(run_registry(), backend, settings)
 
 
 class LoadSummary:

@@ -73,44 +73,46 @@ class LocustResult:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
-def locust_command(
-    name: str,
-    host: str,
-    profile: LoadProfile,
-    config_dir: Path,
-    out_dir: Path,
-    extra: tuple[str, ...] = (),
-) -> list[str]:
-    """`extra`: more Locust arguments, e.g. user class names or `--tags`."""
-    prefix = out_dir / name
+@dataclass(frozen=True, kw_only=True)
+class LoadPhase:
+    """One Locust run: its `name` (its reports are `out_dir/name*`), the app it loads at
+    `host`, how hard, the config dir the locustfile reads the SLOs from, and `extra` Locust
+    arguments (e.g. user class names or `--tags`)."""
+
+    name: str
+    host: str
+    profile: LoadProfile
+    config_dir: Path
+    out_dir: Path
+    extra: tuple[str, ...] = ()
+
+    @property
+    def prefix(self) -> Path:
+        return self.out_dir / self.name
+
+
+def locust_command(phase: LoadPhase) -> list[str]:
+    prefix, profile = phase.prefix, phase.profile
     cmd = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "--host", host, "-u", str(profile.users), "-r", str(profile.spawn_rate),
+        "--host", phase.host, "-u", str(profile.users), "-r", str(profile.spawn_rate),
         "-t", f"{profile.run_time_s}s", "--stop-timeout", str(STOP_TIMEOUT_S),
         "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary",
-        "--obs-config", str(config_dir), "--client-report", f"{prefix}-client.json",
+        "--obs-config", str(phase.config_dir), "--client-report", f"{prefix}-client.json",
     ]  # fmt: skip
     if profile.processes > 1:
         cmd += ["--processes", str(profile.processes)]
-    return [*cmd, *extra]
+    return [*cmd, *phase.extra]
 
 
-def run_locust(
-    name: str,
-    host: str,
-    profile: LoadProfile,
-    config_dir: Path,
-    out_dir: Path,
-    extra: tuple[str, ...] = (),
-) -> LocustResult:
+def run_locust(phase: LoadPhase) -> LocustResult:
     """Run one load phase to its end; the result, whatever the verdict (the caller judges)."""
-    profile.validate()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(f"{name}*"):
+    phase.profile.validate()
+    phase.out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in phase.out_dir.glob(f"{phase.name}*"):
         stale.unlink()
-    cmd = locust_command(name, host, profile, config_dir, out_dir, extra)
-    proc = start_locust(cmd)
-    return finish_locust(name, proc, profile, out_dir)
+    proc = start_locust(locust_command(phase))
+    return finish_locust(phase, proc)
 
 
 def start_locust(cmd: list[str]) -> subprocess.Popen[str]:
@@ -120,9 +122,8 @@ def start_locust(cmd: list[str]) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def finish_locust(
-    name: str, proc: subprocess.Popen[str], profile: LoadProfile, out_dir: Path
-) -> LocustResult:
+def finish_locust(phase: LoadPhase, proc: subprocess.Popen[str]) -> LocustResult:
+    name, profile = phase.name, phase.profile
     limit = profile.run_time_s + STOP_TIMEOUT_S + START_MARGIN_S
     try:
         output, _ = proc.communicate(timeout=limit)
@@ -133,7 +134,7 @@ def finish_locust(
         raise ServiceError(
             f"Locust run {name!r} did not end within {limit} s ({profile}); killed.\n{tail}"
         ) from None
-    prefix = out_dir / name
+    prefix = phase.prefix
     report_path = Path(f"{prefix}-client.json")
     if not report_path.exists():
         tail = "\n".join(output.splitlines()[-40:])

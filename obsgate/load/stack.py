@@ -178,20 +178,29 @@ def write_app_targets(
     write_targets(sd_dir / f"{INTENDED}.json", intended)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LoadStackSettings:
+    """What the load gate's servers run: the config under test, the factor its rules are
+    scaled by, and the run's Redis and Kafka, which the app uses."""
+
+    config: ObsConfig
+    factor: float
+    redis: Endpoint
+    kafka: KafkaEndpoint
+
+
 def start_load_stack(
-    registry: StackRegistry,
-    backend: Backend,
-    *,
-    config: ObsConfig,
-    factor: float,
-    redis: Endpoint,
-    kafka: KafkaEndpoint,
+    registry: StackRegistry, backend: Backend, settings: LoadStackSettings
 ) -> LoadStack:
     """Start (or join) the load gate's servers; the run's owner stops them at the end."""
-    settings = AlertingStackSettings(
-        config=config, factor=factor, write_config=write_prometheus_config, prefix="load-"
+    config, factor, redis, kafka = settings.config, settings.factor, settings.redis, settings.kafka
+    alerting = start_alerting_stack(
+        registry,
+        backend,
+        AlertingStackSettings(
+            config=config, factor=factor, write_config=write_prometheus_config, prefix="load-"
+        ),
     )
-    alerting = start_alerting_stack(registry, backend, settings)
     common = {
         "MW_OBS_CONFIG_DIR": str(config.root),
         "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/1",

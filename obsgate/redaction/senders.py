@@ -4,6 +4,8 @@ through the app's logger. Each returns the Placements it made, with how to find 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -44,20 +46,30 @@ def post_logged_body(
     return "POST /api/v1/orgs/:id/policies/evaluate body", ("context",), VIOLATION_EVENT
 
 
-def send_request_case(
-    app: Endpoint, request_id: str, route: str, keys: list[str], headers: list[str], intent: str
-) -> list[Placement]:
-    """Secrets under `keys` one level into the logged body, and in the given headers."""
-    secrets = {key: new_secret(key) for key in keys}
-    header_secrets = {h: new_secret(h) for h in headers}
+@dataclass(frozen=True, kw_only=True)
+class RequestCase:
+    """One request to `route` ("usage" or "policy"): a secret under each of `keys` one level
+    into the body the gateway logs, and one in each of `headers`. `intent` is the redact
+    path that covers a key, formatted with it."""
+
+    route: str
+    keys: Sequence[str]
+    headers: Sequence[str]
+    intent: str
+
+
+def send_request_case(app: Endpoint, request_id: str, case: RequestCase) -> list[Placement]:
+    """Secrets under the case's keys one level into the logged body, and in its headers."""
+    secrets = {key: new_secret(key) for key in case.keys}
+    header_secrets = {h: new_secret(h) for h in case.headers}
     header_values = {
         h: (f"Bearer {s}" if h == "authorization" else f"session={s}" if h == "cookie" else s)
         for h, s in header_secrets.items()
     }
-    channel, prefix, event = post_logged_body(app, request_id, route, secrets, header_values)
+    channel, prefix, event = post_logged_body(app, request_id, case.route, secrets, header_values)
     locator = {"request_id": request_id, "event": event}
     out = [
-        Placement(s, channel, (*prefix, k), intent.format(key=k), locator)
+        Placement(s, channel, (*prefix, k), case.intent.format(key=k), locator)
         for k, s in secrets.items()
     ]
     out += [
@@ -67,29 +79,32 @@ def send_request_case(
     return out
 
 
-def log_event_case(
-    logger: PinoLogger,
-    case_id: str,
-    top: list[str],
-    bound: list[str],
-    nested: list[tuple[str, str]],
-    level: str = "info",
-) -> list[Placement]:
-    """One log call: `top` keys in the logged object, `bound` keys in a child binding,
-    `(container, key)` one level down; every value a fresh secret."""
+@dataclass(frozen=True, kw_only=True)
+class EventCase:
+    """One log call at `level`: `top` keys in the logged object, `bound` keys in a child
+    binding, `(container, key)` one level down."""
+
+    top: Sequence[str] = ()
+    bound: Sequence[str] = ()
+    nested: Sequence[tuple[str, str]] = ()
+    level: str = "info"
+
+
+def log_event_case(logger: PinoLogger, case_id: str, case: EventCase) -> list[Placement]:
+    """The case's log call, every value a fresh secret."""
     placements = []
     obj: dict[str, Any] = {"gate_case": case_id, "event": "gate.redaction"}
     bindings: dict[str, Any] = {}
-    for key in top:
+    for key in case.top:
         placements.append(Placement(new_secret(key), "a log event", (key,), key))
         obj[key] = placements[-1].secret
-    for key in bound:
+    for key in case.bound:
         placements.append(Placement(new_secret(key), "a child logger's bindings", (key,), key))
         bindings[key] = placements[-1].secret
-    for container, key in nested:
+    for container, key in case.nested:
         secret = new_secret(key)
         placements.append(Placement(secret, "a log event", (container, key), f"*.{key}"))
         obj.setdefault(container, {"kind": container})[key] = secret
-    (logger.child(bindings) if bindings else logger).log(level, obj, "gate redaction case")
+    (logger.child(bindings) if bindings else logger).log(case.level, obj, "gate redaction case")
     locator = {"gate_case": case_id}
     return [Placement(p.secret, p.channel, p.path, p.intent, locator) for p in placements]

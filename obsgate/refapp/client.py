@@ -122,10 +122,43 @@ def wait_for_key_usage(app: Endpoint, key: str, timeout: float = 30.0) -> dict[s
         time.sleep(0.2)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScrapeTarget:
+    """The app as a scrape target of `prometheus`, its series labelled `label=tag`."""
+
+    prometheus: Endpoint
+    label: str
+    tag: str
+
+    def wait_for_series(self, expr: str, what: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Query until `expr` has a result; a timeout shows the app's target health."""
+        prometheus = self.prometheus
+        deadline = time.monotonic() + timeout
+        while True:
+            resp = requests.get(f"{prometheus.url}/api/v1/query", params={"query": expr}, timeout=5)
+            resp.raise_for_status()
+            result = resp.json()["data"]["result"]
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()
+                ours = [
+                    t
+                    for t in targets["data"]["activeTargets"]
+                    if t["labels"].get(self.label) == self.tag
+                ]
+                raise ServiceError(
+                    f"gave up after {timeout:.0f}s waiting for {what} ({expr}); the app as a "
+                    f"Prometheus target (health, lastError): {json.dumps(ours)[:1500]}\n"
+                    f"{prometheus.log_tail()}"
+                )
+            time.sleep(0.25)
+
+
 @contextmanager
 def app_scrape_target(
     prometheus: Endpoint, app: Endpoint, label: str, tag: str, interval: str = "2s"
-) -> Iterator[None]:
+) -> Iterator[ScrapeTarget]:
     """The app as a scrape target of the run's Prometheus (file_sd) while the block runs,
     its series labelled `label=tag`, scraped every `interval`: the app's own pace, not the
     live layer's scaled 250 ms, which a big /metrics outgrows."""
@@ -144,28 +177,6 @@ def app_scrape_target(
     tmp.write_text(json.dumps([group]))
     tmp.rename(sd_file)  # Prometheus must never read a half-written file
     try:
-        yield
+        yield ScrapeTarget(prometheus=prometheus, label=label, tag=tag)
     finally:
         sd_file.unlink(missing_ok=True)
-
-
-def wait_for_series(
-    prometheus: Endpoint, expr: str, what: str, label: str, tag: str, timeout: float = 30.0
-) -> list[dict[str, Any]]:
-    """Query until `expr` has a result; a timeout shows the app's target health."""
-    deadline = time.monotonic() + timeout
-    while True:
-        resp = requests.get(f"{prometheus.url}/api/v1/query", params={"query": expr}, timeout=5)
-        resp.raise_for_status()
-        result = resp.json()["data"]["result"]
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()
-            ours = [t for t in targets["data"]["activeTargets"] if t["labels"].get(label) == tag]
-            raise ServiceError(
-                f"gave up after {timeout:.0f}s waiting for {what} ({expr}); the app as a "
-                f"Prometheus target (health, lastError): {json.dumps(ours)[:1500]}\n"
-                f"{prometheus.log_tail()}"
-            )
-        time.sleep(0.25)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,15 @@ class UpstreamError(Exception):
     def __init__(self, status_code: int, message: str):
         super().__init__(message)
         self.status_code = status_code
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOutcome:
+    """How a Claude call ended, as logApiCall logs it: its status, token usage and cost."""
+
+    status: str
+    usage: dict[str, int] = field(default_factory=dict)
+    cost_cents: float = 0
 
 
 class Gateway:
@@ -163,12 +173,13 @@ class Gateway:
             reply = await self.call_claude(request, p, body)
         except (UpstreamError, httpx.HTTPError) as exc:
             self.track_api_call(p, {}, "error")
-            self.log_api_call(request, p, body, {}, 0, start, "error")
+            self.log_api_call(request, p, body, start, CallOutcome(status="error"))
             status = 504 if isinstance(exc, httpx.TimeoutException) else 502
             return JSONResponse({"error": "upstream failure", "detail": str(exc)}, status)
         usage = reply.get("usage", {})
         cost = self.track_api_call(p, usage, "success")
-        self.log_api_call(request, p, body, usage, cost, start, "success")
+        outcome = CallOutcome(status="success", usage=usage, cost_cents=cost)
+        self.log_api_call(request, p, body, start, outcome)
         if self.kafka.producer is not None:
             event = {
                 **p,
@@ -181,8 +192,17 @@ class Gateway:
             await self.kafka.send(org, event)
         return JSONResponse(reply)
 
-    def log_api_call(self, request, p, body, usage, cost, start, status) -> None:  # type: ignore[no-untyped-def]
-        """logApiCall of the seed, on the request's logger (category usage)."""
+    def log_api_call(
+        self,
+        request: Request,
+        p: dict[str, Any],
+        body: dict[str, Any],
+        start: float,
+        outcome: CallOutcome,
+    ) -> None:
+        """logApiCall of the seed, on the request's logger (category usage); `start` is the
+        call's time.monotonic()."""
+        usage = outcome.usage
         i, o = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
         request.state.log.child({"category": "usage"}).info(
             {
@@ -192,9 +212,9 @@ class Gateway:
                 "user_id": body.get("user_id"),
                 "model": p["model"],
                 "tokens": {"input": i, "output": o, "total": i + o},
-                "cost_cents": cost,
+                "cost_cents": outcome.cost_cents,
                 "latency_ms": int((time.monotonic() - start) * 1000),
-                "status": status,
+                "status": outcome.status,
             }
         )
 

@@ -8,11 +8,13 @@ concatenated, not merged, so a duplicate key appears twice, as pino writes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,18 +63,17 @@ class JsonLineSink:
             self._file.flush()
 
 
+@dataclass(frozen=True, kw_only=True)
 class PinoLogger:
-    def __init__(
-        self,
-        sink: JsonLineSink,
-        redactor: PinoRedactor,
-        serializers: dict[str, Serializer],
-        level: str = "info",
-        chindings: str = "",
-        mixin: Callable[[], dict[str, Any]] = trace_mixin,
-    ):
-        self.sink, self.redactor, self.serializers = sink, redactor, serializers
-        self.level, self.chindings, self.mixin = level, chindings, mixin
+    """A pino logger: where lines go, its redaction, serializers, level and mixin, and the
+    bindings of its parents, already serialised (`chindings`, as pino calls them)."""
+
+    sink: JsonLineSink
+    redactor: PinoRedactor
+    serializers: dict[str, Serializer]
+    level: str = "info"
+    chindings: str = ""
+    mixin: Callable[[], dict[str, Any]] = trace_mixin
 
     def _fields(self, obj: dict[str, Any]) -> str:
         out = ""
@@ -82,14 +83,7 @@ class PinoLogger:
         return out
 
     def child(self, bindings: dict[str, Any]) -> PinoLogger:
-        return PinoLogger(
-            self.sink,
-            self.redactor,
-            self.serializers,
-            self.level,
-            self.chindings + self._fields(bindings),
-            self.mixin,
-        )
+        return dataclasses.replace(self, chindings=self.chindings + self._fields(bindings))
 
     def log(self, level: str, obj: dict[str, Any] | None = None, msg: str | None = None) -> None:
         if LEVELS[level] < LEVELS[self.level]:
@@ -128,7 +122,9 @@ def make_logger(
         "res": lambda res: {"statusCode": res["statusCode"]},
         "err": lambda err: serialize_err(err) if isinstance(err, BaseException) else err,
     }
-    root = PinoLogger(JsonLineSink(path), redactor, serializers, level)
+    root = PinoLogger(
+        sink=JsonLineSink(path), redactor=redactor, serializers=serializers, level=level
+    )
     return root.child(base)
 
 

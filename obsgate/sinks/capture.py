@@ -118,15 +118,22 @@ def _reply(note: Notification) -> tuple[str, bytes]:
     return "text/plain; charset=utf-8", text.encode()
 
 
-def wait_failure(
-    url: str, timeout: float, what: str, count: int, matched: int, received: list[Notification]
-) -> AssertionError:
-    """What a wait that gave up says: what it wanted, and where every notification went."""
-    listing = "\n".join(f"  - {n.describe()}" for n in received) or "  (none)"
-    return AssertionError(
-        f"waited {timeout:.1f}s for {count} notification(s): {what}; {matched} matched. "
-        f"The sink at {url} received {len(received)}:\n{listing}"
-    )
+@dataclass(frozen=True, kw_only=True)
+class Wanted:
+    """What a wait at a sink wants: `count` notifications (`what`) within `timeout` s."""
+
+    what: str
+    count: int
+    timeout: float
+
+    def failure(self, url: str, matched: int, received: list[Notification]) -> AssertionError:
+        """What a wait that gave up says: what it wanted, and where every notification
+        went."""
+        listing = "\n".join(f"  - {n.describe()}" for n in received) or "  (none)"
+        return AssertionError(
+            f"waited {self.timeout:.1f}s for {self.count} notification(s): {self.what}; "
+            f"{matched} matched. The sink at {url} received {len(received)}:\n{listing}"
+        )
 
 
 class CaptureSink:
@@ -201,7 +208,8 @@ class CaptureSink:
             received = list(self._records)
         if len(matched) >= count:
             return matched
-        raise wait_failure(self.url, timeout, what, count, len(matched), received)
+        wanted = Wanted(what=what, count=count, timeout=timeout)
+        raise wanted.failure(self.url, len(matched), received)
 
     def _record(
         self, kind: str, receiver: str, path: str, body: bytes, headers: Any

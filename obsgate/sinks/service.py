@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from obsgate.sinks.capture import CONTROL, CaptureSink, Notification, wait_failure
+from obsgate.sinks.capture import CONTROL, CaptureSink, Notification, Wanted
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import free_port
@@ -74,7 +74,8 @@ class SinkClient:
             time.sleep(0.1)
         if len(matched) >= count:
             return matched
-        raise wait_failure(self.url, timeout, what, count, len(matched), received)
+        wanted = Wanted(what=what, count=count, timeout=timeout)
+        raise wanted.failure(self.url, len(matched), received)
 
 
 def spec(workdir: Path) -> ServerSpec:

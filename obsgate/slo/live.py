@@ -21,7 +21,7 @@ from obsgate.scenarios.model import Scenario, Series
 from obsgate.scenarios.targets import ScenarioTargets
 from obsgate.slo.intent import SLIIntent
 from obsgate.slo.spec import SLO
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import PrometheusEndpoint
 
 BAD_FRACTION = 0.2  # not 0.5, so that a query counting good events reads 0.8, not the same
 EVENTS_PER_STEP = 100.0
@@ -58,12 +58,13 @@ class LiveSLIRun:
     def __init__(
         self,
         pairs: list[tuple[SLO, SLIIntent]],
-        prometheus: Endpoint,
+        prometheus: PrometheusEndpoint,
+        *,
         factor: float,
         label: str,
         tag: str,
-        sd_dir: Path,
     ):
+        """The targets go in `prometheus`' file_sd dir, labelled `label` = `tag` + scenario."""
         self.slos = {f"slo-{slo.id}": slo for slo, _ in pairs}
         scenarios = [scenario_for(slo, sli, factor) for slo, sli in pairs]
         self.scenarios = {s.id: s for s in scenarios}
@@ -71,7 +72,7 @@ class LiveSLIRun:
         self.factor = factor
         self.label = label
         self.targets = ScenarioTargets(list(self.scenarios.values()), factor, label, tag)
-        self.sd_dir = sd_dir
+        self.sd_dir = Path(prometheus.file_sd_dir)
         self._files: list[Path] = []
 
     def start(self) -> LiveSLIRun:

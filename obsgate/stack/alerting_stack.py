@@ -63,10 +63,10 @@ def start_alertmanager(
         return am.start(
             backend,
             workdir,
-            adapter.adapted(),
-            source=source,
+            am.AdaptedConfig(
+                config=adapter.adapted(), source=source, changes=tuple(adapter.changes)
+            ),
             port=port,
-            changes=tuple(adapter.changes),
         )
 
     return registry.get_or_start(f"{settings.prefix}alertmanager", start)

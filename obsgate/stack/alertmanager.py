@@ -6,6 +6,7 @@ sink; this module only starts the server with the dict it is given.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +61,22 @@ def spec(workdir: Path, config_path: Path, port: int, templates: tuple[Path, ...
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class AdaptedConfig:
+    """The config Alertmanager runs, already adapted: `changes` says how, and `source` names
+    the user's file it came from for the loopback check."""
+
+    config: dict[str, Any]
+    source: str
+    changes: tuple[str, ...] = ()
+
+
 def start(
-    backend: Backend,
-    workdir: Path,
-    config: dict[str, Any],
-    *,
-    source: str,
-    port: int | None = None,
-    changes: tuple[str, ...] = (),
+    backend: Backend, workdir: Path, adapted: AdaptedConfig, *, port: int | None = None
 ) -> AlertmanagerEndpoint:
-    """Run Alertmanager with `config` (already adapted; `changes` says how) on `port`, a free
-    127.0.0.1 port if None. `source` names the user's file for the loopback check."""
-    config_path = write_config(workdir, config, source)
+    """Run Alertmanager with the adapted config on `port`, a free 127.0.0.1 port if None."""
+    config = adapted.config
+    config_path = write_config(workdir, config, adapted.source)
     templates = {Path(glob).parent for glob in config.get("templates") or []}
     mounts = tuple(sorted(t for t in templates if t.is_dir()))
     started = backend.start(spec(workdir, config_path, port or free_port(), mounts))
@@ -86,5 +91,5 @@ def start(
         container_id=started.container_id,
         image=started.image,
         config=str(config_path),
-        changes=changes,
+        changes=adapted.changes,
     )

@@ -152,11 +152,13 @@ class JaegerQuery:
         trace_id: str,
         what: str,
         done: Callable[[Trace], bool],
-        timeout: float = TRACE_WAIT,
+        *,
         services: tuple[str, ...] = (),
         since: float | None = None,
     ) -> Trace:
-        """Poll until trace `trace_id` satisfies `done`; AssertionError naming `what` if not."""
+        """Poll until trace `trace_id` satisfies `done`; AssertionError naming `what` if not
+        (with the spans of `services` since `since`, if given)."""
+        timeout = TRACE_WAIT
         deadline = time.monotonic() + timeout
         trace = None
         while True:

@@ -39,28 +39,6 @@ def caller_headers(propagation: str, trace_id: str, span_id: str) -> dict[str, s
     return {"traceparent": f"00-{trace_id}-{span_id}-01"}
 
 
-def send(
-    app: Endpoint,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-    *,
-    trace_id: str | None = None,
-    propagation: str = "tracecontext",
-    ids: dict[str, str] | None = None,
-) -> Sent:
-    """Send one request as a traced caller would (`trace_id` given) or an untraced one,
-    with a unique x-request-id so its log lines can be found."""
-    request_id = f"tracing-{uuid.uuid4()}"
-    headers = {"x-request-id": request_id}
-    caller = None
-    if trace_id is not None:
-        caller = secrets.token_hex(8)
-        headers.update(caller_headers(propagation, trace_id, caller))
-    response = requests.request(method, f"{app.url}{path}", json=body, headers=headers, timeout=30)
-    return Sent(trace_id or "", caller, request_id, response, dict(ids or {}))
-
-
 def message_request(
     org: str | None = None, project: str | None = None
 ) -> tuple[str, dict[str, Any], dict[str, str]]:
@@ -98,9 +76,23 @@ class Caller:
     propagation: str
 
     def traced(self, method: str, path: str, body: dict[str, Any] | None = None) -> Sent:
-        return send(
-            self.app, method, path, body, trace_id=new_trace_id(), propagation=self.propagation
-        )
+        return self._send(method, path, body, new_trace_id())
 
     def untraced(self, method: str, path: str, body: dict[str, Any] | None = None) -> Sent:
-        return send(self.app, method, path, body)
+        return self._send(method, path, body, None)
+
+    def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, trace_id: str | None
+    ) -> Sent:
+        """Send one request as a traced caller would (`trace_id` given) or an untraced one,
+        with a unique x-request-id so its log lines can be found."""
+        request_id = f"tracing-{uuid.uuid4()}"
+        headers = {"x-request-id": request_id}
+        caller = None
+        if trace_id is not None:
+            caller = secrets.token_hex(8)
+            headers.update(caller_headers(self.propagation, trace_id, caller))
+        response = requests.request(
+            method, f"{self.app.url}{path}", json=body, headers=headers, timeout=30
+        )
+        return Sent(trace_id or "", caller, request_id, response)

@@ -19,7 +19,7 @@ import requests
 import yaml
 
 from obsgate.config import ObsConfig
-from obsgate.refapp.client import Exposition, app_scrape_target, wait_for_series
+from obsgate.refapp.client import Exposition, app_scrape_target
 from obsgate.refapp.intent import metric_intents
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.kube_sd import kube_free
@@ -45,15 +45,12 @@ def test_prometheus_scrapes_the_app(
     """`up` is 1, the Claude route's counter arrives under its normalised path, and the
     latency histogram's `le` values are the intended buckets, as Prometheus stored them."""
     tag = uuid.uuid4().hex[:12]
-    with app_scrape_target(prometheus, refapp, PIN, tag):
-        up = wait_for_series(prometheus, f'up{{{PIN}="{tag}"}} == 1', "the app's up", PIN, tag)
+    with app_scrape_target(prometheus, refapp, PIN, tag) as target:
+        up = target.wait_for_series(f'up{{{PIN}="{tag}"}} == 1', "the app's up")
         assert up[0]["metric"]["job"] == "api-gateway"
-        wait_for_series(
-            prometheus,
+        target.wait_for_series(
             f'http_requests_total{{{PIN}="{tag}", path="{CLAUDE_ROUTE}"}}',
             "the Claude route's request counter",
-            PIN,
-            tag,
         )
         buckets = _query(prometheus, f'count by (le) ({LATENCY}_bucket{{{PIN}="{tag}"}})')
     intent = {m.name: m for m in metric_intents(obs_config)}[LATENCY]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from obsgate.options import is_ci
 from obsgate.redaction.logstore import LogStore, Placement, value_at
-from obsgate.redaction.senders import log_event_case, send_request_case
+from obsgate.redaction.senders import EventCase, RequestCase, log_event_case, send_request_case
 from obsgate.refapp.logs import PinoLogger
 from obsgate.stack.endpoint import Endpoint
 
@@ -44,12 +44,14 @@ def sweep(
 ) -> list[Placement]:
     """One secret at every path of the intent, by every channel that can carry it."""
     top, nested = intent.top_level(), intent.one_level_down()
-    out = log_event_case(logger, f"{batch}-sweep-top", top, [], [])
-    out += log_event_case(logger, f"{batch}-sweep-bound", [], top, [])
-    out += log_event_case(logger, f"{batch}-sweep-nested", [], [], [("data", k) for k in nested])
+    out = log_event_case(logger, f"{batch}-sweep-top", EventCase(top=top))
+    out += log_event_case(logger, f"{batch}-sweep-bound", EventCase(bound=top))
+    nested_case = EventCase(nested=[("data", k) for k in nested])
+    out += log_event_case(logger, f"{batch}-sweep-nested", nested_case)
     headers = list(intent.headers_never_logged)
     for route in ("usage", "policy"):
-        out += send_request_case(app, f"{batch}-sweep-{route}", route, nested, headers, "*.{key}")
+        case = RequestCase(route=route, keys=nested, headers=headers, intent="*.{key}")
+        out += send_request_case(app, f"{batch}-sweep-{route}", case)
     return out
 
 
@@ -113,13 +115,11 @@ def test_no_secret_from_a_covered_place_reaches_the_store(
         n = next(counter)
         ev_top, ev_bound, ev_nested, level = event
         bound = [k for k in ev_bound if k not in ev_top]
-        placements.extend(
-            log_event_case(event_logger, f"{batch}-{n}", ev_top, bound, ev_nested, level)
-        )
+        case = EventCase(top=ev_top, bound=bound, nested=ev_nested, level=level)
+        placements.extend(log_event_case(event_logger, f"{batch}-{n}", case))
         route, keys, headers = request
-        placements.extend(
-            send_request_case(refapp, f"{batch}-r{n}", route, keys, headers, "*.{key}")
-        )
+        sent = RequestCase(route=route, keys=keys, headers=headers, intent="*.{key}")
+        placements.extend(send_request_case(refapp, f"{batch}-r{n}", sent))
 
     send()
     examples = next(counter)

@@ -25,7 +25,7 @@ from obsgate.slo.intent import SLOIntent, judge, load_intent
 from obsgate.slo.live import LiveSLIRun
 from obsgate.slo.policy import Policy, config_policy
 from obsgate.slo.spec import SLO, config_slos
-from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.endpoint import PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
 from obsgate.tools import ToolResult, promtool
 
@@ -105,18 +105,14 @@ def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent):
 
 @pytest.fixture(scope="session")
 def live_sli_run(
-    slos: dict[str, SLO], slo_intent: SLOIntent, prometheus: Endpoint, time_scale: float
+    slos: dict[str, SLO],
+    slo_intent: SLOIntent,
+    prometheus: PrometheusEndpoint,
+    time_scale: float,
 ) -> Iterator[LiveSLIRun]:
     pairs = [(s, slo_intent.slis[s.id]) for s in slos.values() if s.id in slo_intent.slis]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    run = LiveSLIRun(
-        pairs,
-        prometheus,
-        time_scale,
-        ISOLATION_LABEL,
-        f"{worker}.",
-        Path(prometheus.file_sd_dir),
-    )
+    run = LiveSLIRun(pairs, prometheus, factor=time_scale, label=ISOLATION_LABEL, tag=f"{worker}.")
     run.start()
     yield run
     run.stop()

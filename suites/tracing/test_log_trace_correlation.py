@@ -67,7 +67,7 @@ def test_every_log_line_of_the_request_carries_its_trace(
         )
 
     index = f"{shipped_logs.settings.index_prefix}-*"
-    stored = wait_for_logs(elasticsearch.url, index, match, source, shipper_state)
+    stored = wait_for_logs(elasticsearch.url, index, match, source, context=shipper_state)
     span_ids = {s.span_id for s in trace.spans}
     tid, sid = tracing_intent.trace_id_field, tracing_intent.span_id_field
     wrong = [d for d in stored if d.get(tid) != sent.trace_id or d.get(sid) not in span_ids]

@@ -105,7 +105,8 @@ def test_three_services_serve_on_127_0_0_1_with_host_networking(
     127.0.0.1 only, with Prometheus reaching Alertmanager over 127.0.0.1 too."""
     config = ObsConfig(REPO_ROOT / "fixtures" / "config" / "mindweave")
     am_config = {"route": {"receiver": "none"}, "receivers": [{"name": "none"}]}
-    started.append(am.start(ContainersBackend(), tmp_path / "am", am_config, source="test"))
+    adapted = am.AdaptedConfig(config=am_config, source="test")
+    started.append(am.start(ContainersBackend(), tmp_path / "am", adapted))
     prom_config = prom.write_live_config(config, 240.0, tmp_path / "prom", started[0])
     started.append(
         prom.start(
@@ -178,7 +179,7 @@ def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
 
     bad = {"route": {"receiver": "missing"}, "receivers": [{"name": "none"}]}
     with pytest.raises(ServiceError) as caught:
-        am.start(ContainersBackend(), tmp_path, bad, source="test")
+        am.start(ContainersBackend(), tmp_path, am.AdaptedConfig(config=bad, source="test"))
     message = str(caught.value)
     assert "alertmanager container" in message and "not ready" in message, message
     assert "undefined receiver" in message and "exit code: 1" in message, message

@@ -125,7 +125,9 @@ def test_req_serializer_keeps_three_headers_only(tmp_path: Path) -> None:
 
 def test_level_threshold(tmp_path: Path) -> None:
     path = tmp_path / "app.jsonl"
-    log = PinoLogger(JsonLineSink(path), PinoRedactor([], CENSOR), {}, level="warn")
+    log = PinoLogger(
+        sink=JsonLineSink(path), redactor=PinoRedactor([], CENSOR), serializers={}, level="warn"
+    )
     log.info({}, "dropped")
     log.warn({}, "kept")
     assert [json.loads(x)["msg"] for x in path.read_text().splitlines()] == ["kept"]
