@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -103,7 +107,29 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if not hasattr(config, "workerinput"):  # the run's owner: the xdist controller or alone
         os.environ.setdefault("OBS_GATE_OWNER_PID", str(os.getpid()))
-        os.environ.setdefault("OBS_GATE_RUN_DIR", tempfile.mkdtemp(prefix="obs-gate-"))
+        if "OBS_GATE_RUN_DIR" not in os.environ:
+            run_dir = tempfile.mkdtemp(prefix="obs-gate-")  # 0700
+            os.environ["OBS_GATE_RUN_DIR"] = run_dir
+            guard_run_dir(run_dir)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM ends the run as Ctrl-C does: servers stopped, run dir removed, exit 2."""
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+
+def guard_run_dir(run_dir: str) -> None:
+    """A guard that removes the run dir once this process is gone, even after a SIGKILL."""
+    guard = Path(__file__).with_name("stack") / "guard.py"
+    subprocess.Popen(
+        [sys.executable, str(guard), str(os.getpid()), "--remove", run_dir],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

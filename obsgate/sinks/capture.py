@@ -18,6 +18,7 @@ from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from obsgate.http_server import QuietHTTPServer
+from obsgate.masking import mask_token
 
 HEADERS_OF_INTEREST = ("Content-Type", "User-Agent")
 CONTROL = "_sink"  # /_sink/notifications, /_sink/fail_next, /_sink/clear: the test API
@@ -56,7 +57,7 @@ class Notification:
 
     def describe(self) -> str:
         """One line for failure messages: where it went and what it said."""
-        where = self.channel or self.routing_key
+        where = self.channel or (mask_token(self.routing_key) if self.routing_key else None)
         what = self.title
         if what is None and self.alerts is not None:
             what = ",".join(str(a.get("labels", {}).get("alertname")) for a in self.alerts)

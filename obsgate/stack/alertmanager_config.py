@@ -21,6 +21,7 @@ import yaml
 
 from obsgate.config import ObsConfig, parse_duration
 from obsgate.errors import ConfigError, GateError, ToolMissing
+from obsgate.masking import mask_value
 from obsgate.promql import duration_text
 from obsgate.stack.loopback import require_loopback
 from obsgate.tools import ToolResult, amtool, run_tool
@@ -165,10 +166,11 @@ class AlertmanagerConfigAdapter:
             self._scale(glob, "resolve_timeout", "global.resolve_timeout")
 
     def _set(self, node: dict[str, Any], key: str, value: str, path: str) -> None:
-        old = node.get(key, "(unset)")
+        old = node.get(key)
         if old != value:
             node[key] = value
-            self._changes.append(f"{path} {old} -> {value}")
+            shown = "(unset)" if old is None else mask_value(old)
+            self._changes.append(f"{path} {shown} -> {value}")
 
     def _adapt_receiver(self, receiver: dict[str, Any]) -> None:
         name = str(receiver.get("name"))

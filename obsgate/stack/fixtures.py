@@ -75,6 +75,17 @@ def run_backend(config: pytest.Config) -> Backend:
 
 
 @pytest.fixture(scope="session")
+def gate_workdir() -> Path:
+    """A private work dir of this process inside the run dir (0700): adapted configs hold
+    substituted secrets, so they live only where the run's owner removes them at the end,
+    on SIGTERM too, and the run guard after a SIGKILL."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    path = Path(os.environ["OBS_GATE_RUN_DIR"]) / f"work-{worker}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
 def obs_config(pytestconfig: pytest.Config) -> ObsConfig:
     return ObsConfig(config_dir(pytestconfig))
 

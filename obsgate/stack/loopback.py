@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from obsgate.errors import GateError
+from obsgate.masking import mask_url
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9a-f:]+\]):(?P<port>\d+)$", re.I)
@@ -31,7 +32,7 @@ def non_loopback_hosts(config: Any, path: str = "") -> list[str]:
         elif (m := _HOST_PORT.match(config)) and _key_of(path) in HOST_KEYS:
             host = m["host"].strip("[]")
         if host is not None and not is_loopback(host):
-            found.append(f"{path}: {config}")
+            found.append(f"{path}: {mask_url(config) if _URL.match(config) else config}")
     return found
 
 

@@ -20,6 +20,6 @@ def offline_adapter(obs_config: ObsConfig, time_scale: float) -> AlertmanagerCon
 
 @pytest.fixture(scope="session")
 def offline_alertmanager_config(
-    offline_adapter: AlertmanagerConfigAdapter, tmp_path_factory: pytest.TempPathFactory
+    offline_adapter: AlertmanagerConfigAdapter, gate_workdir: Path
 ) -> Path:
-    return offline_adapter.write(tmp_path_factory.mktemp("alertmanager") / "alertmanager.yaml")
+    return offline_adapter.write(gate_workdir / "alertmanager-offline" / "alertmanager.yaml")

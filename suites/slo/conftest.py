@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -86,10 +85,11 @@ def judge_slo(slo_intent: SLOIntent, slo: SLO):
 
 
 @pytest.fixture(scope="session")
-def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent):
+def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Path):
     """Every (SLO, case) promtool run started at once, two at a time, niced: the live test
     and the math run meanwhile."""
-    workdir = Path(tempfile.mkdtemp(prefix="slo-detection-"))
+    workdir = gate_workdir / "slo-detection"
+    workdir.mkdir(exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=2)
     runs: dict[tuple[str, str], Future[ToolResult]] = {}
     for slo in slos.values():

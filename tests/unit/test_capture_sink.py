@@ -193,6 +193,7 @@ def test_wait_for_timeout_lists_what_did_arrive(sink: CaptureSink) -> None:
     assert "0.3s" in message and "a page for team-db" in message and "received 2" in message
     assert "slack receiver='team-slack' status=firing to=#payments-oncall" in message
     assert "pagerduty receiver='pd' status=resolved to=***" in message
+    assert "rk-payments" not in message  # a routing key is a secret: masked in every message
     assert "[RESOLVED] HighErrorRate" in message
 
 
