@@ -45,7 +45,7 @@ def run(argv: list[str]) -> int:
 def doctor() -> int:
     """One line per server and tool: its version, or that it is missing and how to install
     it; then where the suites and the default config are. Exit 1 when anything is missing."""
-    from obsgate.stack.versions import NOT_INSTALLED, binary_versions
+    from obsgate.stack.versions import NOT_INSTALLED, WRONG_BINARY, binary_versions
 
     versions = binary_versions()
     for name, version in versions.items():
@@ -56,7 +56,8 @@ def doctor() -> int:
         print(f"{'suites':15} missing: {exc}")
         return 1
     print(f"{'default config':15} {options.DEFAULT_CONFIG_DIR}")
-    return 1 if any(v.startswith(NOT_INSTALLED) for v in versions.values()) else 0
+    broken = (NOT_INSTALLED, WRONG_BINARY)
+    return 1 if any(v.startswith(broken) for v in versions.values()) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from obsgate import options
+from obsgate import options, preflight
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.findings import parse_finding_reason
 from obsgate.options import config_dir, is_ci, reports_dir
 from obsgate.scenarios.model import load_scenarios
 from obsgate.scenarios.routing import load_route_cases
+from obsgate.stack.backends import resolve_backend
 
 # The fixture modules this plugin brings, wherever the gate is installed.
 pytest_plugins = [
@@ -130,6 +131,22 @@ def guard_run_dir(run_dir: str) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every binary the selected tests need, found and proven before the first test: a
+    missing or wrong one stops the run here, one line each (exit 4). Under xdist each
+    worker's tests report it instead, test by test."""
+    config = session.config
+    if config.option.collectonly or hasattr(config, "workerinput") or not session.items:
+        return
+    backend = resolve_backend(config.getoption("stack"))
+    if backend == "external":
+        return
+    found = preflight.problems(preflight.required(session.items, backend))
+    if found:
+        raise pytest.UsageError("\n".join(found))
 
 
 @pytest.hookimpl(hookwrapper=True)

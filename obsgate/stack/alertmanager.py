@@ -6,6 +6,7 @@ sink; this module only starts the server with the dict it is given.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,15 @@ from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
 from obsgate.tools import find_binary
+from obsgate.tools.identity import proven
 
 
 def alertmanager_binary() -> str:
-    return find_binary(
+    found = find_binary(
         ["alertmanager", "prometheus-alertmanager"], "ALERTMANAGER_BIN", "prometheus-alertmanager"
     )
+    env = "ALERTMANAGER_BIN" if os.environ.get("ALERTMANAGER_BIN") else ""
+    return proven("alertmanager", found, env)
 
 
 def write_config(workdir: Path, config: dict[str, Any], source: str) -> Path:

@@ -8,6 +8,7 @@ give way to one file_sd job whose targets the test process serves.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
 from obsgate.tools import find_binary
+from obsgate.tools.identity import proven
 
 ISOLATION_LABEL = "scenario"
 SCENARIO_JOB = "scenarios"
@@ -31,7 +33,8 @@ RESEND_DELAY = 60.0
 
 
 def prometheus_binary() -> str:
-    return find_binary(["prometheus"], "PROMETHEUS_BIN", "prometheus")
+    found = find_binary(["prometheus"], "PROMETHEUS_BIN", "prometheus")
+    return proven("prometheus", found, "PROMETHEUS_BIN" if os.environ.get("PROMETHEUS_BIN") else "")
 
 
 def scale_group(group: dict[str, Any], factor: float, source: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -9,6 +10,13 @@ from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec
 from obsgate.tools import find_binary
+from obsgate.tools.identity import proven
+
+
+def redis_binary() -> str:
+    found = find_binary(["redis-server"], "REDIS_SERVER_BIN", "redis-server")
+    env = "REDIS_SERVER_BIN" if os.environ.get("REDIS_SERVER_BIN") else ""
+    return proven("redis-server", found, env)
 
 
 def ping(port: int) -> bool:
@@ -45,9 +53,7 @@ def spec(workdir: Path) -> ServerSpec:
         workdir=workdir,
         port=port,
         scheme="redis",
-        process=lambda: Command(
-            argv=[find_binary(["redis-server"], "REDIS_SERVER_BIN", "redis-server"), *args]
-        ),
+        process=lambda: Command(argv=[redis_binary(), *args]),
         container=Command(argv=["redis-server", *args]),
         ready=Readiness(
             what=f"Redis to answer PING on 127.0.0.1:{port}",

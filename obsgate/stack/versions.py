@@ -6,11 +6,13 @@ the process backend would run, found the way the backends find them, or says it 
 
 from __future__ import annotations
 
+import os
 import re
 
 from obsgate.errors import ToolMissing
 from obsgate.stack.process import binary_version
 from obsgate.tools import find_binary
+from obsgate.tools.identity import proven
 
 # name -> (binary names, env override, install hint), as the backends look them up.
 BINARIES: dict[str, tuple[list[str], str, str]] = {
@@ -21,6 +23,7 @@ BINARIES: dict[str, tuple[list[str], str, str]] = {
     "redis-server": (["redis-server"], "REDIS_SERVER_BIN", "redis-server"),
 }
 NOT_INSTALLED = "not installed"
+WRONG_BINARY = "wrong binary"
 VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+.][\w.]+)?)")
 
 
@@ -31,11 +34,18 @@ def short_version(first_line: str) -> str:
 
 
 def binary_versions() -> dict[str, str]:
-    """Each known binary's version, or 'not installed (scripts/install-backends)'."""
+    """Each known binary's version; 'not installed (...)' or 'wrong binary: ...' else."""
     versions = {}
     for name, (names, env_var, package) in BINARIES.items():
         try:
-            versions[name] = short_version(binary_version(find_binary(names, env_var, package)))
+            found = find_binary(names, env_var, package)
         except ToolMissing:
             versions[name] = f"{NOT_INSTALLED} (scripts/install-backends)"
+            continue
+        try:
+            proven(name, found, env_var if os.environ.get(env_var) else "")
+        except ToolMissing as exc:
+            versions[name] = f"{WRONG_BINARY}: {exc}"
+            continue
+        versions[name] = short_version(binary_version(found))
     return versions

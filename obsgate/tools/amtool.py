@@ -7,19 +7,23 @@ or against the config a running Alertmanager has loaded (a staging deployment), 
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
 
 from obsgate.errors import ConfigError
 from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, find_binary, run_tool
+from obsgate.tools.identity import proven
 
 ENV_VAR = "AMTOOL"
 PACKAGE = "prometheus-alertmanager"
 
 
 def binary() -> str:
-    return find_binary("amtool", ENV_VAR, PACKAGE)
+    """amtool, proven once per process on a known input."""
+    found = find_binary("amtool", ENV_VAR, PACKAGE)
+    return proven("amtool", found, ENV_VAR if os.environ.get(ENV_VAR) else "")
 
 
 def _run(*args: str | Path, timeout: float = DEFAULT_TIMEOUT) -> ToolResult:

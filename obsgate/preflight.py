@@ -1,0 +1,65 @@
+"""Before the first test: every binary the selected tests need is found and proven.
+
+A missing or wrong binary would otherwise fail each test that needs it, one by one, or (a
+wrong promtool) pass them. Found once, up front, it stops the run with one line per
+problem, each naming what to install or which variable to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pytest
+
+from obsgate.errors import GateError
+
+# What each suite marker or `needs` name requires locally, whatever the backend.
+TOOLS_BY_MARK = {"alerts": ("promtool",), "routing": ("amtool",), "promtool": ("promtool",),
+                 "sloth": ("sloth",), "alertmanager": ("amtool",)}  # fmt: skip
+# What the process backend runs locally for a server a test needs.
+SERVERS = ("prometheus", "alertmanager", "redis", "kafka", "elasticsearch", "jaeger")
+
+
+def _finders() -> dict[str, Callable[[], object]]:
+    from obsgate.stack import alertmanager, jaeger, jvm, prometheus, redis
+    from obsgate.tools import amtool, promtool, sloth
+
+    return {
+        "promtool": promtool.binary,
+        "amtool": amtool.binary,
+        "sloth": sloth.binary,
+        "prometheus": prometheus.prometheus_binary,
+        "alertmanager": alertmanager.alertmanager_binary,
+        "redis": redis.redis_binary,
+        "jaeger": jaeger.jaeger_binary,
+        "kafka": lambda: jvm.jar_dir("kafka", "KAFKA_LIB_DIR", "kafka_2.13-*.jar"),
+        "elasticsearch": lambda: jvm.jar_dir(
+            "elasticsearch", "ELASTICSEARCH_LIB_DIR", "elasticsearch-cluster-runner-*.jar"
+        ),
+    }
+
+
+def required(items: Iterable[pytest.Item], backend: str) -> list[str]:
+    """The binaries the selected tests need, in a stable order."""
+    needed: set[str] = set()
+    for item in items:
+        names = {m.name for m in item.iter_markers()}
+        names |= {arg for m in item.iter_markers("needs") for arg in m.args}
+        for name in names:
+            needed.update(TOOLS_BY_MARK.get(name, ()))
+            if backend == "process" and name in SERVERS:
+                needed.add(name)
+    order = list(_finders())
+    return sorted(needed, key=order.index)
+
+
+def problems(names: Iterable[str]) -> list[str]:
+    """One line per binary that is missing or not what it claims to be."""
+    finders = _finders()
+    found = []
+    for name in names:
+        try:
+            finders[name]()
+        except GateError as exc:
+            found.append(str(exc).splitlines()[0])
+    return found

@@ -1,0 +1,69 @@
+"""A tool is proven before its verdicts count: a wrong binary stops the run in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from obsgate.errors import ToolMissing
+from obsgate.tools import find_binary
+from obsgate.tools.identity import proven
+from tests.gate_subprocess import clean_env, run_gate
+
+
+def fake(tmp_path: Path, name: str, version_line: str, exit_code: int = 0) -> str:
+    """A script that claims to be `name` and answers every command with `exit_code`."""
+    path = tmp_path / name
+    path.write_text(f"#!/bin/sh\necho '{version_line}'\nexit {exit_code}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_the_real_tools_are_proven() -> None:
+    for name, package in (("promtool", "prometheus"), ("amtool", "prometheus-alertmanager")):
+        binary = find_binary(name, name.upper(), package)
+        assert proven(name, binary, "") == binary
+
+
+def test_a_binary_that_is_not_the_tool_is_named_with_its_variable() -> None:
+    with pytest.raises(ToolMissing) as caught:
+        proven("promtool", "/bin/true", "PROMTOOL")
+    message = str(caught.value)
+    assert message.startswith("PROMTOOL=/bin/true is not promtool"), message
+    assert "unset it" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "exit_code", "wrong"),
+    [
+        ("promtool", 0, "a rule test that must fail passed"),
+        ("promtool", 1, "a rule test that must pass failed"),
+        ("amtool", 0, "a config with an undefined receiver was accepted"),
+        ("amtool", 1, "a valid config was refused"),
+    ],
+)
+def test_a_tool_that_answers_wrongly_is_refused(
+    tmp_path: Path, name: str, exit_code: int, wrong: str
+) -> None:
+    """It prints the right --version but gives a fixed answer to everything."""
+    binary = fake(tmp_path, name, f"{name}, version 9.9.9 (branch: fake)", exit_code)
+    if exit_code:  # --version itself must still succeed: answer 0 to it, `exit_code` else
+        Path(binary).write_text(
+            f'#!/bin/sh\nif [ "$1" = --version ]; then echo "{name}, version 9.9.9"; exit 0; fi\n'
+            f"exit {exit_code}\n"
+        )
+    with pytest.raises(ToolMissing, match=wrong):
+        proven(name, binary, "")
+
+
+def test_a_wrong_promtool_stops_the_gate_before_any_test(tmp_path: Path) -> None:
+    run = run_gate("-k", "alerts", env=clean_env(PROMTOOL="/bin/true"), suite="suites")
+    assert run.returncode == 4, run.describe()
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, run.describe()
+    assert errors[0].startswith(
+        "ERROR: PROMTOOL=/bin/true is not promtool: `--version` printed 'true "
+    ), errors  # what /bin/true prints for --version differs between coreutils releases
+    assert errors[0].endswith("(set PROMTOOL to the path of promtool, or unset it)"), errors
+    assert "Traceback" not in run.output and " passed" not in run.output, run.describe()
