@@ -16,7 +16,6 @@ scrapes the gateway twice, as two views told apart by the isolation label:
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from obsgate.stack.endpoint import (
 from obsgate.stack.kube_sd import job_namespaces, kube_free, service_meta_labels, write_targets
 from obsgate.stack.registry import StackRegistry
 from obsgate.stack.spec import Backend
+from obsgate.wait import eventually
 
 VIEW = prom.ISOLATION_LABEL  # the label that tells the two views apart in every rule
 INTENDED, AS_DEPLOYED = "intended", "as-deployed"
@@ -115,17 +115,20 @@ class LoadStack:
         """The time of the first scrape of the gateway (intended view) after `since`:
         a point at which Prometheus holds every request counted before `since`."""
         expr = f'timestamp(up{{job="{GATEWAY}", {VIEW}="{INTENDED}"}})'
-        deadline = time.monotonic() + timeout
-        while True:
-            at = self.scalar(expr)
-            if at is not None and at > since:
-                return at
-            if time.monotonic() > deadline:
-                raise ServiceError(
-                    f"gave up after {timeout:.0f}s waiting for Prometheus to scrape the load "
-                    f"gateway after t={since:.3f} (last scrape {at})\n{self.prometheus.log_tail()}"
-                )
-            time.sleep(0.2)
+        last = None
+
+        def scraped() -> float | None:
+            nonlocal last
+            last = self.scalar(expr)
+            return last if last is not None and last > since else None
+
+        return eventually(
+            scraped,
+            timeout=timeout,
+            what=f"Prometheus to scrape the load gateway after t={since:.3f}",
+            on_timeout=lambda: f"last scrape {last}\n{self.prometheus.log_tail()}",
+            interval=0.2,
+        )
 
 
 def write_prometheus_config(

@@ -4,7 +4,6 @@ prometheus-client's own parser, and wait for the usage-tracker to catch up."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from obsgate.errors import ServiceError
 from obsgate.stack.endpoint import Endpoint
+from obsgate.wait import eventually
 
 
 @dataclass
@@ -94,32 +94,36 @@ def wait_for_sample(
     url: str, name: str, labels: dict[str, str], timeout: float = 30.0
 ) -> Exposition:
     """Scrape `url` until a sample of `name` with `labels` appears (bounded; says what)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def with_sample() -> Exposition | None:
         exposition = scrape(url)
         for sample in exposition.of(name):
             if all(sample.labels.get(k) == v for k, v in labels.items()):
                 return exposition
-        if time.monotonic() > deadline:
-            raise ServiceError(f"gave up after {timeout:.0f}s waiting for {name}{labels} at {url}")
-        time.sleep(0.2)
+        return None
+
+    return eventually(with_sample, timeout=timeout, what=f"{name}{labels} at {url}", interval=0.2)
 
 
 def wait_for_key_usage(app: Endpoint, key: str, timeout: float = 30.0) -> dict[str, int]:
     """Poll the gateway's usage of `key` (counted in Redis by the usage-tracker) until an
     event is counted (bounded; says what it waited for)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    last = None
+
+    def counted() -> dict[str, int] | None:
+        nonlocal last
         resp = requests.get(f"{app.url}/api/v1/api-keys/{key}/usage", timeout=10)
         resp.raise_for_status()
-        if resp.json().get("events", 0) >= 1:
-            return resp.json()
-        if time.monotonic() > deadline:
-            raise ServiceError(
-                f"gave up after {timeout:.0f}s waiting for the usage-tracker to count the "
-                f"usage event of key {key} in Redis (last answer {resp.json()})\n{app.log_tail()}"
-            )
-        time.sleep(0.2)
+        last = resp.json()
+        return last if last.get("events", 0) >= 1 else None
+
+    return eventually(
+        counted,
+        timeout=timeout,
+        what=f"the usage-tracker to count the usage event of key {key} in Redis",
+        on_timeout=lambda: f"last answer {last}\n{app.log_tail()}",
+        interval=0.2,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,26 +137,31 @@ class ScrapeTarget:
     def wait_for_series(self, expr: str, what: str, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Query until `expr` has a result; a timeout shows the app's target health."""
         prometheus = self.prometheus
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def result() -> list[dict[str, Any]]:
             resp = requests.get(f"{prometheus.url}/api/v1/query", params={"query": expr}, timeout=5)
             resp.raise_for_status()
-            result = resp.json()["data"]["result"]
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()
-                ours = [
-                    t
-                    for t in targets["data"]["activeTargets"]
-                    if t["labels"].get(self.label) == self.tag
-                ]
-                raise ServiceError(
-                    f"gave up after {timeout:.0f}s waiting for {what} ({expr}); the app as a "
-                    f"Prometheus target (health, lastError): {json.dumps(ours)[:1500]}\n"
-                    f"{prometheus.log_tail()}"
-                )
-            time.sleep(0.25)
+            return resp.json()["data"]["result"]
+
+        def target_health() -> str:
+            targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()
+            ours = [
+                t
+                for t in targets["data"]["activeTargets"]
+                if t["labels"].get(self.label) == self.tag
+            ]
+            return (
+                f"the app as a Prometheus target (health, lastError): {json.dumps(ours)[:1500]}\n"
+                f"{prometheus.log_tail()}"
+            )
+
+        return eventually(
+            result,
+            timeout=timeout,
+            what=f"{what} ({expr})",
+            on_timeout=target_health,
+            interval=0.25,
+        )
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 import requests
 
 from obsgate.errors import ServiceError
+from obsgate.wait import eventually
 
 
 def free_port() -> int:
@@ -86,24 +87,22 @@ class ManagedProcess:
 
     def wait_ready(self, probe: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
         """Poll `probe` until it is true; a death or the timeout is a ServiceError with the log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise ServiceError(
                     f"{self.name} exited with status {self.proc.returncode} before {what}; "
                     f"command: {' '.join(self.argv)}\n{log_tail(self.log_path)}"
                 )
-            try:
-                if probe():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise ServiceError(
-            f"{self.name}: gave up after {timeout:.0f}s waiting for {what}\n"
-            f"{log_tail(self.log_path)}"
+            return probe()
+
+        def stopped() -> str:
+            self.stop()  # a server that never got ready is not left running
+            return log_tail(self.log_path)
+
+        eventually(
+            ready, timeout=timeout, what=f"{self.name} to be ready ({what})", on_timeout=stopped
         )
 
     def wait_http(self, url: str, timeout: float = 60.0) -> None:

@@ -9,7 +9,6 @@ hand-made `namespace` series) can never make a panel look alive.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.dashboards import Panel, panels, pinned
-from obsgate.errors import ServiceError
 from obsgate.refapp.client import exercise_routes
 from obsgate.stack.endpoint import Endpoint
+from obsgate.wait import eventually
 
 from .conftest import judge_named
 
@@ -44,16 +43,16 @@ def test_panel_query_parses_in_prometheus(prometheus: Endpoint, panel: Panel) ->
 
 
 def wait_for(prometheus: Endpoint, expr: str, what: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + SCRAPE_WAIT
-    while time.monotonic() < deadline:
-        result = query(prometheus, expr).json()["data"]["result"]
-        if result:
-            return result
-        time.sleep(0.5)
-    targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]
-    raise ServiceError(
-        f"gave up after {SCRAPE_WAIT:.0f}s waiting for {what} ({expr}); targets: "
-        f"{json.dumps(targets['activeTargets'])[:1500]}"
+    def targets() -> str:
+        active = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]
+        return f"targets: {json.dumps(active['activeTargets'])[:1500]}"
+
+    return eventually(
+        lambda: query(prometheus, expr).json()["data"]["result"],
+        timeout=SCRAPE_WAIT,
+        what=f"{what} ({expr})",
+        on_timeout=targets,
+        interval=0.5,
     )
 
 

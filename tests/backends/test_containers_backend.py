@@ -32,6 +32,7 @@ from obsgate.stack.backends import ContainersBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 from obsgate.stack.redis import ping
+from obsgate.wait import eventually
 from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 from tools.flake_check import outcomes
 
@@ -120,12 +121,13 @@ def test_three_services_serve_on_127_0_0_1_with_host_networking(
     alertmanager, prometheus, redis = started
     assert "0.25" in alertmanager.version and "2.42" in prometheus.version, started
     assert ping(redis.port)
-    deadline = time.monotonic() + 30
-    active: list[object] = []
-    while time.monotonic() < deadline and not active:
-        url = f"{prometheus.url}/api/v1/alertmanagers"
-        active = requests.get(url, timeout=5).json()["data"]["activeAlertmanagers"]
-        time.sleep(0.2)
+    url = f"{prometheus.url}/api/v1/alertmanagers"
+    active = eventually(
+        lambda: requests.get(url, timeout=5).json()["data"]["activeAlertmanagers"],
+        timeout=30,
+        what=f"Prometheus to discover an Alertmanager ({url})",
+        interval=0.2,
+    )
     assert active == [{"url": f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"}], active
 
 
@@ -210,10 +212,12 @@ def test_an_interrupted_gate_run_leaves_no_container(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(gate_containers(client, gate.pid)) < 2 and time.monotonic() < deadline:
+
+        def both_up() -> bool:
             assert gate.poll() is None, "the gate run ended before its containers were up"
-            time.sleep(0.2)
+            return len(gate_containers(client, gate.pid)) >= 2
+
+        eventually(both_up, timeout=60, what="the gate run's containers", interval=0.2)
         assert len(gate_containers(client, gate.pid)) == 2, "Prometheus and Alertmanager"
     finally:
         gate.send_signal(signum)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from obsgate.wait import eventually
 from tests.gate_subprocess import REPO_ROOT, clean_env
 
 
@@ -38,15 +39,21 @@ def start_gate(tmp_path: Path) -> subprocess.Popen[str]:
 
 def servers_of(tmp_path: Path, timeout: float = 60) -> tuple[Path, dict[str, int]]:
     """The child's run dir and the pid of each server once Prometheus and Alertmanager run."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def started() -> tuple[Path, dict[str, int]] | None:
         for run_dir in (tmp_path / "tmp").glob("obs-gate-*"):
             states = {p.name.split(".")[0]: p for p in run_dir.glob("*.endpoint.json")}
             if {"prometheus", "alertmanager"} <= states.keys():
                 pids = {name: json.loads(p.read_text()).get("pid") for name, p in states.items()}
                 return run_dir, {name: pid for name, pid in pids.items() if pid}
-        time.sleep(0.2)
-    raise AssertionError(f"the child gate started no Prometheus within {timeout:g} s")
+        return None
+
+    return eventually(
+        started,
+        timeout=timeout,
+        what="the child gate to start Prometheus and Alertmanager",
+        interval=0.2,
+    )
 
 
 def alive(pid: int) -> bool:

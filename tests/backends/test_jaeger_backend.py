@@ -24,6 +24,7 @@ from obsgate.stack import jaeger as jg
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
+from obsgate.wait import eventually
 
 pytestmark = [pytest.mark.needs("jaeger"), pytest.mark.writes("exports spans into Jaeger")]
 TRACE_WAIT = 20.0  # the batch processor flushes every 200 ms; the rest is a busy machine's slack
@@ -78,14 +79,13 @@ def wait_for_trace(endpoint: Endpoint, trace_id: str, spans: int) -> dict[str, A
 def server_pid(guard_pid: int, timeout: float = 5.0) -> int:
     """The Jaeger process under the guard that ManagedProcess starts."""
     children = Path(f"/proc/{guard_pid}/task/{guard_pid}/children")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(FileNotFoundError):
-            pids = children.read_text().split()
-            if pids:
-                return int(pids[0])
-        time.sleep(0.05)
-    raise AssertionError(f"guard {guard_pid} has no server child after {timeout:g}s")
+    pids = eventually(
+        lambda: children.read_text().split(),
+        timeout=timeout,
+        what=f"a server child of guard {guard_pid}",
+        interval=0.05,
+    )
+    return int(pids[0])
 
 
 def listening_sockets(pid: int) -> list[tuple[str, int]]:

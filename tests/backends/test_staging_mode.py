@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from obsgate.wait import eventually
 from tests.gate_subprocess import REPO_ROOT, RULES, clean_env, copy_config, edit, run_gate
 
 READY_WAIT = 60.0
@@ -33,11 +33,18 @@ def standin_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             cwd=REPO_ROOT, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + READY_WAIT
-        while not env_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
+
+        def written() -> bool:
+            if proc.poll() is not None:
                 pytest.fail(f"the staging stand-in did not start; its log:\n{log.read_text()}")
-            time.sleep(0.1)
+            return env_file.exists()
+
+        eventually(
+            written,
+            timeout=READY_WAIT,
+            what=f"the staging stand-in to write {env_file.name}",
+            on_timeout=lambda: f"its log:\n{log.read_text()}",
+        )
         pairs = (line.split("=", 1) for line in env_file.read_text().splitlines() if line)
         yield {k: v for k, v in pairs if k != "OBS_CONFIG_DIR"}
     finally:

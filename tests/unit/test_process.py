@@ -4,7 +4,6 @@ a fake would only repeat our own assumptions."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import socket
@@ -20,6 +19,7 @@ from obsgate.stack import redis as rd
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
 from obsgate.tools import find_binary
+from obsgate.wait import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GUARD = REPO_ROOT / "obsgate" / "stack" / "guard.py"
@@ -82,7 +82,9 @@ def test_managed_process_stop_leaves_no_process(tmp_path: Path) -> None:
 def test_readiness_timeout_names_what_it_waited_for(tmp_path: Path) -> None:
     proc = ManagedProcess("sleeper", ["sleep", "30"], tmp_path).start()
     try:
-        with pytest.raises(ServiceError, match=r"sleeper: gave up after 1s waiting for the moon"):
+        with pytest.raises(
+            ServiceError, match=r"gave up after 1 s waiting for sleeper to be ready \(the moon\)"
+        ):
             proc.wait_ready(lambda: False, "the moon", timeout=1)
         assert gone_within(proc.pid, 3), "a server that never got ready must not be left running"
     finally:
@@ -99,15 +101,14 @@ def test_process_that_exits_at_once_reports_its_status(tmp_path: Path) -> None:
 
 
 def _children(pid: int, timeout: float = 5) -> list[int]:
-    """The child pids of `pid`, once it has one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(FileNotFoundError):
-            text = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            if text:
-                return [int(p) for p in text]
-        time.sleep(0.05)
-    return []
+    """The child pids of `pid`, once it has one (the file is missing while it starts)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return eventually(
+        lambda: [int(p) for p in children.read_text().split()],
+        timeout=timeout,
+        what=f"a child of pid {pid}",
+        interval=0.05,
+    )
 
 
 def test_guard_ends_the_server_when_its_owner_dies() -> None:
