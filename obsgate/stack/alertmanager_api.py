@@ -1,7 +1,9 @@
-"""Alertmanager's API v2 as the inhibition tests use it: push hand-made alerts, read their status.
+"""Alertmanager's API v2 as the routing and inhibition tests use it: push hand-made alerts,
+read their status.
 
-The Alertmanager is shared with other suites, so every alert a test pushes carries
-`gate_test=<uuid>` and the test only ever reads alerts with its own value.
+The Alertmanager is shared with other suites, so every alert a test pushes carries the
+test's own value of an isolation label (`gate_test=<uuid>`, or a unique `alertname` where
+the groups must be the test's own too) and the test only ever reads alerts with that value.
 """
 
 from __future__ import annotations
@@ -30,50 +32,65 @@ def _stamp(at: datetime) -> str:
 
 
 class AlertmanagerAPI:
-    """Pushes and reads one test's alerts; every wait is bounded and reports what it saw."""
+    """Pushes and reads one test's alerts, each labelled `label=test_id`; every wait is
+    bounded and reports what it saw.
 
-    def __init__(self, endpoint: Endpoint, test_id: str) -> None:
+    Every push has the same startsAt, by default a minute ago: a resolving push must not
+    start after it ends. A test of group timing gives its start (`starts_at`) instead."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        test_id: str,
+        *,
+        label: str = ISOLATION_LABEL,
+        starts_at: datetime | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.test_id = test_id
+        self.label = label
         self._session = requests.Session()
-        # One start for the whole test: a resolving push must not start after it ends.
-        self._starts_at = datetime.now(UTC) - timedelta(minutes=1)
+        self._starts_at = starts_at or datetime.now(UTC) - timedelta(minutes=1)
         self._pushed: dict[str, LabelSet] = {}
 
     def own(self, labels: LabelSet) -> LabelSet:
-        return {**labels, ISOLATION_LABEL: self.test_id}
+        return {**labels, self.label: self.test_id}
 
-    def fire(self, *label_sets: LabelSet) -> None:
-        """Explicit endsAt: the adapted config's scaled resolve_timeout would end them in ~1 s."""
-        self._push(label_sets, datetime.now(UTC) + timedelta(minutes=10))
+    def fire(self, *label_sets: LabelSet) -> float:
+        """Explicit endsAt: the adapted config's scaled resolve_timeout would end them in ~1 s.
+        Returns when it pushed, in time.monotonic()."""
+        return self._push(label_sets, datetime.now(UTC) + timedelta(minutes=10))
 
-    def resolve(self, *label_sets: LabelSet) -> None:
-        self._push(label_sets, datetime.now(UTC) - timedelta(seconds=1))
+    def resolve(self, *label_sets: LabelSet) -> float:
+        """endsAt now: resolved from here on (not earlier: never before the test's start)."""
+        return self._push(label_sets, datetime.now(UTC))
 
     def resolve_all(self) -> None:
         """Resolve whatever the test left firing, so it stops notifying the shared sink."""
         if self._pushed:
             self.resolve(*self._pushed.values())
 
-    def _push(self, label_sets: tuple[LabelSet, ...], ends_at: datetime) -> None:
+    def _push(self, label_sets: tuple[LabelSet, ...], ends_at: datetime) -> float:
         self._pushed.update({json.dumps(ls, sort_keys=True): ls for ls in label_sets})
         body = [
             {
                 "labels": self.own(labels),
-                "annotations": {"summary": f"inhibition test {self.test_id}"},
+                "annotations": {"summary": f"gate test {self.test_id}"},
                 "startsAt": _stamp(self._starts_at),
                 "endsAt": _stamp(ends_at),
             }
             for labels in label_sets
         ]
+        pushed_at = time.monotonic()
         r = self._session.post(f"{self.endpoint.url}/api/v2/alerts", json=body, timeout=5)
         assert r.ok, f"Alertmanager refused the push ({r.status_code}): {r.text}\n{body}"
+        return pushed_at
 
     def alerts(self) -> list[dict]:
         """This test's alerts as GET /api/v2/alerts shows them (inhibited ones included)."""
         r = self._session.get(
             f"{self.endpoint.url}/api/v2/alerts",
-            params={"filter": f'{ISOLATION_LABEL}="{self.test_id}"'},
+            params={"filter": f'{self.label}="{self.test_id}"'},
             timeout=5,
         )
         r.raise_for_status()
@@ -95,7 +112,7 @@ class AlertmanagerAPI:
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"within {timeout:g} s: {what}\nGET /api/v2/alerts?filter="
-                    f'{ISOLATION_LABEL}="{self.test_id}" returned:\n{describe(seen)}'
+                    f'{self.label}="{self.test_id}" returned:\n{describe(seen)}'
                 )
             time.sleep(0.1)
 

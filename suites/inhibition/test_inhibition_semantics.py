@@ -67,7 +67,7 @@ def test_target_is_active_again_once_source_resolves(
     source, target = hand_made(case, am_api)
     am_api.fire(source, target)  # at 0: both fire
     wait_suppressed_by(am_api, target, source)  # then: target muted
-    am_api.resolve(source)  # then: the source resolves (endsAt in the past)
+    am_api.resolve(source)  # then: the source resolves (endsAt now)
     am_api.wait_until(  # within 10 s: the target is active, inhibited by nothing
         lambda alerts: state(am_api.find(alerts, target)) == ("active", []),
         f"target {am_api.own(target)} active again after its source resolved",

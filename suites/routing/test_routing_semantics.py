@@ -16,14 +16,14 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-import requests
 
 from obsgate.config import ObsConfig, parse_duration
 from obsgate.sinks.capture import Notification
 from obsgate.sinks.service import SinkClient
+from obsgate.stack.alertmanager_api import AlertmanagerAPI
 from obsgate.stack.endpoint import Endpoint
 
 pytestmark = [
@@ -38,7 +38,6 @@ MARGIN = 2.0
 # Longest wait a test may spend on one expectation; a positive repeat beyond it is not waited.
 LONGEST_WAIT = 20.0
 _COUNT = re.compile(r"^\[FIRING:(\d+)\]")
-LabelSet = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -76,50 +75,23 @@ def timing(obs_config: ObsConfig, time_scale: float) -> RouteTiming:
     return RouteTiming(**scaled)
 
 
-class HandMadeAlerts:
-    """One test's alerts: a unique alertname, pushed with startsAt = the test's start."""
+class HandMadeAlerts(AlertmanagerAPI):
+    """One test's alerts, told apart by a unique alertname (a group_by label, so their groups
+    are the test's own too), and the notifications they made at the sink."""
 
     def __init__(self, alertmanager: Endpoint, sink: SinkClient) -> None:
-        self.url = f"{alertmanager.url}/api/v2/alerts"
-        self.alertmanager = alertmanager
-        self.sink = sink
-        self.alertname = f"GateRouting{uuid.uuid4().hex[:8]}"
         # startsAt now, not in the past: an alert older than group_wait flushes its new group
         # at once, before a second alert of the same push can join it.
-        self.started = datetime.now(UTC)
-        self._session = requests.Session()
-        self._pushed: dict[tuple, LabelSet] = {}
+        super().__init__(
+            alertmanager,
+            f"GateRouting{uuid.uuid4().hex[:8]}",
+            label="alertname",
+            starts_at=datetime.now(UTC),
+        )
+        self.alertname = self.test_id
+        self.sink = sink
 
-    def fire(self, *label_sets: LabelSet) -> float:
-        """Explicit endsAt: the scaled resolve_timeout (1.25 s at 240) would otherwise end them."""
-        return self._push(label_sets, datetime.now(UTC) + timedelta(minutes=10))
-
-    def resolve(self, *label_sets: LabelSet) -> float:
-        return self._push(label_sets, datetime.now(UTC))
-
-    def resolve_all(self) -> None:
-        """Whatever the test left firing stops notifying the shared sink."""
-        if self._pushed:
-            self.resolve(*self._pushed.values())
-
-    def _push(self, label_sets: tuple[LabelSet, ...], ends_at: datetime) -> float:
-        for labels in label_sets:
-            self._pushed[tuple(sorted(labels.items()))] = labels
-        body = [
-            {
-                "labels": {"alertname": self.alertname, **labels},
-                "annotations": {"summary": f"routing semantics test {self.alertname}"},
-                "startsAt": _stamp(self.started),
-                "endsAt": _stamp(ends_at),
-            }
-            for labels in label_sets
-        ]
-        pushed_at = time.monotonic()
-        r = self._session.post(self.url, json=body, timeout=5)
-        assert r.ok, f"Alertmanager refused the push ({r.status_code}): {r.text}\n{body}"
-        return pushed_at
-
-    def own(self, note: Notification) -> bool:
+    def mine(self, note: Notification) -> bool:
         """The default Slack title and PagerDuty summary start with the group's label values."""
         return (
             note.answered < 300
@@ -127,7 +99,7 @@ class HandMadeAlerts:
         )
 
     def arrived(self, status: str = "firing") -> list[Notification]:
-        return [n for n in self.sink.notifications() if self.own(n) and n.status == status]
+        return [n for n in self.sink.notifications() if self.mine(n) and n.status == status]
 
     def wait(
         self,
@@ -143,7 +115,7 @@ class HandMadeAlerts:
         for receiver in receivers:
             got += self.sink.wait_for(
                 lambda n, r=receiver: (
-                    self.own(n)
+                    self.mine(n)
                     and n.status == status
                     and n.receiver == r
                     and title_has in (n.title or "")
@@ -155,16 +127,12 @@ class HandMadeAlerts:
 
     def context(self) -> str:
         """For failure messages: all this test's notifications and Alertmanager's last words."""
-        mine = [n for n in self.sink.notifications() if self.own(n)]
-        lines = "\n".join(f"  - {n.describe()}" for n in mine) or "  (none)"
+        ours = [n for n in self.sink.notifications() if self.mine(n)]
+        lines = "\n".join(f"  - {n.describe()}" for n in ours) or "  (none)"
         return (
             f"notifications of {self.alertname} at the sink:\n{lines}\n"
-            f"Alertmanager log:\n{self.alertmanager.log_tail(6)}"
+            f"Alertmanager log:\n{self.endpoint.log_tail(6)}"
         )
-
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def firing_count(note: Notification) -> int | None:
@@ -308,7 +276,7 @@ def test_unchanged_firing_group_is_not_repeated_before_repeat_interval(
     )
     if timing.repeat_interval + MARGIN <= LONGEST_WAIT:
         alerts.sink.wait_for(
-            lambda n: alerts.own(n) and n.received_at > first.received_at,
+            lambda n: alerts.mine(n) and n.received_at > first.received_at,
             timeout=timing.repeat_interval + MARGIN,
             what=f"{alerts.alertname} repeated after repeat_interval",
         )
