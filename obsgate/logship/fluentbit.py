@@ -15,6 +15,7 @@ from pathlib import Path
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
+from obsgate.logship.fluentbit_conf import is_on, parse_conf, plugins
 
 CONFIG_FILE = "k8s/monitoring/fluent-bit-config.yaml"
 # Fluent Bit's defaults for the settings the config leaves out (tail, es output).
@@ -22,37 +23,6 @@ DEFAULT_BUFFER_MAX_SIZE = 32 * 1024
 DEFAULT_DATE_FORMAT = "%Y.%m.%d"
 DEFAULT_PREFIX_SEPARATOR = "-"
 DEFAULT_TIME_KEY = "@timestamp"
-
-Section = tuple[str, dict[str, list[str]]]
-
-
-def parse_sections(text: str, where: str) -> list[Section]:
-    """`[NAME]` headers and `Key Value` lines, keys lower-cased, repeated keys kept in order."""
-    sections: list[Section] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            sections.append((line[1:-1].strip().upper(), {}))
-            continue
-        if not sections:
-            raise ConfigError(f"{where}:{number}: a setting before any [SECTION] (fix the file)")
-        key, _, value = line.partition(" ")
-        sections[-1][1].setdefault(key.lower(), []).append(value.strip())
-    return sections
-
-
-def plugins(sections: list[Section], kind: str, name: str) -> list[dict[str, list[str]]]:
-    return [s for k, s in sections if k == kind and s.get("name", [""])[0].lower() == name]
-
-
-def first(settings: dict[str, list[str]], key: str, default: str = "") -> str:
-    return settings.get(key.lower(), [default])[0]
-
-
-def is_on(value: str) -> bool:
-    return value.lower() in ("on", "true", "yes", "1")
 
 
 def size_bytes(text: str) -> int:
@@ -86,10 +56,8 @@ def shipper_settings(config: ObsConfig) -> ShipperSettings:
     conf = (load_yaml(Path(path)) or {}).get("data", {}).get("fluent-bit.conf")
     if not isinstance(conf, str):
         raise ConfigError(f"{where}: no data.fluent-bit.conf in the ConfigMap (fix the file)")
-    sections = parse_sections(conf, f"{where} (fluent-bit.conf)")
-    es_outputs = [
-        o for o in plugins(sections, "OUTPUT", "es") if is_on(first(o, "logstash_format"))
-    ]
+    sections = parse_conf(conf, f"{where} (fluent-bit.conf)")
+    es_outputs = [o for o in plugins(sections, "OUTPUT", "es") if is_on(o.get("Logstash_Format"))]
     if not es_outputs:
         raise ConfigError(f"{where}: no [OUTPUT] es with Logstash_Format On: nothing to ship to")
     es = es_outputs[0]
@@ -97,12 +65,12 @@ def shipper_settings(config: ObsConfig) -> ShipperSettings:
     tail = plugins(sections, "INPUT", "tail")
     added = {}
     for modifier in plugins(sections, "FILTER", "record_modifier"):
-        for record in modifier.get("record", []):
+        for record in modifier.values("Record"):
             key, _, value = record.partition(" ")
             added[key] = value.strip()
     changes = [
-        f"tails the files it is given instead of {first(tail[0], 'path')}" if tail else "",
-        f"ships to the run's Elasticsearch instead of {first(es, 'host')}:{first(es, 'port')}"
+        f"tails the files it is given instead of {tail[0].get('Path', '')}" if tail else "",
+        f"ships to the run's Elasticsearch instead of {es.get('Host', '')}:{es.get('Port', '')}"
         " (no TLS, no credentials)",
         "does not send to Datadog (nothing leaves 127.0.0.1)",
         "adds no Kubernetes metadata (pod, namespace, container, labels) and so no "
@@ -110,14 +78,14 @@ def shipper_settings(config: ObsConfig) -> ShipperSettings:
         "record time is the time a line is read (as the docker parser's `time` would be)",
     ]
     return ShipperSettings(
-        merge_log=bool(kube) and is_on(first(kube[0], "merge_log", "off")),
-        keep_log=not kube or is_on(first(kube[0], "keep_log", "on")),
+        merge_log=bool(kube) and is_on(kube[0].get("Merge_Log", "off")),
+        keep_log=not kube or is_on(kube[0].get("Keep_Log", "on")),
         added_fields=added,
-        index_prefix=first(es, "logstash_prefix", "logstash"),
-        index_date_format=first(es, "logstash_dateformat", DEFAULT_DATE_FORMAT),
-        time_key=first(es, "time_key", DEFAULT_TIME_KEY),
-        skip_long_lines=bool(tail) and is_on(first(tail[0], "skip_long_lines", "off")),
-        buffer_max_size=size_bytes(first(tail[0], "buffer_max_size", "32k"))
+        index_prefix=es.get("Logstash_Prefix", "logstash"),
+        index_date_format=es.get("Logstash_DateFormat", DEFAULT_DATE_FORMAT),
+        time_key=es.get("Time_Key", DEFAULT_TIME_KEY),
+        skip_long_lines=bool(tail) and is_on(tail[0].get("Skip_Long_Lines", "off")),
+        buffer_max_size=size_bytes(tail[0].get("Buffer_Max_Size", "32k"))
         if tail
         else DEFAULT_BUFFER_MAX_SIZE,
         changes=[c for c in changes if c],

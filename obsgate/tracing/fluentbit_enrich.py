@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from obsgate.config import ObsConfig, load_yaml
-from obsgate.logship.fluentbit import CONFIG_FILE, parse_sections, plugins
+from obsgate.logship.fluentbit import CONFIG_FILE
+from obsgate.logship.fluentbit_conf import parse_conf, plugins
 
 VARIABLE = re.compile(r"\$\{[^}]+\}")
 
@@ -21,9 +22,9 @@ def conditional_additions(config: ObsConfig) -> list[tuple[list[str], str, str]]
     path = config.path(CONFIG_FILE)
     conf = (load_yaml(Path(path)) or {}).get("data", {}).get("fluent-bit.conf", "")
     out = []
-    for modify in plugins(parse_sections(conf, str(path)), "FILTER", "modify"):
-        conditions = [c.split() for c in modify.get("condition", [])]
-        for add in modify.get("add", []):
+    for modify in plugins(parse_conf(conf, f"{path} (fluent-bit.conf)"), "FILTER", "modify"):
+        conditions = [c.split() for c in modify.values("Condition")]
+        for add in modify.values("Add"):
             key, _, value = add.partition(" ")
             out.append(([w for c in conditions for w in c], key, value.strip()))
     return out

@@ -18,7 +18,7 @@ from obsgate.config import ObsConfig, load_yaml
 from obsgate.findings import expect_known_finding
 from obsgate.logship import shipper_settings
 from obsgate.logship.fluentbit import CONFIG_FILE
-from obsgate.redaction.fluentbit_conf import (
+from obsgate.logship.fluentbit_conf import (
     FluentBitSyntaxError,
     Section,
     is_on,

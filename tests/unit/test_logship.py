@@ -151,6 +151,17 @@ def test_config_without_an_es_output_is_one_clear_error(tmp_path: Path) -> None:
         shipper_settings(ObsConfig(config))
 
 
+def test_config_fluent_bit_would_refuse_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    """The shipper reads fluent-bit.conf as strictly as Fluent Bit starts from it."""
+    config = tmp_path / "config"
+    shutil.copytree(SEED, config)
+    fluent = config / CONFIG_FILE
+    fluent.write_text(fluent.read_text().replace("[SERVICE]", "[SERVICES]", 1))
+    where = r"fluent-bit-config\.yaml \(fluent-bit\.conf\):1: unknown section \[SERVICES\]"
+    with pytest.raises(ConfigError, match=where):
+        shipper_settings(ObsConfig(config))
+
+
 def test_running_in_the_background_ships_what_the_app_writes(
     elasticsearch: Endpoint, tmp_path: Path
 ) -> None:

@@ -1,7 +1,7 @@
-"""A small, strict reader of Fluent Bit's classic config format, for the checks that
-redaction depends on. Strict where Fluent Bit is (it refuses to start): a setting outside a
-section, an unknown section, a key without a value, entries of one section indented
-differently, tabs; each error names the file and line.
+"""A small, strict reader of Fluent Bit's classic config format: what the log shipper
+applies, and what the redaction and tracing checks read. Strict where Fluent Bit is (it
+refuses to start): a setting outside a section, an unknown section, a key without a value,
+entries of one section indented differently, tabs; each error names the file and line.
 """
 
 from __future__ import annotations
