@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from obsgate.findings import parse_finding_reason
 from obsgate.options import config_dir, is_ci, reports_dir
 from obsgate.scenarios.model import load_scenarios
 from obsgate.scenarios.routing import load_route_cases
+from obsgate.stack import crashes
 from obsgate.stack.backends import resolve_backend
 
 # The fixture modules this plugin brings, wherever the gate is installed.
@@ -108,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if not hasattr(config, "workerinput"):  # the run's owner: the xdist controller or alone
         os.environ.setdefault("OBS_GATE_OWNER_PID", str(os.getpid()))
+        os.environ.setdefault("OBS_GATE_STARTED", str(time.time()))
         if "OBS_GATE_RUN_DIR" not in os.environ:
             run_dir = tempfile.mkdtemp(prefix="obs-gate-")  # 0700
             os.environ["OBS_GATE_RUN_DIR"] = run_dir
@@ -149,12 +152,34 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError("\n".join(found))
 
 
+def servers_used(item: pytest.Item) -> set[str]:
+    names = set(getattr(item, "fixturenames", ()))
+    return names | {arg for mark in item.iter_markers("needs") for arg in mark.args}
+
+
+def crash_of(item: pytest.Item) -> crashes.Crash | None:
+    """The first server this test needs that ended on its own during the run."""
+    return next((c for c in crashes.crashes() if crashes.needed_by(servers_used(item), c)), None)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test whose server is already gone fails at once, with the cause, not a timeout."""
+    crash = crash_of(item)
+    if crash is not None:
+        pytest.fail(f"{crash.describe()}: this test needs it", pytrace=False)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and isinstance(call.excinfo.value, GateError):
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    if report.failed and call.when == "call" and (crash := crash_of(item)) is not None:
+        report.longrepr = (
+            f"{crash.describe()} while this test ran: the failure is that, not the config "
+            "(its log tail is printed where the crash was announced)"
+        )
     if report.skipped and is_ci() and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
@@ -166,12 +191,15 @@ class FindingsReport:
     owner sees (the xdist controller gets every worker's), and writes reports/findings.md,
     one row per finding id with the tests that show it."""
 
-    def __init__(self) -> None:
+    def __init__(self, reporter: Any = None) -> None:
+        self.reporter = reporter
+        self.announced: set[str] = set()
         self.findings: dict[str, dict[str, object]] = {}  # id -> text, suites, tests
         self.figures: dict[str, list[float]] = {}  # user properties in seconds, by name
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.announce_crashes()
         for name, value in report.user_properties:
             if name.endswith("_s") and report.when == "call":
                 self.figures.setdefault(name, []).append(float(value))
@@ -182,6 +210,17 @@ class FindingsReport:
         finding_id, text = parsed or (f"unnamed:{report.nodeid}", reason.removeprefix("finding:"))
         entry = self.findings.setdefault(finding_id, {"text": text.strip(), "tests": set()})
         entry["tests"].add(report.nodeid)  # type: ignore[union-attr]
+
+    def announce_crashes(self) -> None:
+        """Each server that ended on its own, once, as soon as a report comes in."""
+        for crash in crashes.crashes():
+            if crash.name in self.announced or self.reporter is None:
+                continue
+            self.announced.add(crash.name)
+            self.reporter.ensure_newline()
+            self.reporter.section("server crashed", sep="!", red=True, bold=True)
+            for line in crash.with_log().splitlines():
+                self.reporter.write_line(line)
 
     def write(self, path: Path, config_dir: Path, selection: str) -> None:
         lines = [
@@ -222,7 +261,8 @@ def selection_of(config: pytest.Config) -> str:
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config._obs_started = time.time()  # type: ignore[attr-defined]
     if not hasattr(session.config, "workerinput"):
-        session.config.pluginmanager.register(FindingsReport(), "obs-findings")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        session.config.pluginmanager.register(FindingsReport(reporter), "obs-findings")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

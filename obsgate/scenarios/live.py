@@ -32,9 +32,12 @@ Alert = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # label
 
 @dataclass
 class Observation:
+    """One poll of both alert APIs; a server that did not answer is None, not "no alerts",
+    so a dead Alertmanager never blinds the record of Prometheus, nor reads as silence."""
+
     at: float  # time.monotonic()
-    prometheus_firing: list[Alert]
-    alertmanager_active: list[Alert]
+    prometheus_firing: list[Alert] | None
+    alertmanager_active: list[Alert] | None
 
 
 @dataclass
@@ -135,19 +138,34 @@ class LiveAlertRun:
     def _watch(self) -> None:
         session = requests.Session()
         while not self._stop.is_set():
-            try:
-                prom = session.get(f"{self.prometheus.url}/api/v1/alerts", timeout=2).json()
-                am = session.get(f"{self.alertmanager.url}/api/v2/alerts", timeout=2).json()
-                self.observations.append(
-                    Observation(
-                        time.monotonic(),
-                        [_freeze(a) for a in prom["data"]["alerts"] if a.get("state") == "firing"],
-                        [_freeze(a) for a in am],
-                    )
+            at = time.monotonic()
+            firing = self._poll(session, "prometheus", f"{self.prometheus.url}/api/v1/alerts")
+            active = self._poll(session, "alertmanager", f"{self.alertmanager.url}/api/v2/alerts")
+            self.observations.append(
+                Observation(
+                    at,
+                    None
+                    if firing is None
+                    else [_freeze(a) for a in firing["data"]["alerts"] if a["state"] == "firing"],
+                    None if active is None else [_freeze(a) for a in active],
                 )
-            except (requests.RequestException, ValueError, KeyError) as exc:
-                self.errors.append(f"{time.monotonic() - self.started:.1f}s: {exc}")
+            )
             self._stop.wait(POLL_SECONDS)
+
+    def _poll(self, session: requests.Session, server: str, url: str) -> Any:
+        """One server's answer, or None with the error kept for the verdict."""
+        try:
+            return session.get(url, timeout=2).json()
+        except (requests.RequestException, ValueError) as exc:
+            self.errors.append(f"{time.monotonic() - self.started:.1f}s: {server}: {exc}")
+            return None
+
+    def unseen(self, server: str, start: float, end: float) -> int:
+        """How many polls between `start` and `end` got no answer from `server`."""
+        field = "prometheus_firing" if server == "prometheus" else "alertmanager_active"
+        return sum(
+            1 for o in self.observations if start <= o.at <= end and getattr(o, field) is None
+        )
 
     def end_of(self, scenario: Scenario) -> float | None:
         clock = self.targets.clocks[scenario.id]
@@ -228,7 +246,11 @@ class LiveAlertRun:
                 # Prometheus first, then Alertmanager, which hears of it one send later:
                 # a short firing window must not have to show in both at the same poll.
                 in_prom = next(
-                    (o for o in window if self._all_in(scenario, cp.firing, o.prometheus_firing)),
+                    (
+                        o
+                        for o in window
+                        if self._all_in(scenario, cp.firing, o.prometheus_firing or [])
+                    ),
                     None,
                 )
                 in_am = in_prom and next(
@@ -236,12 +258,21 @@ class LiveAlertRun:
                         o
                         for o in obs
                         if in_prom.at <= o.at <= deadline + self.grace
-                        and self._all_in(scenario, cp.firing, o.alertmanager_active)
+                        and self._all_in(scenario, cp.firing, o.alertmanager_active or [])
                     ),
                     None,
                 )
                 if in_prom is None or in_am is None:
                     where = "Prometheus" if in_prom is None else "Alertmanager"
+                    start = cursor if in_prom is None else in_prom.at
+                    missed = self.unseen(where.lower(), start, deadline + self.grace)
+                    if missed:  # not the rule's failure: the server was not there to see
+                        problems.append(
+                            f"at {cp.at_text}: {where} did not answer {missed} of the polls "
+                            f"before the deadline ({deadline - t0:.1f}s real), so the "
+                            f"checkpoint could not be observed: {self.errors[-1:]}"
+                        )
+                        break
                     problems.append(
                         f"at {cp.at_text} (deadline {deadline - t0:.1f}s real): expected "
                         f"{len(cp.firing)} firing alert(s) with these labels and annotations; "
@@ -254,7 +285,9 @@ class LiveAlertRun:
                     (
                         o
                         for o in window
-                        if not self._mine(scenario, o.alertmanager_active)
+                        if o.alertmanager_active is not None
+                        and o.prometheus_firing is not None
+                        and not self._mine(scenario, o.alertmanager_active)
                         and not self._mine(scenario, o.prometheus_firing)
                     ),
                     None,
@@ -269,7 +302,8 @@ class LiveAlertRun:
         for o in obs:
             if o.at > end:
                 break
-            for alert in self._mine(scenario, o.prometheus_firing + o.alertmanager_active):
+            seen = (o.prometheus_firing or []) + (o.alertmanager_active or [])
+            for alert in self._mine(scenario, seen):
                 # Labels only: a `$value` in an annotation drifts as the window moves on.
                 if not any(self.labels_match(e, alert) for e in expected_all):
                     problems.append(
@@ -340,7 +374,8 @@ class LiveAlertRun:
     def first_firing(self, scenario: Scenario) -> float | None:
         """When the watcher first saw the scenario's alert firing in Prometheus."""
         return next(
-            (o.at for o in self.observations if self._mine(scenario, o.prometheus_firing)), None
+            (o.at for o in self.observations if self._mine(scenario, o.prometheus_firing or [])),
+            None,
         )
 
     def history(self, scenario: Scenario) -> str:
@@ -349,15 +384,20 @@ class LiveAlertRun:
         lines, last = [], None
         for o in self.observations:
             now = (
-                tuple(self._mine(scenario, o.prometheus_firing)),
-                tuple(self._mine(scenario, o.alertmanager_active)),
+                None
+                if o.prometheus_firing is None
+                else tuple(self._mine(scenario, o.prometheus_firing)),
+                None
+                if o.alertmanager_active is None
+                else tuple(self._mine(scenario, o.alertmanager_active)),
             )
             if now != last:
                 sim = (o.at - t0) * self.factor
+                prom = "no answer" if now[0] is None else [dict(a[0]) | dict(a[1]) for a in now[0]]
+                am = "no answer" if now[1] is None else f"{len(now[1])} active"
                 lines.append(
                     f"  {o.at - t0:6.2f}s real (~{sim / 60:5.1f}m sim): "
-                    f"prometheus firing {[dict(a[0]) | dict(a[1]) for a in now[0]]}; "
-                    f"alertmanager {len(now[1])} active"
+                    f"prometheus firing {prom}; alertmanager {am}"
                 )
                 last = now
         if self.errors:

@@ -21,7 +21,7 @@ import yaml
 
 from obsgate.config import ObsConfig, parse_duration
 from obsgate.errors import ConfigError, GateError, ToolMissing
-from obsgate.masking import mask_value
+from obsgate.masking import mask_url
 from obsgate.promql import duration_text
 from obsgate.stack.loopback import require_loopback
 from obsgate.tools import ToolResult, amtool, run_tool
@@ -169,7 +169,7 @@ class AlertmanagerConfigAdapter:
         old = node.get(key)
         if old != value:
             node[key] = value
-            shown = "(unset)" if old is None else mask_value(old)
+            shown = "(unset)" if old is None else mask_url(old) if "://" in str(old) else old
             self._changes.append(f"{path} {shown} -> {value}")
 
     def _adapt_receiver(self, receiver: dict[str, Any]) -> None:

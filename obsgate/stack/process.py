@@ -67,7 +67,9 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        guard = [sys.executable, str(Path(__file__).with_name("guard.py")), str(owner_pid()), "--"]
+        report = self.workdir / f"{self.name}.exit.json"  # a crash says so there (crashes.py)
+        guard = [sys.executable, str(Path(__file__).with_name("guard.py")), str(owner_pid()),
+                 "--report", str(report), "--"]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 guard + self.argv,

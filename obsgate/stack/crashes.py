@@ -1,0 +1,71 @@
+"""A server that dies mid-run is reported once, as the cause, not as its symptoms.
+
+The guard that runs each local server writes `<workdir>/<name>.exit.json` when the server
+ends on its own (not stopped by the gate): its pid, exit status or signal, and when. The
+plugin announces each such record once, with the server's log tail, and every test that
+needs that server fails with that one line instead of timeouts and connection errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from obsgate.stack.process import log_tail
+
+EXIT_SUFFIX = ".exit.json"
+# Registry names carry a prefix for the load gate's own servers and the services under test.
+PREFIXES = ("load-", "refapp-")
+# Fixtures that stand for a server of the registry.
+FIXTURE_SERVERS = {"capture_sink": "sink", "refapp": "refapp", "load_stack": "load"}
+
+
+@dataclass(frozen=True)
+class Crash:
+    name: str  # the registry's name, e.g. "alertmanager" or "load-prometheus"
+    pid: int
+    status: int  # negative: killed by that signal
+    after: float  # seconds into the run
+    log: Path
+
+    def describe(self) -> str:
+        how = (
+            f"was killed by {signal.Signals(-self.status).name}"
+            if self.status < 0
+            else f"exited with status {self.status}"
+        )
+        return f"{self.name} (pid {self.pid}) {how} {self.after:.1f} s into the run"
+
+    def with_log(self) -> str:
+        return f"{self.describe()}; its log ends:\n{log_tail(self.log, 20)}"
+
+
+def exit_record(workdir: Path, name: str) -> Path:
+    return workdir / f"{name}{EXIT_SUFFIX}"
+
+
+def crashes(run_dir: Path | None = None) -> list[Crash]:
+    """Every server of this run that ended on its own, oldest first."""
+    root = run_dir or Path(os.environ.get("OBS_GATE_RUN_DIR", "/nonexistent"))
+    found = []
+    for record in root.glob(f"*/*{EXIT_SUFFIX}"):
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue  # being written; the next look reads it
+        name = record.parent.name
+        log = record.with_name(record.name.removesuffix(EXIT_SUFFIX) + ".log")
+        found.append(Crash(name, data["pid"], data["status"], data["after"], log))
+    return sorted(found, key=lambda c: c.after)
+
+
+def needed_by(names: set[str], crash: Crash) -> bool:
+    """Whether a test that uses servers `names` (fixtures, `needs`) needs the crashed one."""
+    server = crash.name
+    for prefix in PREFIXES:
+        if server.startswith(prefix):
+            return prefix.rstrip("-") in {FIXTURE_SERVERS.get(n, n) for n in names}
+    return server in {FIXTURE_SERVERS.get(n, n) for n in names}

@@ -1,0 +1,65 @@
+"""A server that dies mid-run is reported once, as the cause of every test that needs it.
+
+The child gate runs the routing suite (Prometheus, Alertmanager, the sink); once its
+servers run, one server process is killed with SIGKILL behind the gate's back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.gate_subprocess import REPO_ROOT, clean_env
+
+
+def server_pid(guard: int) -> int:
+    """The server under its guard (the guard's only child)."""
+    children = Path(f"/proc/{guard}/task/{guard}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def wait_for_endpoint(tmpdir: Path, service: str, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for state in tmpdir.glob(f"obs-gate-*/{service}.endpoint.json"):
+            return int(json.loads(state.read_text())["pid"])
+        time.sleep(0.2)
+    raise AssertionError(f"the child gate started no {service} within {timeout:g} s")
+
+
+@pytest.mark.parametrize("service", ["alertmanager", "prometheus"])
+def test_a_killed_server_is_the_one_cause_reported(tmp_path: Path, service: str) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    cmd = [sys.executable, "-m", "pytest", "suites/routing", "-q", "-p", "no:cacheprovider",
+           "--reports-dir", str(tmp_path / "reports")]  # fmt: skip
+    env = clean_env(TMPDIR=str(tmpdir))
+    gate = subprocess.Popen(
+        cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        victim = server_pid(wait_for_endpoint(tmpdir, service))
+        time.sleep(1)  # the first tests are running
+        os.kill(victim, signal.SIGKILL)
+        output, _ = gate.communicate(timeout=240)
+    finally:
+        if gate.poll() is None:
+            gate.kill()
+    cause = f"{service} (pid {victim}) was killed by SIGKILL"
+    assert gate.returncode == 1, output[-3000:]
+    assert output.count("server crashed") == 1, output[-5000:]
+    assert f"{cause} " in output and "its log ends:" in output, output[-5000:]
+    bad = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    assert bad, output[-3000:]
+    details = output.split("= ERRORS =")[-1] if "= ERRORS =" in output else output
+    assert details.count(cause) >= len(bad), output[-5000:]
+    for noise in ("Traceback", "urllib3", "ConnectionRefusedError", "assert None is not None"):
+        assert noise not in output, f"{noise!r} in the output:\n{output[-5000:]}"
