@@ -30,17 +30,23 @@ _DURATION = re.compile(
 _UNIT_SECONDS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in a Prometheus duration ("1h30m", "0s", "100ms"); ValueError if not one.
+def parse_duration(text: str, where: str | None = None) -> float:
+    """Seconds in a Prometheus duration ("1h30m", "0s", "100ms"). Not one: a ConfigError
+    naming `where` (the file and the setting), or without it a ValueError for the caller to
+    place (the rule loader adds line and column).
 
     Own parser because promql_parser.parse_duration rejects "0s", which Prometheus accepts.
+    A YAML number is no duration, as in Prometheus.
     """
     s = str(text).strip()
     m = _DURATION.match(s)
     if s == "0":
         return 0.0
     if not s or m is None:
-        raise ValueError(f"not a Prometheus duration: {text!r} (use e.g. 30s, 5m, 1h30m)")
+        problem = f"not a Prometheus duration: {text!r} (use e.g. 30s, 5m, 1h30m)"
+        if where is not None:
+            raise ConfigError(f"{where}: {problem}")
+        raise ValueError(problem)
     return float(sum(int(g or 0) * u for g, u in zip(m.groups(), _UNIT_SECONDS, strict=True)))
 
 

@@ -49,8 +49,7 @@ from typing import Any
 
 import promql_parser
 
-from obsgate.config import load_yaml
-from obsgate.config import parse_duration as _duration_seconds
+from obsgate.config import load_yaml, parse_duration
 from obsgate.errors import ConfigError
 
 LAYERS = ("exact", "live")
@@ -61,14 +60,11 @@ _TERM = re.compile(
 )
 
 
-def parse_duration(text: str | int | float, where: str) -> float:
-    """A Prometheus duration ('90s', '1h30m') in seconds; bare numbers are seconds."""
-    if isinstance(text, int | float):
-        return float(text)
-    try:
-        return _duration_seconds(str(text))
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {text!r} is not a duration like 30s, 5m, 1h ({exc})") from None
+def scenario_seconds(value: str | int | float, where: str) -> float:
+    """A scenario's time: a Prometheus duration ('90s', '1h30m'), or a number of seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    return parse_duration(value, where)
 
 
 def expand_values(text: str, where: str = "values") -> list[float | None]:
@@ -209,7 +205,7 @@ def _scenario(raw: Any, file: Path, index: int) -> Scenario:
             ExpectedAlert(_str_map(a.get("labels"), where), _str_map(a.get("annotations"), where))
             for a in (cp["firing"] or [])
         )
-        checkpoints.append(Checkpoint(parse_duration(cp["at"], where), str(cp["at"]), alerts))
+        checkpoints.append(Checkpoint(scenario_seconds(cp["at"], where), str(cp["at"]), alerts))
     if not checkpoints:
         raise ConfigError(f"{where}: 'expect' is empty: a scenario must assert something")
     layers = tuple(raw.get("layers", LAYERS))
@@ -217,10 +213,10 @@ def _scenario(raw: Any, file: Path, index: int) -> Scenario:
         raise ConfigError(f"{where}: layers must be a non-empty subset of {list(LAYERS)}")
     if "live" not in layers and not raw.get("live_note"):
         raise ConfigError(f"{where}: a scenario left out of the live layer needs 'live_note'")
-    interval = parse_duration(raw["interval"], where)
+    interval = scenario_seconds(raw["interval"], where)
     if interval <= 0 or math.isinf(interval):
         raise ConfigError(f"{where}: interval must be positive")
-    history = parse_duration(raw.get("history", 0), where)
+    history = scenario_seconds(raw.get("history", 0), where)
     if history < 0 or (history and history >= min(cp.at_seconds for cp in checkpoints)):
         raise ConfigError(f"{where}: history must end before the first checkpoint")
     if history and any(s.name == "up" for s in series):

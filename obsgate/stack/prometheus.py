@@ -14,9 +14,8 @@ from typing import Any
 
 import yaml
 
-from obsgate.config import ObsConfig, load_yaml
+from obsgate.config import ObsConfig, load_yaml, parse_duration
 from obsgate.promql import duration_text, scale_expr
-from obsgate.scenarios.model import parse_duration
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
@@ -27,7 +26,7 @@ from obsgate.tools.identity import proven
 ISOLATION_LABEL = "scenario"
 SCENARIO_JOB = "scenarios"
 # Prometheus defaults that are durations in simulated time, scaled like everything else.
-DEFAULT_EVALUATION_INTERVAL = 60.0
+DEFAULT_EVALUATION_INTERVAL = "1m"
 LOOKBACK_DELTA = 300.0
 RESEND_DELAY = 60.0
 

@@ -153,6 +153,14 @@ def test_parse_duration_rejects(text: str) -> None:
         parse_duration(text)
 
 
+def test_parse_duration_names_where_the_duration_was_read() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_duration("5 m", "prometheus.yaml: global")
+    assert str(raised.value) == (
+        "prometheus.yaml: global: not a Prometheus duration: '5 m' (use e.g. 30s, 5m, 1h30m)"
+    )
+
+
 def test_shipped_config_loads_the_seeds_13_alerts() -> None:
     cfg = ObsConfig(DEFAULT_CONFIG_DIR)
     rules = cfg.alert_rules()
