@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,20 @@ def _time_scale(text: str) -> float:
     if not math.isfinite(value) or value < 1:
         raise ValueError(f"{text!r}: give a finite factor of at least 1 (1 means real time)")
     return value
+
+
+def number_at_least(minimum: float, kind: type = float) -> Callable[[str], float]:
+    """An argparse type: a finite number (an int where `kind` is int) of at least `minimum`;
+    nan, inf and words are refused in one usage line naming the option."""
+
+    def parse(text: str) -> float:
+        value = kind(text)  # ValueError for words: argparse says "invalid ... value"
+        if not math.isfinite(value) or value < minimum:
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = f"{'whole ' if kind is int else ''}number >= {minimum:g}"
+    return parse
 
 
 def time_scale_value(text: str) -> float:

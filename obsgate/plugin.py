@@ -106,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
             from obsgate.slo.spec import config_slos
 
             config_slos(obs)
+        preflight.check_config(obs, options.time_scale(config))
     except GateError as exc:
         raise pytest.UsageError(str(exc)) from None
     if not hasattr(config, "workerinput"):  # the run's owner: the xdist controller or alone

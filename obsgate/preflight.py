@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from obsgate.errors import GateError
+from obsgate.config import ObsConfig
+from obsgate.errors import ConfigError, GateError
 
 # What each suite marker or `needs` name requires locally, whatever the backend.
 TOOLS_BY_MARK = {"alerts": ("promtool",), "routing": ("amtool",), "promtool": ("promtool",),
@@ -63,3 +64,34 @@ def problems(names: Iterable[str]) -> list[str]:
         except GateError as exc:
             found.append(str(exc).splitlines()[0])
     return found
+
+
+def check_config(config: ObsConfig, factor: float) -> None:
+    """What would otherwise fail only once servers run, checked before any starts, each a
+    ConfigError naming the user's own file: rules that Prometheus' own checker refuses, and
+    an Alertmanager config whose adapted form would still reach past 127.0.0.1."""
+    from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
+    from obsgate.stack.loopback import require_loopback
+    from obsgate.tools import promtool
+
+    rule_files = config.rule_files()
+    if rule_files:
+        try:
+            checker = promtool.binary()
+        except GateError:
+            checker = None  # the preflight of the selected tests names what is missing
+        if checker is not None:
+            result = promtool.check_rules(*rule_files)
+            if not result.ok:
+                raise ConfigError(f"promtool check rules: {first_error(result.output)}")
+    source = config.path("alertmanager/alertmanager.yaml")
+    if source.is_file():
+        adapter = AlertmanagerConfigAdapter(config, "http://127.0.0.1:9", factor)
+        require_loopback(adapter.adapted(), "Alertmanager", str(source))
+
+
+def first_error(output: str) -> str:
+    """promtool's first complaint, on one line (it names the user's file and line)."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if not ln.startswith(("Checking", "FAILED", "SUCCESS"))]
+    return errors[0] if errors else (lines[-1] if lines else "failed without a message")

@@ -18,7 +18,7 @@ from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.load.locust_run import LoadProfile
 from obsgate.load.stack import LoadStack, LoadStackSettings, start_load_stack
-from obsgate.options import reports_dir
+from obsgate.options import number_at_least, reports_dir
 from obsgate.stack.backends import backend_named
 from obsgate.stack.endpoint import Endpoint, KafkaEndpoint
 from obsgate.stack.registry import run_registry
@@ -29,17 +29,23 @@ DESELECTED = pytest.StashKey[int]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("load", "the Locust load gate (pytest -m load)")
-    group.addoption("--load-users", type=int, default=5, help="Locust users (default 5)")
-    group.addoption("--load-spawn-rate", type=float, default=10.0, help="users started per second")
+    whole = number_at_least(1, int)
+    group.addoption("--load-users", type=whole, default=5, help="Locust users (default 5)")
     group.addoption(
-        "--load-run-time", type=int, default=30, help="seconds of load of the SLO run (30)"
+        "--load-spawn-rate",
+        type=number_at_least(0.1),
+        default=10.0,
+        help="users started per second",
     )
     group.addoption(
-        "--load-processes", type=int, default=1, help="Locust processes (master + workers)"
+        "--load-run-time", type=whole, default=30, help="seconds of load of the SLO run (30)"
+    )
+    group.addoption(
+        "--load-processes", type=whole, default=1, help="Locust processes (master + workers)"
     )
     group.addoption(
         "--load-time-scale",
-        type=float,
+        type=number_at_least(1),
         default=60.0,
         help="time scale of the load gate's rules (default 60: a 5 m `for` is 5 s)",
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.gate_subprocess import RULES, GateRun, clean_env, copy_config, edit, run_gate
 
 NOT_LIVE = ("-k", "not live")
@@ -66,7 +68,8 @@ def test_missing_promtool_names_the_variable() -> None:
     """PROMTOOL pointing nowhere is the user's setting to fix, so the message names it."""
     run = run_gate("-k", "exact", env=clean_env(PROMTOOL="/nonexistent/promtool"))
     assert_failed_cleanly(run)
-    line_with(run, "ToolMissing", "PROMTOOL=/nonexistent/promtool")
+    line_with(run, "ERROR: PROMTOOL=/nonexistent/promtool", "unset PROMTOOL")
+    assert run.returncode == 4 and " passed" not in run.output, run.describe()  # before any test
 
 
 def test_missing_promtool_is_not_a_pass_for_finding_scenarios() -> None:
@@ -112,3 +115,61 @@ def test_containers_backend_without_a_daemon_names_start_dockerd() -> None:
     )
     assert_failed_cleanly(run)
     line_with(run, "--stack containers", "no Docker daemon answers", "scripts/start-dockerd")
+
+
+BAD_VALUES = [
+    (("--time-scale", "nan"), {}, "--time-scale"),
+    (("--time-scale", "inf"), {}, "--time-scale"),
+    (("--time-scale", "abc"), {}, "--time-scale"),
+    (("--time-scale", "0.5"), {}, "--time-scale"),
+    (("--load-time-scale", "nan"), {}, "--load-time-scale"),
+    (("--load-users", "2.5"), {}, "--load-users"),
+    (("--load-run-time", "inf"), {}, "--load-run-time"),
+    ((), {"OBS_TIME_SCALE": "abc"}, "OBS_TIME_SCALE"),
+    ((), {"OBS_TIME_SCALE": "nan"}, "OBS_TIME_SCALE"),
+    ((), {"OBS_TIME_SCALE": "inf"}, "OBS_TIME_SCALE"),
+    ((), {"OBS_STACK": "bogus"}, "OBS_STACK"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"), BAD_VALUES, ids=[f"{a}{e}" for a, e, _ in BAD_VALUES]
+)
+def test_a_bad_value_is_one_usage_line_naming_it(
+    args: tuple[str, ...], env: dict[str, str], named: str
+) -> None:
+    run = run_gate(*args, *NOT_LIVE, env=clean_env(**env))
+    assert run.returncode == 4, run.describe()
+    assert "Traceback" not in run.output and " passed" not in run.output, run.describe()
+    lines = [ln for ln in run.output.splitlines() if named in ln and "error" in ln.lower()]
+    assert lines, run.describe()
+
+
+def test_a_rule_promtool_refuses_stops_the_run_naming_the_users_file(tmp_path: Path) -> None:
+    """Caught before any server starts, by Prometheus' own checker, in the user's file."""
+    config = copy_config(tmp_path / "config")
+    edit(config / RULES, 'summary: "High error rate detected"', 'summary: "{{ $labels.x oops"')
+    run = run_gate("--obs-config", str(config), "-k", "alerts")
+    assert run.returncode == 4, run.describe()
+    line = line_with(run, "ERROR: promtool check rules:", str(config / RULES), "HighErrorRate")
+    assert "rules-scaled" not in run.output and "servers used" not in run.output, run.describe()
+    assert line.count("\n") == 0
+
+
+def test_a_non_loopback_host_is_refused_before_any_server_starts(tmp_path: Path) -> None:
+    """A host the adapter does not rewrite (a proxy) stops the run before anything starts;
+    the message names the path and the host, never the URL's path (it may be a secret)."""
+    config = copy_config(tmp_path / "config")
+    am = config / "alertmanager" / "alertmanager.yaml"
+    text = am.read_text()
+    anchor = "global:\n"
+    assert text.count(anchor) == 1
+    am.write_text(
+        text.replace(
+            anchor, anchor + "  http_config:\n    proxy_url: http://10.9.8.7:3128/s3cret\n"
+        )
+    )
+    run = run_gate("--obs-config", str(config), "-k", "routing")
+    assert run.returncode == 4, run.describe()
+    line_with(run, "ERROR: refusing to start Alertmanager", "global.http_config.proxy_url")
+    assert "s3cret" not in run.output and "servers used" not in run.output, run.describe()
