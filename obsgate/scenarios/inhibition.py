@@ -18,9 +18,6 @@ from typing import Any
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
-from obsgate.scenarios.model import load_scenarios
-from obsgate.scenarios.params import ALERT_SCENARIOS
-from obsgate.scenarios.routing import produced_label_sets
 
 INHIBITION_SCENARIOS = "scenarios/inhibition"
 SIDES = ("source", "target")
@@ -193,13 +190,3 @@ def _check_case(case: InhibitionCase, where: str) -> None:
             f"{where} ({case.id}): leave at least one of the `equal` labels {list(rule.equal)} "
             "out of source and target; the test fills it with a unique value to isolate itself"
         )
-
-
-def produced_alerts(config: ObsConfig) -> list[LabelSet]:
-    """Every label set the config's alert rules fire with in its alert scenarios."""
-    scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
-    return [
-        labels
-        for rule in config.alert_rules()
-        for labels in produced_label_sets(rule.name, config, scenarios)
-    ]

@@ -15,6 +15,7 @@ from typing import Any
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
 from obsgate.scenarios.model import Scenario, load_scenarios
+from obsgate.scenarios.params import ALERT_SCENARIOS
 
 ROUTING_SCENARIOS = "scenarios/routing"
 
@@ -55,6 +56,16 @@ def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario])
     return seen
 
 
+def produced_alerts(config: ObsConfig) -> list[dict[str, str]]:
+    """Every label set the config's alert rules fire with in its alert scenarios."""
+    scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
+    return [
+        labels
+        for rule in config.alert_rules()
+        for labels in produced_label_sets(rule.name, config, scenarios)
+    ]
+
+
 def _entry(raw: Any, file: Path, index: int) -> dict[str, Any]:
     where = f"{file}: routing[{index}]"
     if not isinstance(raw, dict) or "id" not in raw or "receivers" not in raw:
@@ -72,7 +83,7 @@ def load_route_cases(config: ObsConfig) -> list[RouteCase]:
     directory = config.root / ROUTING_SCENARIOS
     if not directory.is_dir():
         raise ConfigError(f"{directory}: no routing scenarios (scenarios/routing/*.yaml)")
-    alert_scenarios = load_scenarios(config.root / "scenarios" / "alerts")
+    alert_scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
     rule_names = {r.name for r in config.alert_rules()}
     cases: list[RouteCase] = []
     for file in sorted(directory.glob("*.yaml")):

@@ -8,12 +8,8 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.findings import expect_known_finding
-from obsgate.scenarios.inhibition import (
-    InhibitRule,
-    inhibit_rules,
-    load_inhibition_cases,
-    produced_alerts,
-)
+from obsgate.scenarios.inhibition import InhibitRule, inhibit_rules, load_inhibition_cases
+from obsgate.scenarios.routing import produced_alerts
 
 pytestmark = [pytest.mark.inhibition]
 

@@ -16,7 +16,8 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.findings import finding_reason
-from obsgate.scenarios.inhibition import InhibitionCase, InhibitRule, LabelSet, produced_alerts
+from obsgate.scenarios.inhibition import InhibitionCase, InhibitRule, LabelSet
+from obsgate.scenarios.routing import produced_alerts
 from obsgate.stack.alertmanager_api import AlertmanagerAPI, describe, state
 
 pytestmark = [

@@ -9,9 +9,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.findings import expect_known_finding
-from obsgate.scenarios.model import load_scenarios
-from obsgate.scenarios.params import ALERT_SCENARIOS
-from obsgate.scenarios.routing import produced_label_sets
+from obsgate.scenarios.routing import produced_alerts
 from obsgate.stack.alertmanager_config import (
     AlertmanagerConfigAdapter,
     receivers_defined,
@@ -36,15 +34,6 @@ INTEGRATIONS = (
 )
 
 
-def rule_label_sets(obs_config: ObsConfig) -> list[dict[str, str]]:
-    scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
-    return [
-        labels
-        for rule in obs_config.alert_rules()
-        for labels in produced_label_sets(rule.name, obs_config, scenarios)
-    ]
-
-
 def test_adapted_config_passes_amtool_check_config(offline_alertmanager_config: Path) -> None:
     result = amtool.check_config(offline_alertmanager_config)
     assert result.ok, f"amtool rejects the adapted config:\n{result.describe()}"
@@ -65,7 +54,7 @@ def test_no_alert_is_routed_nowhere(
         r["name"] for r in cfg.get("receivers") or [] if not any(r.get(key) for key in INTEGRATIONS)
     }
     nowhere = []
-    for labels in rule_label_sets(obs_config):
+    for labels in produced_alerts(obs_config):
         reached = set(amtool.routes_test(offline_alertmanager_config, labels))
         if not reached - silent:
             nowhere.append(f"{labels} -> {sorted(reached)} (no integration)")
@@ -80,7 +69,7 @@ def test_every_route_is_reachable_by_an_alert_the_rules_produce(
     expect_known_finding(request, obs_config, "routes-reachable")
     cfg = obs_config.alertmanager()
     reached: set[str] = set()
-    for labels in rule_label_sets(obs_config):
+    for labels in produced_alerts(obs_config):
         reached |= set(amtool.routes_test(offline_alertmanager_config, labels))
     dead = sorted(receivers_referenced(cfg["route"]) - reached - {cfg["route"]["receiver"]})
     assert not dead, (
