@@ -8,19 +8,15 @@ hand-made `namespace` series) can never make a panel look alive.
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from obsgate.config import ObsConfig
 from obsgate.dashboards import Panel, panels, pinned
-from obsgate.refapp.client import exercise_routes
+from obsgate.refapp.client import app_scrape_target, exercise_routes
 from obsgate.stack.endpoint import Endpoint
-from obsgate.wait import eventually
 
 from .conftest import judge_named
 
@@ -42,44 +38,19 @@ def test_panel_query_parses_in_prometheus(prometheus: Endpoint, panel: Panel) ->
         )
 
 
-def wait_for(prometheus: Endpoint, expr: str, what: str) -> list[dict[str, Any]]:
-    def targets() -> str:
-        active = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]
-        return f"targets: {json.dumps(active['activeTargets'])[:1500]}"
-
-    return eventually(
-        lambda: query(prometheus, expr).json()["data"]["result"],
-        timeout=SCRAPE_WAIT,
-        what=f"{what} ({expr})",
-        on_timeout=targets,
-        interval=0.5,
-    )
-
-
 @pytest.mark.writes("adds the app as a scrape target in Prometheus' file_sd dir")
 def test_every_panel_returns_data_with_the_app_under_traffic(
     prometheus: Endpoint, refapp: Endpoint, obs_config: ObsConfig
 ) -> None:
     tag = uuid.uuid4().hex[:12]
-    sd_file = Path(prometheus.file_sd_dir) / f"dashboards-{tag}.json"
-    group = {
-        "targets": [f"{refapp.host}:{refapp.port}"],
-        "labels": {
-            "job": "api-gateway",
-            PIN: tag,
-            "__scrape_interval__": "1s",
-            "__scrape_timeout__": "1s",
-        },
-    }
-    sd_file.with_suffix(".tmp").write_text(json.dumps([group]))
-    sd_file.with_suffix(".tmp").rename(sd_file)
-    try:
-        wait_for(prometheus, f'up{{{PIN}="{tag}"}} == 1', "the app's first scrape")
+    with app_scrape_target(prometheus, refapp, PIN, tag, interval="1s") as target:
+        up = f'up{{{PIN}="{tag}"}} == 1'
+        target.wait_for_series(up, "the app's first scrape", timeout=SCRAPE_WAIT)
         exercise_routes(refapp, kafka=False)
-        wait_for(
-            prometheus,
+        target.wait_for_series(
             f'sum(rate(http_requests_total{{{PIN}="{tag}"}}[5m])) > 0',
             "two scrapes of the app after the traffic",
+            timeout=SCRAPE_WAIT,
         )
         empty = []
         for panel in panels(obs_config):
@@ -87,8 +58,6 @@ def test_every_panel_returns_data_with_the_app_under_traffic(
                 result = query(prometheus, pinned(expr, PIN, tag)).json()["data"]["result"]
                 if not result:
                     empty.append((panel.id, expr))
-    finally:
-        sd_file.unlink(missing_ok=True)
     judge_named(
         obs_config,
         "dashboard-panels-return-data",
