@@ -147,6 +147,18 @@ def alerts(alertmanager: Endpoint, capture_sink: SinkClient) -> Iterator[HandMad
     own.resolve_all()
 
 
+def assert_notified_once_at(
+    alerts: HandMadeAlerts, timing: RouteTiming, labels: dict[str, str], want: list[str]
+) -> None:
+    """One alert with `labels` fires: one notification at each receiver of `want`, and none
+    elsewhere once every route's group has flushed."""
+    alerts.fire(labels)
+    alerts.wait(want, timing.first, f"{alerts.alertname} firing at {want}")
+    time.sleep(timing.settle)
+    got = Counter(n.receiver for n in alerts.arrived())
+    assert got == Counter(want), f"expected one firing at each of {want} only\n{alerts.context()}"
+
+
 # critical + team customer-success: pagerduty-critical (continue) then slack-customer-success,
 # one PagerDuty and one Slack receiver that both deliver.
 CRITICAL_CS = {"severity": "critical", "team": "customer-success", "namespace": "gate-a"}
@@ -161,36 +173,24 @@ def test_continue_pages_critical_and_also_routes_to_the_team_branch(
     Whether this second page is wanted is the critical-platform finding (test_routes_amtool);
     here: Alertmanager does what the tree says, one notification per matched receiver.
     """
-    want = ["pagerduty-critical", "pagerduty-platform"]
-    alerts.fire({"severity": "critical", "team": "platform", "namespace": "gate-a"})
-    alerts.wait(want, timing.first, f"{alerts.alertname} firing at {want}")
-    time.sleep(timing.settle)
-    got = Counter(n.receiver for n in alerts.arrived())
-    assert got == Counter(want), f"expected one firing each at {want}\n{alerts.context()}"
+    labels = {"severity": "critical", "team": "platform", "namespace": "gate-a"}
+    assert_notified_once_at(alerts, timing, labels, ["pagerduty-critical", "pagerduty-platform"])
 
 
 def test_route_without_continue_ends_at_its_first_match(
     alerts: HandMadeAlerts, timing: RouteTiming
 ) -> None:
     """A warning matches no critical route, and the team route has no `continue`: one receiver."""
-    want = ["slack-customer-success"]
-    alerts.fire({"severity": "warning", "team": "customer-success", "namespace": "gate-a"})
-    alerts.wait(want, timing.first, f"{alerts.alertname} firing at {want}")
-    time.sleep(timing.settle)
-    got = Counter(n.receiver for n in alerts.arrived())
-    assert got == Counter(want), f"expected one firing at {want} only\n{alerts.context()}"
+    labels = {"severity": "warning", "team": "customer-success", "namespace": "gate-a"}
+    assert_notified_once_at(alerts, timing, labels, ["slack-customer-success"])
 
 
 def test_alert_of_no_known_team_falls_back_to_the_default_receiver(
     alerts: HandMadeAlerts, timing: RouteTiming
 ) -> None:
     """No child route matches, so the root's receiver takes it: nothing is dropped."""
-    want = ["default-receiver"]
-    alerts.fire({"severity": "warning", "team": "gate-nobody", "namespace": "gate-a"})
-    alerts.wait(want, timing.first, f"{alerts.alertname} firing at {want}")
-    time.sleep(timing.settle)
-    got = Counter(n.receiver for n in alerts.arrived())
-    assert got == Counter(want), f"expected one firing at {want} only\n{alerts.context()}"
+    labels = {"severity": "warning", "team": "gate-nobody", "namespace": "gate-a"}
+    assert_notified_once_at(alerts, timing, labels, ["default-receiver"])
 
 
 def test_two_differing_only_in_an_ungrouped_label_share_one_notification(
