@@ -8,7 +8,7 @@ With --obs-config, the master judges the run against that config's SLOs when it 
 (obsgate/load/thresholds.py; no threshold is typed here) and the exit code is the verdict:
 1 if an SLO threshold was missed, else 0 (request failures alone do not decide it: the
 availability SLO allows its share of them). `loadtests/test_load.py` runs this file as a
-subprocess (PITFALLS: Locust's gevent patching must not enter pytest's process).
+subprocess: Locust patches its process with gevent, which must not happen inside pytest's.
 
 Every request carries a fresh W3C traceparent. Requests are named by the route label the
 gateway's metrics give them (normalizePath), so Locust's stats and Prometheus' series of

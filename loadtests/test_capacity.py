@@ -3,7 +3,7 @@
 The sustained request rate and p99 of the Claude messages route at which the reference
 app still meets its SLOs on this machine, stepping Locust's users up; and wrk on the same
 endpoint at the same concurrency, in the same run, for comparison. The figures go to
-reports/load/capacity.md and the summary; the README quotes them.
+reports/load/capacity.md and the summary; docs/measurements.md quotes them, dated.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ is held to the check, and fixing the shipped config turns the strict xfail red u
 entry is removed.
 
 Every finding has an id (the scenario's, the case's, the check's), carried in the xfail
-reason as `finding: <id>: <text>`, so reports/findings.md and the README's table can be
-compared by id (tools/findings_table.py).
+reason as `finding: <id>: <text>`, so reports/findings.md and the table in docs/findings.md
+can be compared by id (tools/findings_table.py).
 """
 
 from __future__ import annotations

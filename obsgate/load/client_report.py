@@ -2,8 +2,8 @@
 
 This is the contract between the locustfile (which writes it when it quits) and the gate
 (which reads it back): per route and in total, requests, failures split into unavailable
-(5xx, no connection) and client errors (4xx), and percentiles in ms as Locust keeps them
-(rounded to about two significant digits: PITFALLS).
+(5xx, no connection) and client errors (4xx), and percentiles in ms as Locust keeps them:
+rounded to about two significant digits, which the client/server cross-check allows for.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Locust as a subprocess, bounded: `locust --headless` on loadtests/locustfile.py.
 
-Never imported into pytest's process (PITFALLS: `import locust` patches it with gevent).
+Never imported into pytest's process: `import locust` patches the whole process with gevent,
+too late for pytest, and breaks ssl, subprocess and OpenTelemetry's threads there.
 Its CSV and HTML report go to reports/load/<name>*; the locustfile's client report (JSON)
 is read back. A run that does not end within its run time plus a margin is killed, and the
 error says so with Locust's output tail.

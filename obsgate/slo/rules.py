@@ -65,8 +65,8 @@ def sli_rules(slo: SLO) -> list[dict[str, Any]]:
         dur = prom_duration(window)
         expr = f"({slo.query('error', dur)})\n/\n({slo.query('total', dur)})\n"
         rules.append(_record(sli_metric(window), expr, slo, {WINDOW_LABEL: dur}))
-    # Averaging the 5m ratio over the period (not a 30d rate) is Sloth's optimisation; it is
-    # biased under uneven traffic (PITFALLS.md), which is why the period ratio is informative.
+    # Averaging the 5m ratio over the period (not a 30d rate) is Sloth's optimisation; a busy
+    # hour weighs no more than a quiet one, so under uneven traffic it is biased: informative.
     period, shortest = period_seconds(slo.period_days), windows_of(slo)[0]
     source = sli_metric(shortest) + label_filter(id_labels(slo))
     dur = prom_duration(period)

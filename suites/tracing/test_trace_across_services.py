@@ -1,7 +1,7 @@
 """One trace follows a usage request across HTTP, Kafka and Redis: the gateway's server span
 under the caller, its Redis and Kafka producer spans under it, the usage-tracker's consumer
-span as the producer's child (parent links intact across the hop, PITFALLS), the tracker's
-Redis spans under that, and every span with the resource the config promises."""
+span as the producer's child (a consumer span that only links to it is another trace), the
+tracker's Redis spans under that, and every span with the resource the config promises."""
 
 from __future__ import annotations
 

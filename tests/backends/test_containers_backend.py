@@ -290,9 +290,9 @@ def test_suites_give_the_same_outcomes_on_containers_as_on_process(
     tmp_path: Path,
     record_property: Callable[[str, object], None],
 ) -> None:
-    """The bar of issue 7: the same passes and the same strict xfails on both backends, and
-    no container left once a run is over; the wall time of each run is printed and recorded
-    (JUnit property gate_wall_<backend>_s)."""
+    """A backend changes how servers run, never the verdict: the same passes and the same
+    strict xfails on both backends, and no container left once a run is over; the wall time
+    of each run is printed and recorded (JUnit property gate_wall_<backend>_s)."""
     results, walls = {}, {}
     for backend in ("process", "containers"):
         junit = tmp_path / f"{backend}.xml"

@@ -1,5 +1,6 @@
 """The judgement of one trace across the Kafka hop (obsgate/tracing/shape.py: kafka_hop):
-it accepts a consumer span under the producer span and fails on the traces PITFALLS warns of."""
+it accepts a consumer span under the producer span and fails on a consumer span that only
+links to the producer, in a trace of its own, as some Kafka instrumentations make it."""
 
 from __future__ import annotations
 
