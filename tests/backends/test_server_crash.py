@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from obsgate.wait import eventually
 from tests.gate_subprocess import REPO_ROOT, clean_env
 
 
@@ -27,12 +28,14 @@ def server_pid(guard: int) -> int:
 
 
 def wait_for_endpoint(tmpdir: Path, service: str, timeout: float = 60) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def started() -> int | None:
         for state in tmpdir.glob(f"obs-gate-*/{service}.endpoint.json"):
             return int(json.loads(state.read_text())["pid"])
-        time.sleep(0.2)
-    raise AssertionError(f"the child gate started no {service} within {timeout:g} s")
+        return None
+
+    return eventually(
+        started, timeout=timeout, what=f"the child gate to start {service}", interval=0.2
+    )
 
 
 @pytest.mark.parametrize("service", ["alertmanager", "prometheus"])
