@@ -120,9 +120,24 @@ def pytest_configure(config: pytest.Config) -> None:
             signal.signal(signal.SIGTERM, _terminated)
 
 
+_SESSION_RUNNING = threading.Event()
+
+
 def _terminated(signum: int, _frame: object) -> None:
-    """SIGTERM ends the run as Ctrl-C does: servers stopped, run dir removed, exit 2."""
-    raise KeyboardInterrupt(f"terminated by signal {signum}")
+    """SIGTERM and Ctrl-C end the run as pytest ends an interrupted one: servers stopped,
+    run dir removed, exit 2. Before the session starts pytest cannot catch it, and nothing
+    has started yet: say so in one line and exit 2 (the run-dir guard removes the dir)."""
+    if _SESSION_RUNNING.is_set():
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+    sys.stderr.write(
+        f"obs-gate: stopped by {signal.Signals(signum).name} while starting; "
+        "no test ran and no server was started\n"
+    )
+    os._exit(2)
+
+
+if threading.current_thread() is threading.main_thread():  # as early as the plugin loads
+    signal.signal(signal.SIGINT, _terminated)
 
 
 def guard_run_dir(run_dir: str) -> None:
@@ -260,6 +275,7 @@ def selection_of(config: pytest.Config) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    _SESSION_RUNNING.set()
     session.config._obs_started = time.time()  # type: ignore[attr-defined]
     if not hasattr(session.config, "workerinput"):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

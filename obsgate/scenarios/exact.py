@@ -77,7 +77,12 @@ def run_exact(scenario: Scenario, rule_files: list[Path], workdir: Path) -> Exac
 def run_all(
     scenarios: list[Scenario], rule_files: list[Path], workdir: Path, max_workers: int = 4
 ) -> dict[str, ExactResult]:
-    """Run every scenario at once; each is its own promtool process, so threads suffice."""
-    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+    """Run every scenario at once; each is its own promtool process, so threads suffice.
+    Interrupted (Ctrl-C, SIGTERM), nothing more is started: queued runs are cancelled and
+    only those already running finish, each within a second or so."""
+    pool = ThreadPoolExecutor(max_workers=max_workers)
+    try:
         futures = {s.id: pool.submit(run_exact, s, rule_files, workdir) for s in scenarios}
         return {sid: f.result() for sid, f in futures.items()}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

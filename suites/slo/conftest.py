@@ -100,7 +100,7 @@ def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Pa
             files = [write_test(slo, sli, case, t, workdir) for t in TIMELINES]
             runs[slo.id, case.id] = pool.submit(promtool.test_rules, *files, timeout=120, nice=10)
     yield runs
-    pool.shutdown(cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")

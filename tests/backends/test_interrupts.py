@@ -108,3 +108,35 @@ def test_a_killed_gate_leaves_no_server_and_no_run_dir(tmp_path: Path) -> None:
     while run_dir.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not run_dir.exists(), f"{run_dir} left behind after SIGKILL"
+
+
+def test_ctrl_c_during_collection_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    """A conftest that takes its time to import holds the run in collection when Ctrl-C
+    comes: pytest's interrupt, exit 2, no traceback, and no server started."""
+    slow = tmp_path / "suite" / "slow"
+    slow.mkdir(parents=True)
+    (slow / "conftest.py").write_text("import time\n\ntime.sleep(30)\n")
+    (slow / "test_x.py").write_text("def test_x():\n    pass\n")
+    started = tmp_path / "collecting"
+    (tmp_path / "suite" / "conftest.py").write_text(
+        f"def pytest_collectstart(collector):\n    open({str(started)!r}, 'w').close()\n"
+    )
+    cmd = [sys.executable, "-m", "pytest", str(tmp_path / "suite"), "-q", "-p",
+           "no:cacheprovider", "--reports-dir", str(tmp_path / "reports")]  # fmt: skip
+    gate = subprocess.Popen(
+        cmd, cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert started.exists(), "collection never started"
+        time.sleep(0.5)  # inside the slow conftest's import
+        gate.send_signal(signal.SIGINT)
+        output, _ = gate.communicate(timeout=30)
+    finally:
+        if gate.poll() is None:
+            gate.kill()
+    assert gate.returncode == 2, output[-3000:]
+    assert "KeyboardInterrupt" in output and "Traceback" not in output, output[-3000:]
