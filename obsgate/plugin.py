@@ -22,7 +22,7 @@ import pytest
 
 from obsgate import options, preflight
 from obsgate.config import ObsConfig
-from obsgate.errors import GateError
+from obsgate.errors import ConfigError, GateError
 from obsgate.findings import parse_finding_reason
 from obsgate.options import config_dir, is_ci, reports_dir
 from obsgate.scenarios.model import load_scenarios
@@ -93,7 +93,10 @@ def pytest_configure(config: pytest.Config) -> None:
     directory = config_dir(config)
     try:  # a malformed rule or scenario file stops the run here, in one line, at once
         obs = ObsConfig(directory)
-        obs.alert_rules()
+        try:
+            obs.alert_rules()
+        except ConfigError as exc:  # Prometheus' own checker says where, if it can run
+            raise preflight.precise_rule_error(obs, exc) from None
         if (obs.root / "scenarios" / "alerts").is_dir():
             load_scenarios(obs.root / "scenarios" / "alerts")
         if (obs.root / "scenarios" / "routing").is_dir():

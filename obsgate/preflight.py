@@ -90,6 +90,22 @@ def check_config(config: ObsConfig, factor: float) -> None:
         require_loopback(adapter.adapted(), "Alertmanager", str(source))
 
 
+def precise_rule_error(config: ObsConfig, error: ConfigError) -> ConfigError:
+    """A rule file the loader refused, with promtool's own reason where the loader's PromQL
+    parser has only "invalid promql query" (promtool names the line, column and token)."""
+    from obsgate.tools import promtool
+
+    if "invalid promql query" not in str(error):
+        return error
+    try:
+        result = promtool.check_rules(*config.rule_files())
+    except GateError:
+        return error
+    if result.ok:
+        return error
+    return ConfigError(first_error(result.output))
+
+
 def first_error(output: str) -> str:
     """promtool's first complaint, on one line (it names the user's file and line)."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]

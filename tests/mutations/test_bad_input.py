@@ -173,3 +173,12 @@ def test_a_non_loopback_host_is_refused_before_any_server_starts(tmp_path: Path)
     assert run.returncode == 4, run.describe()
     line_with(run, "ERROR: refusing to start Alertmanager", "global.http_config.proxy_url")
     assert "s3cret" not in run.output and "servers used" not in run.output, run.describe()
+
+
+def test_a_promql_syntax_error_names_the_line_column_and_token(tmp_path: Path) -> None:
+    """Not only "invalid promql query": Prometheus' checker says where in the expression."""
+    config = copy_config(tmp_path / "config")
+    edit(config / RULES, "> 0.05", "> > 0.05")
+    run = run_gate("--obs-config", str(config), "-k", "alerts")
+    assert run.returncode == 4, run.describe()
+    line_with(run, "ERROR:", str(config / RULES), "HighErrorRate", "parse error", "<op:>>")
