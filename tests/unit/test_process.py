@@ -134,4 +134,4 @@ def test_guard_usage_error() -> None:
         [sys.executable, str(GUARD), "sleep", "1"], capture_output=True, text=True, check=False
     )
     assert out.returncode == 2
-    assert "usage: guard.py OWNER_PID -- ARGV" in out.stderr
+    assert "usage: guard.py OWNER_PID [--report FILE] -- ARGV" in out.stderr
