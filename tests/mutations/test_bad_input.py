@@ -182,3 +182,16 @@ def test_a_promql_syntax_error_names_the_line_column_and_token(tmp_path: Path) -
     run = run_gate("--obs-config", str(config), "-k", "alerts")
     assert run.returncode == 4, run.describe()
     line_with(run, "ERROR:", str(config / RULES), "HighErrorRate", "parse error", "<op:>>")
+
+
+def test_an_alertmanager_error_names_the_users_file_and_line(tmp_path: Path) -> None:
+    """amtool reads the user's own file (its ${VARS} filled in place), so its line numbers
+    are the user's, never those of the gate's adapted copy."""
+    config = copy_config(tmp_path / "config")
+    am = config / "alertmanager" / "alertmanager.yaml"
+    line = next(i for i, t in enumerate(am.read_text().splitlines(), 1) if "group_wait" in t)
+    edit(am, "  group_wait: 30s", "  grup_wait: 30s")
+    run = run_gate("--obs-config", str(config), "-k", "routing")
+    assert run.returncode == 4, run.describe()
+    line_with(run, f"ERROR: amtool check-config {am}:", f"line {line}: field grup_wait")
+    assert "servers used" not in run.output, run.describe()
