@@ -176,9 +176,21 @@ def servers_used(item: pytest.Item) -> set[str]:
     return names | {arg for mark in item.iter_markers("needs") for arg in mark.args}
 
 
-def crash_of(item: pytest.Item) -> crashes.Crash | None:
+# A test that fails because its server just died can be reported before the server's guard
+# has recorded the death (it wakes within milliseconds): a failed test looks again once.
+CRASH_SETTLE_S = 0.3
+
+
+def crash_of(item: pytest.Item, settle: float = 0.0) -> crashes.Crash | None:
     """The first server this test needs that ended on its own during the run."""
-    return next((c for c in crashes.crashes() if crashes.needed_by(servers_used(item), c)), None)
+    for attempt in range(2 if settle else 1):
+        if attempt:
+            time.sleep(settle)
+        needs = servers_used(item)
+        found = next((c for c in crashes.crashes() if crashes.needed_by(needs, c)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -194,10 +206,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = outcome.get_result()
     if call.excinfo is not None and isinstance(call.excinfo.value, GateError):
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
-    if report.failed and call.when == "call" and (crash := crash_of(item)) is not None:
+    crash = None
+    if report.failed:
+        crash = crash_of(item, settle=CRASH_SETTLE_S) or crashes.named_in(str(report.longrepr))
+    if crash is not None:
+        phase = {"setup": "set up", "call": "ran", "teardown": "tore down"}[call.when]
         report.longrepr = (
-            f"{crash.describe()} while this test ran: the failure is that, not the config "
-            "(its log tail is printed where the crash was announced)"
+            f"{crash.describe()} while this test {phase}: "
+            "the failure is that, not the config (its log tail is printed where the crash "
+            "was announced)"
         )
     if report.skipped and is_ci() and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr

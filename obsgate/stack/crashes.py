@@ -19,8 +19,13 @@ from obsgate.stack.process import log_tail
 EXIT_SUFFIX = ".exit.json"
 # Registry names carry a prefix for the load gate's own servers and the services under test.
 PREFIXES = ("load-", "refapp-")
-# Fixtures that stand for a server of the registry.
-FIXTURE_SERVERS = {"capture_sink": "sink", "refapp": "refapp", "load_stack": "load"}
+# Fixtures that stand for servers of the registry: the services under test need the run's
+# Redis, Kafka and Jaeger (asked for inside the fixture, so not in a test's fixture names).
+FIXTURE_SERVERS = {
+    "capture_sink": {"sink"},
+    "refapp": {"refapp", "redis", "kafka", "jaeger"},
+    "load_stack": {"load", "redis", "kafka"},
+}
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,31 @@ def crashes(run_dir: Path | None = None) -> list[Crash]:
     return sorted(found, key=lambda c: c.after)
 
 
+def address_of(crash: Crash) -> str | None:
+    """host:port the crashed server answered on, from the run's registry."""
+    state = crash.log.parent.parent / f"{crash.name}.endpoint.json"
+    try:
+        data = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+    return f"{data.get('host')}:{data.get('port')}" if data.get("port") else None
+
+
+def named_in(text: str) -> Crash | None:
+    """A crashed server whose address a failure names (a fixture's teardown that talks to
+    it is reported on whichever test ran last)."""
+    for crash in crashes():
+        address = address_of(crash)
+        if address and address in text:
+            return crash
+    return None
+
+
 def needed_by(names: set[str], crash: Crash) -> bool:
     """Whether a test that uses servers `names` (fixtures, `needs`) needs the crashed one."""
+    servers = set().union(*(FIXTURE_SERVERS.get(n, {n}) for n in names)) if names else set()
     server = crash.name
     for prefix in PREFIXES:
         if server.startswith(prefix):
-            return prefix.rstrip("-") in {FIXTURE_SERVERS.get(n, n) for n in names}
-    return server in {FIXTURE_SERVERS.get(n, n) for n in names}
+            return prefix.rstrip("-") in servers
+    return server in servers
