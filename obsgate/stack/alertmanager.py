@@ -15,13 +15,12 @@ from obsgate.stack.endpoint import AlertmanagerEndpoint
 from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
-from obsgate.tools import find_binary
+from obsgate.tools.versions_line import server_binary
 
 
 def alertmanager_binary() -> str:
-    return find_binary(
-        ["alertmanager", "prometheus-alertmanager"], "ALERTMANAGER_BIN", "prometheus-alertmanager"
-    )
+    """Alertmanager of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("alertmanager")
 
 
 def write_config(workdir: Path, config: dict[str, Any], source: str) -> Path:

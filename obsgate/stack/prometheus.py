@@ -20,7 +20,7 @@ from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
-from obsgate.tools import find_binary
+from obsgate.tools.versions_line import server_binary
 
 ISOLATION_LABEL = "scenario"
 SCENARIO_JOB = "scenarios"
@@ -31,7 +31,8 @@ RESEND_DELAY = 60.0
 
 
 def prometheus_binary() -> str:
-    return find_binary(["prometheus"], "PROMETHEUS_BIN", "prometheus")
+    """Prometheus of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("prometheus")
 
 
 def scale_group(group: dict[str, Any], factor: float, source: str) -> dict[str, Any]:

@@ -12,14 +12,13 @@ import shlex
 from pathlib import Path
 
 from obsgate.errors import ConfigError
-from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, find_binary, run_tool
-
-ENV_VAR = "AMTOOL"
-PACKAGE = "prometheus-alertmanager"
+from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, run_tool
+from obsgate.tools.versions_line import server_binary
 
 
 def binary() -> str:
-    return find_binary("amtool", ENV_VAR, PACKAGE)
+    """amtool of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("amtool")
 
 
 def _run(*args: str | Path, timeout: float = DEFAULT_TIMEOUT) -> ToolResult:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, find_binary, run_tool
-
-ENV_VAR = "PROMTOOL"
-PACKAGE = "prometheus"
+from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, run_tool
+from obsgate.tools.versions_line import server_binary
 
 
 def binary() -> str:
-    return find_binary("promtool", ENV_VAR, PACKAGE)
+    """promtool of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("promtool")
 
 
 def _run(*args: str | Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0) -> ToolResult:
