@@ -39,7 +39,8 @@ from tools.flake_check import outcomes
 # Redis, Jaeger and Elasticsearch: between them every server of both backends.
 ALERTING = ("suites/alerts", "suites/routing", "suites/inhibition")
 TRACING = ("suites/tracing",)
-IMAGE_ENVS = {env: os.environ.get(env, "") for env, _ in containers.IMAGES.values()}
+# The images scripts/build-images exported (both --server-versions lines), for child runs.
+IMAGE_ENVS = {k: v for k, v in os.environ.items() if k.startswith("OBS_") and k.endswith("_IMAGE")}
 
 
 @pytest.fixture(scope="module")
