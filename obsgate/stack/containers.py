@@ -73,16 +73,15 @@ OTHER_IMAGES = {
 
 class _Images(Mapping[str, tuple[str, str]]):
     """service -> (the variable that overrides its image, its default image), for the six
-    servers; Prometheus' and Alertmanager's default is the chosen line's, read when asked,
-    so the plugin's export of --server-versions is seen."""
+    servers; Prometheus' and Alertmanager's default is the chosen line's official image,
+    read when asked, so the plugin's export of --server-versions is seen."""
 
     services = ("prometheus", "alertmanager", *OTHER_IMAGES)
 
     def __getitem__(self, service: str) -> tuple[str, str]:
         if service in OTHER_IMAGES:
             return OTHER_IMAGES[service]
-        line_env, default = LINE_IMAGES[chosen_line()][service]
-        return f"OBS_{service.upper()}_IMAGE", os.environ.get(line_env) or default
+        return f"OBS_{service.upper()}_IMAGE", LINE_IMAGES[chosen_line()][service][1]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.services)
@@ -105,8 +104,11 @@ def build_images_env(service: str) -> str:
 
 
 def image_for(service: str) -> str:
+    """The override, else (Prometheus, Alertmanager) the chosen line's offline image as
+    scripts/build-images exported it, else the default image."""
     env, default = IMAGES[service]
-    return os.environ.get(env) or default
+    line_env = build_images_env(service)
+    return os.environ.get(env) or os.environ.get(line_env) or default
 
 
 def docker_client() -> docker.DockerClient | None:

@@ -32,6 +32,12 @@ from obsgate.stack.backends import ContainersBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 from obsgate.stack.redis import ping
+from obsgate.tools.versions_line import (
+    ALERTMANAGER_VERSION,
+    DEBIAN_VERSIONS,
+    PROMETHEUS_VERSION,
+    chosen_line,
+)
 from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 from tools.flake_check import outcomes
 
@@ -118,7 +124,12 @@ def test_three_services_serve_on_127_0_0_1_with_host_networking(
         assert endpoint.backend == "containers"
         assert_on_loopback_host_network(client, endpoint)
     alertmanager, prometheus, redis = started
-    assert "0.25" in alertmanager.version and "2.42" in prometheus.version, started
+    # The chosen --server-versions line's: 0.35 and 3.16 (current), or 0.25 and 2.42 (debian).
+    if chosen_line() == "current":
+        am_version, prom_version = ALERTMANAGER_VERSION, PROMETHEUS_VERSION
+    else:
+        am_version, prom_version = DEBIAN_VERSIONS["alertmanager"], DEBIAN_VERSIONS["prometheus"]
+    assert am_version in alertmanager.version and prom_version in prometheus.version, started
     assert ping(redis.port)
     deadline = time.monotonic() + 30
     active: list[object] = []
