@@ -64,14 +64,16 @@ build_go_module() {
   # Static and stamped the way the project's own release builds are (.promu.yml), without
   # the UI assets: the gate uses the HTTP API only. GOWORK=off: Prometheus ships a go.work
   # naming modules the module zip leaves out.
-  (cd "$work/src" && CGO_ENABLED=0 GOWORK=off GOFLAGS="${GOFLAGS:-} -buildvcs=false" nice -n 10 go build \
+  # Go's "go: downloading MODULE" lines (a few hundred on a cold module cache) are left out;
+  # its errors are not.
+  { (cd "$work/src" && CGO_ENABLED=0 GOWORK=off GOFLAGS="${GOFLAGS:-} -buildvcs=false" nice -n 10 go build \
     -trimpath -tags netgo -o "$work/out/" \
     -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version
       -X github.com/prometheus/common/version.Revision=$module_version
       -X github.com/prometheus/common/version.Branch=HEAD
       -X github.com/prometheus/common/version.BuildUser=obs-gate
       -X github.com/prometheus/common/version.BuildDate=$(date -u +%Y%m%d-%H:%M:%S)" \
-    "${cmds[@]}")
+    "${cmds[@]}") 2>&1 1>&3 | { grep -v '^go: downloading ' || true; } >&2; } 3>&1
   for b in "${binaries[@]}"; do
     if ! "$work/out/$b" --version 2>&1 | grep -q "version $version "; then
       echo "install-backends: the built $b does not report version $version; nothing installed" >&2

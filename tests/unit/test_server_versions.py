@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,110 @@ def test_install_into_an_unwritable_cache_says_what_to_do(tmp_path: Path) -> Non
     assert out.returncode == 1, out.stdout + out.stderr
     assert "is not writable" in out.stderr and "OBS_GATE_CACHE" in out.stderr, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+FAKE_GO = """#!/usr/bin/env bash
+# A stand-in for Go: `go version`, `go mod download -json` (a module dir with cmd/) and
+# `go build -o DIR/ ./cmd/a ./cmd/b` (scripts that print FAKE_VERSION, or FAKE_FAIL).
+case "$1" in
+  version) echo "go version go1.26.8 linux/amd64" ;;
+  mod) printf '{\\n\\t"Dir": "%s",\\n}\\n' "$FAKE_MODULE" ;;
+  build)
+    prev=""; out=""
+    for a in "$@"; do [ "$prev" = "-o" ] && out=$a; prev=$a; done
+    echo "go: downloading example.com/dependency v1.0.0" >&2
+    if [ -n "${FAKE_FAIL:-}" ]; then echo "cmd/x/main.go:1:1: syntax error" >&2; exit 1; fi
+    mkdir -p "$out"
+    for a in "$@"; do
+      case "$a" in
+        ./cmd/*) n=${a##*/}; line="$n, version $FAKE_VERSION (branch: HEAD)"
+          printf '#!/bin/sh\\necho "%s"\\n' "$line" > "$out/$n"
+          chmod +x "$out/$n" ;;
+      esac
+    done ;;
+esac
+"""
+
+
+def _fake_go_env(tmp_path: Path, version: str, fail: bool = False) -> dict[str, str]:
+    """The real PATH behind a fake `go`, a private cache and temp dir."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir(exist_ok=True)
+    _executable(bin_dir / "go").write_text(FAKE_GO)
+    module = tmp_path / "module"
+    (module / "cmd").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "OBS_GATE_CACHE": str(tmp_path / "cache"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "FAKE_MODULE": str(module),
+        "FAKE_VERSION": version,
+    }
+    if fail:
+        env["FAKE_FAIL"] = "1"
+    return env
+
+
+@pytest.mark.parametrize("build", sorted(SCRIPTS))
+def test_install_builds_moves_in_and_stamps_then_builds_nothing(tmp_path: Path, build: str) -> None:
+    """The whole script around `go build` (a fake Go here): one progress line naming what,
+    why and where, Go's download chatter left out, the folder with its stamp, and a second
+    run that builds nothing."""
+    script, *binaries = SCRIPTS[build]
+    version = BINARIES[binaries[0]].version
+    env = _fake_go_env(tmp_path, version)
+    out = _bash(_script_copy(tmp_path, script), env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    folder = tmp_path / "cache" / "backends" / f"{build}-{version}"
+    progress = [line for line in out.stdout.splitlines() if "building" in line]
+    assert len(progress) == 1, out.stdout
+    assert f"{' '.join(binaries)} {version}" in progress[0] and str(folder) in progress[0]
+    assert "--server-versions current" in progress[0], progress[0]
+    assert "go: downloading" not in out.stdout + out.stderr, out.stderr
+    assert "built in" in out.stdout, out.stdout
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*binaries, "VERSION"])
+    assert (folder / "VERSION").read_text().split()[:2] == [build, version]
+    assert not list((tmp_path / "tmp").iterdir()), "the temp build dir is left behind"
+    again = _bash(tmp_path / "scripts" / "install" / script, env=env)
+    assert again.returncode == 0 and "nothing built" in again.stdout, again.stdout + again.stderr
+
+
+@pytest.mark.parametrize(
+    ("fail", "version", "says"),
+    [(True, "3.16.0", "syntax error"), (False, "3.15.0", "does not report version 3.16.0")],
+    ids=["build-fails", "wrong-version"],
+)
+def test_a_failed_build_installs_nothing(
+    tmp_path: Path, fail: bool, version: str, says: str
+) -> None:
+    env = _fake_go_env(tmp_path, version, fail=fail)
+    out = _bash(_script_copy(tmp_path, "prometheus.sh"), env=env)
+    assert out.returncode != 0, out.stdout + out.stderr
+    assert says in out.stderr and "go: downloading" not in out.stderr, out.stderr
+    backends = tmp_path / "cache" / "backends"
+    assert not [p.name for p in backends.iterdir() if p.name.startswith("prometheus")]
+    assert not list((tmp_path / "tmp").iterdir()), "the temp build dir is left behind"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OBS_GATE_CACHE", str(tmp_path / "cache"))
+        patch.setenv("OBS_SERVER_VERSIONS", "current")
+        patch.delenv("PROMETHEUS_BIN", raising=False)
+        with pytest.raises(ToolMissing, match="not built"):
+            server_binary("prometheus")
+
+
+def test_doctor_lists_both_lines() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "obsgate.cli", "doctor", "--server-versions", "debian"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=clean_env(),
+    )
+    lines = out.stdout.splitlines()
+    current = next(line for line in lines if line.startswith("current ("))
+    debian = next(line for line in lines if line.startswith("debian ("))
+    assert debian.endswith(": chosen") and "with --server-versions current" in current, lines
+    assert sum(line.strip().startswith("prometheus ") for line in lines) == 2, lines
