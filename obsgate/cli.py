@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from obsgate import options
+from obsgate.errors import GateError
 
 USAGE = __doc__.split("\n\n")[1]
 
@@ -42,14 +43,31 @@ def run(argv: list[str]) -> int:
     return 0  # not reached: execv replaces this process
 
 
-def doctor() -> int:
+def doctor(server_versions: str | None = None) -> int:
     """One line per server and tool: its version, or that it is missing and how to install
-    it; then where the suites and the default config are. Exit 1 when anything is missing."""
-    from obsgate.stack.versions import NOT_INSTALLED, WRONG_BINARY, binary_versions
+    it; Prometheus, promtool, Alertmanager and amtool on both --server-versions lines, the
+    chosen one marked; then where the suites and the default config are. Exit 1 when
+    anything the chosen line or the other servers need is missing."""
+    if server_versions:
+        os.environ[options.SERVER_VERSIONS_ENV] = server_versions
+    from obsgate.stack.versions import (
+        NOT_INSTALLED,
+        WRONG_BINARY,
+        binary_versions,
+        line_versions,
+    )
+    from obsgate.tools.versions_line import BINARIES, chosen_line, describe_line
 
-    versions = binary_versions()
+    chosen = chosen_line()
+    versions = binary_versions()  # the chosen line's and the other servers'
+    for line in options.SERVER_VERSIONS:
+        mark = "chosen" if line == chosen else f"with --server-versions {line}"
+        print(f"{describe_line(line)}: {mark}")
+        for name, version in line_versions(line).items():
+            print(f"  {name:13} {version}")
     for name, version in versions.items():
-        print(f"{name:15} {version}")
+        if name not in BINARIES:
+            print(f"{name:15} {version}")
     try:
         print(f"{'suites':15} {options.suite_paths()[0]}")
     except FileNotFoundError as exc:
@@ -70,8 +88,18 @@ def main(argv: list[str] | None = None) -> int:
         return run(rest)
     if command == "doctor":
         parser = argparse.ArgumentParser(prog="obs-gate doctor", description=doctor.__doc__)
-        parser.parse_args(rest)
-        return doctor()
+        parser.add_argument(
+            "--server-versions",
+            choices=options.SERVER_VERSIONS,
+            default=os.environ.get(options.SERVER_VERSIONS_ENV) or None,
+            help=f"the line to check (env {options.SERVER_VERSIONS_ENV}; default "
+            f"{options.DEFAULT_SERVER_VERSIONS})",
+        )
+        try:
+            return doctor(parser.parse_args(rest).server_versions)
+        except GateError as exc:  # OBS_SERVER_VERSIONS=abc: argparse leaves defaults alone
+            print(f"obs-gate doctor: {exc}", file=sys.stderr)
+            return 2
     print(f"obs-gate: unknown command {command!r}\nusage:\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -90,6 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "writes(reason): writes into a server; not for staging")
     config.addinivalue_line("markers", "live_scenario: replays its `scenario` param live")
     options.validate(config)
+    # Every place that finds prometheus, promtool, alertmanager or amtool reads the line from
+    # here (obsgate/tools/versions_line.py), and so do subprocesses and xdist workers.
+    os.environ[options.SERVER_VERSIONS_ENV] = options.server_versions(config)
     directory = config_dir(config)
     try:  # a malformed rule or scenario file stops the run here, in one line, at once
         obs = ObsConfig(directory)

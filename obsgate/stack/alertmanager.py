@@ -6,7 +6,6 @@ sink; this module only starts the server with the dict it is given.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,12 @@ from obsgate.stack.endpoint import AlertmanagerEndpoint
 from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
-from obsgate.tools import find_binary
-from obsgate.tools.identity import proven
+from obsgate.tools.versions_line import server_binary
 
 
 def alertmanager_binary() -> str:
-    found = find_binary(
-        ["alertmanager", "prometheus-alertmanager"], "ALERTMANAGER_BIN", "prometheus-alertmanager"
-    )
-    env = "ALERTMANAGER_BIN" if os.environ.get("ALERTMANAGER_BIN") else ""
-    return proven("alertmanager", found, env)
+    """Alertmanager of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("alertmanager")
 
 
 def write_config(workdir: Path, config: dict[str, Any], source: str) -> Path:

@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 # testcontainers reads these once, at import: Ryuk's image cannot be pulled here, and
@@ -38,13 +38,29 @@ from obsgate.errors import ServiceError
 from obsgate.stack.guard import alive
 from obsgate.stack.process import log_tail, owner_pid, stop_process_group
 from obsgate.stack.spec import ServerSpec, Started
+from obsgate.tools.versions_line import ALERTMANAGER_VERSION, PROMETHEUS_VERSION, chosen_line
 
 OWNER_LABEL = "mindweave-gate.owner-pid"
-# service -> (env var, default image). The defaults are the official images at the
-# versions the process backend runs (Debian bookworm's), so both backends give one result.
-IMAGES = {
-    "prometheus": ("OBS_PROMETHEUS_IMAGE", "prom/prometheus:v2.42.0"),
-    "alertmanager": ("OBS_ALERTMANAGER_IMAGE", "prom/alertmanager:v0.25.0"),
+# Prometheus and Alertmanager follow --server-versions (obsgate/tools/versions_line.py): per
+# line, the official image at that line's versions, and the variable scripts/build-images
+# exports for its offline image. OBS_PROMETHEUS_IMAGE and OBS_ALERTMANAGER_IMAGE, when set,
+# win on either line, as PROMETHEUS_BIN does for the process backend.
+LINE_IMAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "current": {
+        "prometheus": ("OBS_PROMETHEUS_CURRENT_IMAGE", f"prom/prometheus:v{PROMETHEUS_VERSION}"),
+        "alertmanager": (
+            "OBS_ALERTMANAGER_CURRENT_IMAGE",
+            f"prom/alertmanager:v{ALERTMANAGER_VERSION}",
+        ),
+    },
+    "debian": {
+        "prometheus": ("OBS_PROMETHEUS_DEBIAN_IMAGE", "prom/prometheus:v2.42.0"),
+        "alertmanager": ("OBS_ALERTMANAGER_DEBIAN_IMAGE", "prom/alertmanager:v0.25.0"),
+    },
+}
+# The other servers: (env var, default image), the official images at the versions the
+# process backend runs, so both backends give one result.
+OTHER_IMAGES = {
     "redis": ("OBS_REDIS_IMAGE", "redis:7.0"),
     "kafka": ("OBS_KAFKA_IMAGE", "apache/kafka:4.4.0"),
     "elasticsearch": (
@@ -53,13 +69,46 @@ IMAGES = {
     ),
     "jaeger": ("OBS_JAEGER_IMAGE", "jaegertracing/jaeger:2.13.0"),
 }
+
+
+class _Images(Mapping[str, tuple[str, str]]):
+    """service -> (the variable that overrides its image, its default image), for the six
+    servers; Prometheus' and Alertmanager's default is the chosen line's official image,
+    read when asked, so the plugin's export of --server-versions is seen."""
+
+    services = ("prometheus", "alertmanager", *OTHER_IMAGES)
+
+    def __getitem__(self, service: str) -> tuple[str, str]:
+        if service in OTHER_IMAGES:
+            return OTHER_IMAGES[service]
+        return f"OBS_{service.upper()}_IMAGE", LINE_IMAGES[chosen_line()][service][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.services)
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+
+IMAGES = _Images()
 READY_TIMEOUT = 60.0
 POLL_INTERVAL = 0.1
 
 
+def build_images_env(service: str) -> str:
+    """The variable scripts/build-images exports for `service`'s offline image (on the chosen
+    line for Prometheus and Alertmanager)."""
+    if service in OTHER_IMAGES:
+        return OTHER_IMAGES[service][0]
+    return LINE_IMAGES[chosen_line()][service][0]
+
+
 def image_for(service: str) -> str:
+    """The override, else (Prometheus, Alertmanager) the chosen line's offline image as
+    scripts/build-images exported it, else the default image."""
     env, default = IMAGES[service]
-    return os.environ.get(env) or default
+    line_env = build_images_env(service)
+    return os.environ.get(env) or os.environ.get(line_env) or default
 
 
 def docker_client() -> docker.DockerClient | None:
@@ -85,6 +134,7 @@ def missing_images(client: docker.DockerClient, services: Iterable[str]) -> list
 
 def unavailable_reason(services: Iterable[str]) -> str | None:
     """Why `--stack containers` cannot run `services` here, in one line; None if it can."""
+    services = list(services)
     client = docker_client()
     if client is None:
         return (
@@ -96,11 +146,13 @@ def unavailable_reason(services: Iterable[str]) -> str | None:
     finally:
         client.close()
     if missing:
-        envs = ", ".join(IMAGES[s][0] for s in services)
+        envs = ", ".join(build_images_env(s) for s in services)
+        overrides = [IMAGES[s][0] for s in services if s not in OTHER_IMAGES]
+        override = f" ({', '.join(overrides)} override it on either line)" if overrides else ""
         return (
             f"--stack containers: not present locally (and no registry is used): "
             f'{", ".join(missing)}; build them with `eval "$(scripts/build-images)"`, which '
-            f"sets {envs}"
+            f"sets {envs}{override}"
         )
     return None
 

@@ -19,7 +19,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.options import config_dir, reports_dir, time_scale
+from obsgate.options import config_dir, reports_dir, server_versions, time_scale
 from obsgate.sinks.service import SinkClient
 from obsgate.stack import redis as rd
 from obsgate.stack.alerting_stack import (
@@ -40,6 +40,7 @@ from obsgate.stack.process import free_port
 from obsgate.stack.registry import run_registry
 from obsgate.stack.spec import Backend
 from obsgate.stack.versions import binary_versions
+from obsgate.tools.versions_line import describe_line
 
 try:  # pytest-html's Environment table comes from pytest-metadata
     from pytest_metadata.plugin import metadata_key
@@ -241,6 +242,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     header = {
         "obs-config": str(config_dir(config)),
         "stack": f"{resolve_backend(stack)} (requested {stack})",
+        "server versions": describe_line(server_versions(config)),
         "versions": ", ".join(f"{name} {v}" for name, v in versions.items()),
         "time scale (live layer)": f"every rule duration divided by {time_scale(config):g}",
         "hypothesis seed": str(seed) if seed is not None else "random (printed on failure)",

@@ -8,7 +8,6 @@ give way to one file_sd job whose targets the test process serves.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.loopback import require_loopback
 from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
-from obsgate.tools import find_binary
-from obsgate.tools.identity import proven
+from obsgate.tools.versions_line import server_binary
 
 ISOLATION_LABEL = "scenario"
 SCENARIO_JOB = "scenarios"
@@ -32,8 +30,8 @@ RESEND_DELAY = 60.0
 
 
 def prometheus_binary() -> str:
-    found = find_binary(["prometheus"], "PROMETHEUS_BIN", "prometheus")
-    return proven("prometheus", found, "PROMETHEUS_BIN" if os.environ.get("PROMETHEUS_BIN") else "")
+    """Prometheus of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("prometheus")
 
 
 def scale_group(group: dict[str, Any], factor: float, source: str) -> dict[str, Any]:

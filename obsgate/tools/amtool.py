@@ -7,23 +7,18 @@ or against the config a running Alertmanager has loaded (a staging deployment), 
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from pathlib import Path
 
 from obsgate.errors import ConfigError
-from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, find_binary, run_tool
-from obsgate.tools.identity import proven
-
-ENV_VAR = "AMTOOL"
-PACKAGE = "prometheus-alertmanager"
+from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, run_tool
+from obsgate.tools.versions_line import server_binary
 
 
 def binary() -> str:
-    """amtool, proven once per process on a known input."""
-    found = find_binary("amtool", ENV_VAR, PACKAGE)
-    return proven("amtool", found, ENV_VAR if os.environ.get(ENV_VAR) else "")
+    """amtool of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("amtool")
 
 
 def _run(*args: str | Path, timeout: float = DEFAULT_TIMEOUT) -> ToolResult:

@@ -70,6 +70,10 @@ def _amtool_answers(binary: str) -> str | None:
     return None
 
 
+class WrongBinary(ToolMissing):
+    """A binary that is there but is not the tool it claims to be, or answers wrongly."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """How a tool says who it is, and the fixed answers it must give."""
@@ -98,9 +102,9 @@ def proven(name: str, binary: str, env_var: str) -> str:
     match = identity.version.search(result.output)
     if match is None:
         first = result.output.splitlines()[0] if result.output.strip() else "nothing"
-        raise ToolMissing(f"{where} is not {name}: `--version` printed {first!r} ({fix})")
+        raise WrongBinary(f"{where} is not {name}: `--version` printed {first!r} ({fix})")
     if identity.answers is not None:
         wrong = identity.answers(binary)
         if wrong:
-            raise ToolMissing(f"{where} ({name} {match[1]}) answers wrongly: {wrong} ({fix})")
+            raise WrongBinary(f"{where} ({name} {match[1]}) answers wrongly: {wrong} ({fix})")
     return binary

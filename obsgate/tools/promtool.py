@@ -6,21 +6,16 @@ Each call returns a ToolResult rather than raising, so a test can assert on `.ok
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, find_binary, run_tool
-from obsgate.tools.identity import proven
-
-ENV_VAR = "PROMTOOL"
-PACKAGE = "prometheus"
+from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, run_tool
+from obsgate.tools.versions_line import server_binary
 
 
 def binary() -> str:
-    """promtool, proven once per process on a known input (a wrong binary would pass)."""
-    found = find_binary("promtool", ENV_VAR, PACKAGE)
-    return proven("promtool", found, ENV_VAR if os.environ.get(ENV_VAR) else "")
+    """promtool of the chosen --server-versions line (obsgate/tools/versions_line.py)."""
+    return server_binary("promtool")
 
 
 def _run(*args: str | Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0) -> ToolResult:

@@ -209,7 +209,9 @@ def test_two_differing_only_in_an_ungrouped_label_share_one_notification(
         f'expected both alerts in one notification, "[FIRING:2] ..."\n{alerts.context()}'
     )
     details = next(n for n in got if n.kind == "pagerduty").raw["payload"]
-    assert details.get("custom_details", {}).get("num_firing") == "2", (
+    # Alertmanager up to 0.29 sends the rendered text "2"; from 0.30 on (nested PagerDuty
+    # details, prometheus/alertmanager#3944) it YAML-decodes the rendered value: the number 2.
+    assert str(details.get("custom_details", {}).get("num_firing")) == "2", (
         f"PagerDuty payload: {details}"
     )
 

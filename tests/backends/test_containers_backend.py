@@ -32,6 +32,12 @@ from obsgate.stack.backends import ContainersBackend
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.process import stop_process_group
 from obsgate.stack.redis import ping
+from obsgate.tools.versions_line import (
+    ALERTMANAGER_VERSION,
+    DEBIAN_VERSIONS,
+    PROMETHEUS_VERSION,
+    chosen_line,
+)
 from obsgate.wait import eventually
 from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 from tools.flake_check import outcomes
@@ -40,7 +46,8 @@ from tools.flake_check import outcomes
 # Redis, Jaeger and Elasticsearch: between them every server of both backends.
 ALERTING = ("suites/alerts", "suites/routing", "suites/inhibition")
 TRACING = ("suites/tracing",)
-IMAGE_ENVS = {env: os.environ.get(env, "") for env, _ in containers.IMAGES.values()}
+# The images scripts/build-images exported (both --server-versions lines), for child runs.
+IMAGE_ENVS = {k: v for k, v in os.environ.items() if k.startswith("OBS_") and k.endswith("_IMAGE")}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +126,12 @@ def test_three_services_serve_on_127_0_0_1_with_host_networking(
         assert endpoint.backend == "containers"
         assert_on_loopback_host_network(client, endpoint)
     alertmanager, prometheus, redis = started
-    assert "0.25" in alertmanager.version and "2.42" in prometheus.version, started
+    # The chosen --server-versions line's: 0.35 and 3.16 (current), or 0.25 and 2.42 (debian).
+    if chosen_line() == "current":
+        am_version, prom_version = ALERTMANAGER_VERSION, PROMETHEUS_VERSION
+    else:
+        am_version, prom_version = DEBIAN_VERSIONS["alertmanager"], DEBIAN_VERSIONS["prometheus"]
+    assert am_version in alertmanager.version and prom_version in prometheus.version, started
     assert ping(redis.port)
     url = f"{prometheus.url}/api/v1/alertmanagers"
     active = eventually(
