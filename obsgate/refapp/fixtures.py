@@ -63,14 +63,9 @@ def start_service(
         ready=Readiness(what=f"{name} to answer {url}", probe=http_ok(url), timeout=60),
     )
     started = ProcessBackend().start(spec)
-    return AppEndpoint(
-        service=name,
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
+    return AppEndpoint.from_started(
+        name,
+        started,
         app_log=str(app_log),
         metrics_url=f"http://127.0.0.1:{port}/metrics",
     )

@@ -95,15 +95,7 @@ def spec(workdir: Path) -> ServerSpec:
 
 def start(workdir: Path) -> Endpoint:
     started = ProcessBackend().start(spec(workdir))
-    return Endpoint(
-        service="sink",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-    )
+    return Endpoint.from_started("sink", started)
 
 
 def main() -> None:

@@ -79,16 +79,9 @@ def start(
     templates = {Path(glob).parent for glob in config.get("templates") or []}
     mounts = tuple(sorted(t for t in templates if t.is_dir()))
     started = backend.start(spec(workdir, config_path, port or free_port(), mounts))
-    return AlertmanagerEndpoint(
-        service="alertmanager",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-        container_id=started.container_id,
-        image=started.image,
+    return AlertmanagerEndpoint.from_started(
+        "alertmanager",
+        started,
         config=str(config_path),
         changes=adapted.changes,
     )

@@ -126,14 +126,4 @@ def spec(workdir: Path) -> ServerSpec:
 
 def start(backend: Backend, workdir: Path) -> Endpoint:
     started = backend.start(spec(workdir))
-    return Endpoint(
-        service="elasticsearch",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-        container_id=started.container_id,
-        image=started.image,
-    )
+    return Endpoint.from_started("elasticsearch", started)

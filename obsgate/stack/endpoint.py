@@ -12,12 +12,15 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import requests
 
 from obsgate.errors import ServiceError
 from obsgate.stack.process import log_tail
+
+if TYPE_CHECKING:
+    from obsgate.stack.spec import Started
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +44,22 @@ class Endpoint:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         Endpoint.kinds[cls.__name__] = cls
+
+    @classmethod
+    def from_started(cls, service: str, started: Started, **fields: Any) -> Self:
+        """The endpoint of a server a backend started on 127.0.0.1, with its kind's fields."""
+        return cls(
+            service=service,
+            host="127.0.0.1",
+            port=started.port,
+            backend=started.backend,
+            version=started.version,
+            log_path=str(started.log_path),
+            pid=started.pid,
+            container_id=started.container_id,
+            image=started.image,
+            **fields,
+        )
 
     @property
     def url(self) -> str:

@@ -159,16 +159,9 @@ def start(backend: Backend, workdir: Path, elasticsearch_url: str | None = None)
     """Jaeger v2 on free 127.0.0.1 ports, storing in memory or in `elasticsearch_url`."""
     ports, config_path = write_config(workdir, elasticsearch_url)
     started = backend.start(spec(workdir, ports, config_path))
-    return JaegerEndpoint(
-        service="jaeger",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-        container_id=started.container_id,
-        image=started.image,
+    return JaegerEndpoint.from_started(
+        "jaeger",
+        started,
         otlp_http=f"http://127.0.0.1:{ports['otlp_http']}",
         otlp_grpc=f"127.0.0.1:{ports['otlp_grpc']}",
         health=f"http://127.0.0.1:{ports['health']}/status",

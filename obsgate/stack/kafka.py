@@ -184,16 +184,9 @@ def start(backend: Backend, workdir: Path) -> KafkaEndpoint:
     started = backend.start(spec(workdir))
     properties = (workdir / "server.properties").read_text()
     controller = re.search(r"CONTROLLER://127\.0\.0\.1:(\d+)", properties)
-    return KafkaEndpoint(
-        service="kafka",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
+    return KafkaEndpoint.from_started(
+        "kafka",
+        started,
         scheme="kafka",
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-        container_id=started.container_id,
-        image=started.image,
         controller_port=int(controller[1]) if controller else 0,
     )

@@ -180,16 +180,9 @@ def start(
     """Start Prometheus on `backend` with the config at `config_path` (rules scaled by
     `factor`); `file_sd_dir` is where test targets go, if the config has that job."""
     started = backend.start(spec(workdir, config_path, factor))
-    return PrometheusEndpoint(
-        service="prometheus",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-        container_id=started.container_id,
-        image=started.image,
+    return PrometheusEndpoint.from_started(
+        "prometheus",
+        started,
         file_sd_dir=str(file_sd_dir or ""),
         time_scale=factor,
         config=str(config_path),

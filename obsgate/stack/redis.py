@@ -65,15 +65,8 @@ def spec(workdir: Path) -> ServerSpec:
 
 def start(backend: Backend, workdir: Path) -> Endpoint:
     started = backend.start(spec(workdir))
-    return Endpoint(
-        service="redis",
-        host="127.0.0.1",
-        port=started.port,
-        backend=started.backend,
+    return Endpoint.from_started(
+        "redis",
+        started,
         scheme="redis",
-        version=started.version,
-        log_path=str(started.log_path),
-        pid=started.pid,
-        container_id=started.container_id,
-        image=started.image,
     )
