@@ -282,6 +282,7 @@ class GateContainer(DockerContainer):
                 str(owner_pid()),
                 self.name,
                 str(log_path),
+                str(self.workdir / f"{self.service}.exit.json"),  # a crash says so (crashes.py)
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -35,6 +35,7 @@ class Crash:
     status: int  # negative: killed by that signal
     after: float  # seconds into the run
     log: Path
+    where: str = ""  # "container NAME"; else the pid says which process
 
     def describe(self) -> str:
         how = (
@@ -42,7 +43,8 @@ class Crash:
             if self.status < 0
             else f"exited with status {self.status}"
         )
-        return f"{self.name} (pid {self.pid}) {how} {self.after:.1f} s into the run"
+        which = self.where or f"pid {self.pid}"
+        return f"{self.name} ({which}) {how} {self.after:.1f} s into the run"
 
     def with_log(self) -> str:
         return f"{self.describe()}; its log ends:\n{log_tail(self.log, 20)}"
@@ -63,7 +65,9 @@ def crashes(run_dir: Path | None = None) -> list[Crash]:
             continue  # being written; the next look reads it
         name = record.parent.name
         log = record.with_name(record.name.removesuffix(EXIT_SUFFIX) + ".log")
-        found.append(Crash(name, data["pid"], data["status"], data["after"], log))
+        found.append(
+            Crash(name, data["pid"], data["status"], data["after"], log, data.get("where", ""))
+        )
     return sorted(found, key=lambda c: c.after)
 
 

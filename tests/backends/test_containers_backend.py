@@ -22,7 +22,7 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.stack import alertmanager as am
-from obsgate.stack import containers
+from obsgate.stack import containers, crashes
 from obsgate.stack import elasticsearch as es
 from obsgate.stack import jaeger as jg
 from obsgate.stack import kafka as kf
@@ -183,6 +183,28 @@ def test_stopping_removes_the_container_and_keeps_its_log(
     with pytest.raises(docker.errors.NotFound):
         client.containers.get(endpoint.container_id)
     assert "Ready to accept connections" in Path(str(endpoint.log_path)).read_text()
+
+
+def test_a_container_killed_behind_the_gates_back_is_recorded_as_a_crash(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """As for a process: its guard records how it ended, where the plugin reads crashes;
+    a container the gate stops (the test above) records nothing."""
+    workdir = tmp_path / "redis"
+    endpoint = rd.start(ContainersBackend(), workdir)
+    try:
+        client.containers.get(endpoint.container_id).kill()  # SIGKILL, not through the gate
+        found = eventually(
+            lambda: crashes.crashes(tmp_path), timeout=15, what="the crash record of redis"
+        )
+    finally:
+        assert endpoint.pid is not None
+        stop_process_group(endpoint.pid)
+    (crash,) = found
+    assert crash.name == "redis" and crash.status == -9, crash
+    assert crash.describe().startswith("redis (container mindweave-gate-redis-"), crash
+    assert "killed by SIGKILL" in crash.describe(), crash
+    assert "Ready to accept connections" in crash.with_log()
 
 
 def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
