@@ -156,22 +156,38 @@ def test_a_rule_promtool_refuses_stops_the_run_naming_the_users_file(tmp_path: P
     assert line.count("\n") == 0
 
 
-def test_a_non_loopback_host_is_refused_before_any_server_starts(tmp_path: Path) -> None:
-    """A host the adapter does not rewrite (a proxy) stops the run before anything starts;
-    the message names the path and the host, never the URL's path (it may be a secret)."""
+# Places in an Alertmanager config where a host is reached that the adapter does not
+# rewrite to the local sink: (anchor line, lines added after it, the path the refusal names).
+NON_LOOPBACK_PLACES = [
+    ("global:\n", "  http_config:\n    proxy_url: http://10.9.8.7:3128/s3cret\n",
+     "global.http_config.proxy_url"),
+    ("      - channel: '#alerts-general'\n",
+     "        http_config:\n          proxy_url: http://proxy.example.com:8080/s3cret\n",
+     "receivers[0].slack_configs[0].http_config.proxy_url"),
+    ("      - service_key: '${PAGERDUTY_SERVICE_KEY_CRITICAL}'\n",
+     "        http_config:\n          oauth2:\n            client_id: gate\n"
+     "            client_secret: x\n            token_url: https://auth.example.com/s3cret\n",
+     "receivers[1].pagerduty_configs[0].http_config.oauth2.token_url"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("anchor", "added", "path"), NON_LOOPBACK_PLACES, ids=[p[2] for p in NON_LOOPBACK_PLACES]
+)
+def test_a_non_loopback_host_is_refused_before_any_server_starts(
+    tmp_path: Path, anchor: str, added: str, path: str
+) -> None:
+    """A host the adapter does not rewrite (a proxy, an OAuth token endpoint) stops the run
+    before anything starts; the message names the path and the host, never the URL's path
+    (it may be a secret)."""
     config = copy_config(tmp_path / "config")
     am = config / "alertmanager" / "alertmanager.yaml"
     text = am.read_text()
-    anchor = "global:\n"
     assert text.count(anchor) == 1
-    am.write_text(
-        text.replace(
-            anchor, anchor + "  http_config:\n    proxy_url: http://10.9.8.7:3128/s3cret\n"
-        )
-    )
+    am.write_text(text.replace(anchor, anchor + added))
     run = run_gate("--obs-config", str(config), "-k", "routing")
     assert run.returncode == 4, run.describe()
-    line_with(run, "ERROR: refusing to start Alertmanager", "global.http_config.proxy_url")
+    line_with(run, "ERROR: refusing to start Alertmanager", path)
     assert "s3cret" not in run.output and "servers used" not in run.output, run.describe()
 
 
