@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -175,45 +176,46 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 _ALERTMANAGER_PORT = pytest.StashKey[int]()
 
 
-@pytest.fixture(scope="session")
-def redis(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
-    if stack_backend == "external":
-        return external(pytestconfig, "redis")
+def session_server(
+    pytestconfig: pytest.Config,
+    service: str,
+    start: Callable[[Backend, Path], E],
+    kind: type[E] = Endpoint,  # type: ignore[assignment]
+) -> E:
+    """The run's `service`: by URL against --stack external, else started once per run."""
+    if resolve_backend(pytestconfig.getoption("stack")) == "external":
+        return external(pytestconfig, service, kind)
     backend = run_backend(pytestconfig)
-    return run_registry().get_or_start("redis", lambda workdir: rd.start(backend, workdir))
+    return run_registry().get_or_start(service, lambda workdir: start(backend, workdir))
 
 
 @pytest.fixture(scope="session")
-def kafka(pytestconfig: pytest.Config, stack_backend: str) -> KafkaEndpoint:
+def redis(pytestconfig: pytest.Config) -> Endpoint:
+    return session_server(pytestconfig, "redis", rd.start)
+
+
+@pytest.fixture(scope="session")
+def kafka(pytestconfig: pytest.Config) -> KafkaEndpoint:
     """One KRaft broker; clients bootstrap from `kafka.bootstrap`."""
     from obsgate.stack import kafka as kf
 
-    if stack_backend == "external":
-        return external(pytestconfig, "kafka", KafkaEndpoint)
-    backend = run_backend(pytestconfig)
-    return run_registry().get_or_start("kafka", lambda workdir: kf.start(backend, workdir))
+    return session_server(pytestconfig, "kafka", kf.start, KafkaEndpoint)
 
 
 @pytest.fixture(scope="session")
-def elasticsearch(pytestconfig: pytest.Config, stack_backend: str) -> Endpoint:
+def elasticsearch(pytestconfig: pytest.Config) -> Endpoint:
     """One Elasticsearch node; suites use its plain REST API (_bulk, _search) at its URL."""
     from obsgate.stack import elasticsearch as es
 
-    if stack_backend == "external":
-        return external(pytestconfig, "elasticsearch")
-    backend = run_backend(pytestconfig)
-    return run_registry().get_or_start("elasticsearch", lambda wd: es.start(backend, wd))
+    return session_server(pytestconfig, "elasticsearch", es.start)
 
 
 @pytest.fixture(scope="session")
-def jaeger(pytestconfig: pytest.Config, stack_backend: str) -> JaegerEndpoint:
+def jaeger(pytestconfig: pytest.Config) -> JaegerEndpoint:
     """Jaeger v2, memory storage: the query API at its URL, OTLP in at `otlp_http`."""
     from obsgate.stack import jaeger as jg
 
-    if stack_backend == "external":
-        return external(pytestconfig, "jaeger", JaegerEndpoint)
-    backend = run_backend(pytestconfig)
-    return run_registry().get_or_start("jaeger", lambda workdir: jg.start(backend, workdir))
+    return session_server(pytestconfig, "jaeger", jg.start, JaegerEndpoint)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
