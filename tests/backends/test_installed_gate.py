@@ -63,6 +63,13 @@ def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def gate_command(installed: Path, entry: str) -> list[str]:
+    """The alerts suite's exact layer on ./observability, through `entry`."""
+    if entry == "pytest":
+        return [str(installed / "bin" / "pytest"), "--obs-config", "observability", *EXACT_ALERTS]
+    return [str(installed / "bin" / "obs-gate"), "run", "observability", *EXACT_ALERTS]
+
+
 def junit_files(junit: Path) -> set[str]:
     root = ET.parse(junit).getroot()
     return {case.get("classname", "") for case in root.iter("testcase")}
@@ -80,11 +87,7 @@ def test_the_installed_suites_run_on_the_teams_config(
     installed: Path, team_repo: Path, entry: str
 ) -> None:
     """Green on the config as shipped, reports in the team's ./reports."""
-    cmd = (
-        [str(installed / "bin" / "pytest"), "--obs-config", "observability", *EXACT_ALERTS]
-        if entry == "pytest"
-        else [str(installed / "bin" / "obs-gate"), "run", "observability", *EXACT_ALERTS]
-    )
+    cmd = gate_command(installed, entry)
     done = run(cmd, team_repo)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "xfailed" in done.stdout, done.stdout[-2000:]
@@ -99,11 +102,7 @@ def test_a_broken_threshold_turns_the_installed_gate_red(
     installed: Path, team_repo: Path, entry: str
 ) -> None:
     edit(team_repo / "observability" / RULES, "> 0.05", "> 0.07")
-    cmd = (
-        [str(installed / "bin" / "pytest"), "--obs-config", "observability", *EXACT_ALERTS]
-        if entry == "pytest"
-        else [str(installed / "bin" / "obs-gate"), "run", "observability", *EXACT_ALERTS]
-    )
+    cmd = gate_command(installed, entry)
     done = run(cmd, team_repo)
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-2000:]
     assert "FAILED" in done.stdout and "high-error-rate-fires" in done.stdout, done.stdout[-3000:]
