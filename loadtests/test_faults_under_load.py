@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import PinnedFinding, expect_known_finding, judge_with_finding
+from obsgate.findings import expect_known_finding, judge_with_finding
 from obsgate.load.fixtures import LoadSummary, load_dir
 from obsgate.load.locust_run import (
     LoadPhase,
@@ -35,8 +35,9 @@ from obsgate.load.locust_run import (
 )
 from obsgate.load.stack import AS_DEPLOYED, GATEWAY, INTENDED, VIEW, LoadStack
 from obsgate.load.thresholds import latency_selectors
-from obsgate.scenarios.routing import RouteCase, load_route_cases
+from obsgate.scenarios.routing import RouteCase, arrival, load_route_cases, slack_channels
 from obsgate.slo.spec import SLO, config_slos
+from obsgate.tools.versions_line import chosen_line
 
 pytestmark = [
     pytest.mark.load,
@@ -172,8 +173,9 @@ def run_fault_phases(stack: LoadStack, config: ObsConfig, timeline: FaultTimelin
     timeline.error_ratio = stack.scalar(
         f'sum(rate({requests}, status_code=~"5.."}}[{window}])) / sum(rate({requests}}}[{window}]))'
     )
+    channels = slack_channels(config.alertmanager())
     timeline.receivers = tuple(sorted({
-        n.receiver for n in sink.notifications()
+        arrival(n.receiver, n.kind, n.channel, channels) for n in sink.notifications()
         if n.status == "firing" and n.answered < 300 and n.mentions(ERROR_ALERT)
     }))  # fmt: skip
     stack.clear_faults()
@@ -266,16 +268,11 @@ def test_error_fault_reaches_the_intended_receivers(
 ) -> None:
     fault_timeline.require(f"{ERROR_ALERT} notified")
     case = route_case(obs_config, ERROR_ALERT)
-    finding, known = (
-        (case.live_finding, case.live_finding_receivers)
-        if case.live_finding
-        else (case.finding, case.finding_receivers)
-    )
     got = fault_timeline.receivers
     judge_with_finding(
         intent_holds=got == tuple(sorted(case.receivers)),
         observed=got,
-        finding=PinnedFinding(id=case.entry_id, text=finding, known=tuple(sorted(known or ()))),
+        finding=case.live_finding_pin(chosen_line()),
         failure=f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {list(got)}",
     )

@@ -17,9 +17,20 @@ STACKS = ("auto", "process", "containers", "external")
 # Which Prometheus and Alertmanager judge the config (obsgate/tools/versions_line.py): the
 # releases teams run today, built from source, or Debian bookworm's packages.
 SERVER_VERSIONS = ("current", "debian")
-# Debian's until the one finding whose evidence differs between the lines (Alertmanager 0.35
-# sends the Slack message that 0.25 refuses to render; docs/findings.md) is pinned per line.
-DEFAULT_SERVER_VERSIONS = "debian"
+# The suites (and benchmarks) by marker: `pytest -k alerts` or `-m load` selects one.
+SUITE_MARKERS = {
+    "alerts": "alert rules fire exactly when they should (promtool and live Prometheus)",
+    "routing": "Alertmanager routes each alert to the promised receivers",
+    "inhibition": "inhibit rules suppress what they claim",
+    "slo": "SLO math: budgets, burn rates, multi-window alerts",
+    "redaction": "no secret reaches the log store",
+    "tracing": "one trace across HTTP, Kafka and Redis into Jaeger",
+    "metrics": "metric names, labels and buckets are served",
+    "dashboards": "every dashboard query parses and returns data",
+    "load": "Locust load gate with thresholds from the SLOs",
+    "capacity": "benchmark: the gateway's sustained rate within its SLOs, Locust and wrk",
+}
+DEFAULT_SERVER_VERSIONS = "current"
 SERVER_VERSIONS_ENV = "OBS_SERVER_VERSIONS"
 DEFAULT_TIME_SCALE = 240.0
 DEFAULT_REPORTS_DIR = "reports"  # relative to where pytest is started
@@ -86,6 +97,12 @@ time_scale_value.__name__ = "time scale"  # argparse names the type in its error
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("obs", "observability gate")
+    group.addoption(
+        "--obs-install-plan",
+        metavar="FILE",
+        help="write what the selected tests need installed to FILE (one `STEP SUITES` line "
+        "each, for scripts/install-backends) and exit without running them",
+    )
     group.addoption(
         "--obs-config",
         default=os.environ.get("OBS_CONFIG_DIR"),

@@ -38,18 +38,6 @@ pytest_plugins = [
     "obsgate.load.fixtures",
 ]
 DEFAULT_TEST_TIMEOUT = 300.0
-SUITE_MARKERS = {
-    "alerts": "alert rules fire exactly when they should (promtool and live Prometheus)",
-    "routing": "Alertmanager routes each alert to the promised receivers",
-    "inhibition": "inhibit rules suppress what they claim",
-    "slo": "SLO math: budgets, burn rates, multi-window alerts",
-    "redaction": "no secret reaches the log store",
-    "tracing": "one trace across HTTP, Kafka and Redis into Jaeger",
-    "metrics": "metric names, labels and buckets are served",
-    "dashboards": "every dashboard query parses and returns data",
-    "load": "Locust load gate with thresholds from the SLOs",
-    "capacity": "benchmark: the gateway's sustained rate within its SLOs, Locust and wrk",
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
     if getattr(config.option, "timeout", None) is None and not config.getini("timeout"):
         config.option.timeout = DEFAULT_TEST_TIMEOUT
-    for name, text in SUITE_MARKERS.items():
+    for name, text in options.SUITE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config.addinivalue_line("markers", "needs(*services): the servers a test needs")
     config.addinivalue_line("markers", "writes(reason): writes into a server; not for staging")
@@ -164,6 +152,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     missing or wrong one stops the run here, one line each (exit 4). Under xdist each
     worker's tests report it instead, test by test."""
     config = session.config
+    if config.getoption("obs_install_plan"):
+        write_install_plan(session, Path(config.getoption("obs_install_plan")))
     if config.option.collectonly or hasattr(config, "workerinput") or not session.items:
         return
     backend = resolve_backend(config.getoption("stack"))
@@ -172,6 +162,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     found = preflight.problems(preflight.required(session.items, backend))
     if found:
         raise pytest.UsageError("\n".join(found))
+
+
+def write_install_plan(session: pytest.Session, path: Path) -> None:
+    """`--obs-install-plan FILE`: the set-up steps the selected tests need, one `STEP SUITES`
+    line each (scripts/gate installs just those), then exit: nothing runs, nothing starts."""
+    config = session.config
+    backend = resolve_backend(config.getoption("stack"))
+    plan = (
+        {}
+        if backend == "external"
+        else preflight.install_plan(session.items, backend, options.server_versions(config))
+    )
+    path.write_text("".join(f"{step} {','.join(suites)}\n" for step, suites in plan.items()))
+    os._exit(0)  # before the warm-up hooks: nothing of the session may start
 
 
 def servers_used(item: pytest.Item) -> set[str]:

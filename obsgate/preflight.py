@@ -16,6 +16,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
+from obsgate.options import SUITE_MARKERS
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # What each suite marker or `needs` name requires locally, whatever the backend.
@@ -56,6 +57,32 @@ def required(items: Iterable[pytest.Item], backend: str) -> list[str]:
                 needed.add(name)
     order = list(_finders())
     return sorted(needed, key=order.index)
+
+
+# The scripts/install-backends step that installs each binary: Prometheus and Alertmanager
+# per version line, the rest whatever the line.
+_STEP_OF = {"promtool": "prometheus", "amtool": "alertmanager", "redis": "redis"}
+_LINE_BUILT = ("prometheus", "alertmanager")
+
+
+def install_plan(items: Iterable[pytest.Item], backend: str, line: str) -> dict[str, list[str]]:
+    """What scripts/install-backends must install for the selected tests: each step with the
+    suites that need it, so set-up installs only that (`scripts/gate -k alerts` builds no
+    Jaeger). The containers backend needs its engine and images instead of the servers."""
+    items = list(items)
+    plan: dict[str, set[str]] = {}
+    for item in items:
+        marks = {m.name for m in item.iter_markers()}
+        suites = sorted(marks & set(SUITE_MARKERS)) or ["other"]
+        steps = {_STEP_OF.get(name, name) for name in required([item], backend)}
+        steps = {f"{s}-debian" if s in _LINE_BUILT and line == "debian" else s for s in steps}
+        if "capacity" in marks:
+            steps.add("wrk")  # the capacity benchmark measures the gateway with wrk too
+        if backend == "containers" and marks & {"needs"}:
+            steps.add("containers")
+        for step in steps:
+            plan.setdefault(step, set()).update(suites)
+    return {step: sorted(why) for step, why in sorted(plan.items())}
 
 
 def problems(names: Iterable[str]) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
+from obsgate.findings import PinnedFinding
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
 
@@ -31,12 +32,56 @@ class RouteCase:
     finding: str | None = None
     live_finding: str | None = None  # what only the live layer shows (a failing template)
     finding_receivers: tuple[str, ...] | None = None  # where the finding says it really goes
-    live_finding_receivers: tuple[str, ...] | None = None
+    # The live pin per Alertmanager version line ("*": every line): arrivals and why.
+    live_finding_receivers: dict[str, LivePin] | None = None
 
     @property
     def entry_id(self) -> str:
         """The id of the routing entry this case came from: its findings' id."""
         return self.id.split(":", 1)[0]
+
+    def live_finding_pin(self, line: str) -> PinnedFinding:
+        """The finding a live check judges against on this Alertmanager version line: the
+        live finding where there is one (with why this line differs), else the finding."""
+        if not self.live_finding:
+            return PinnedFinding(id=self.entry_id, text=self.finding, known=self.finding_receivers)
+        pins = self.live_finding_receivers or {}
+        pin = pins.get(line, pins.get("*"))
+        text = " ".join(self.live_finding.split())
+        if pin is not None and pin.why:
+            text += f" On the {line} version line: {pin.why}"
+        return PinnedFinding(id=self.entry_id, text=text, known=pin.arrivals if pin else None)
+
+
+@dataclass(frozen=True)
+class LivePin:
+    """What a live finding pins: the arrivals at the sink, and why this version line differs
+    from the others (None where one pin serves every line)."""
+
+    arrivals: tuple[str, ...]
+    why: str | None = None
+
+
+def slack_channels(alertmanager: dict[str, Any]) -> dict[str, set[str]]:
+    """The channels each receiver's Slack configs name: a Slack notification reaches its
+    receiver only there (a message without its channel lands in the webhook's default)."""
+    channels: dict[str, set[str]] = {}
+    for receiver in alertmanager.get("receivers") or []:
+        for slack in receiver.get("slack_configs") or []:
+            if slack.get("channel"):
+                channels.setdefault(str(receiver.get("name")), set()).add(str(slack["channel"]))
+    return channels
+
+
+def arrival(receiver: str, kind: str, channel: str | None, channels: dict[str, set[str]]) -> str:
+    """How one notification shows in a route case's evidence: the receiver's name where it
+    arrived as configured, else the name with the channel it really carried."""
+    wanted = channels.get(receiver)
+    if kind != "slack" or not wanted:
+        return receiver
+    if channel in wanted or (channel and any("{{" in w for w in wanted)):
+        return receiver
+    return f"{receiver} (no channel)" if not channel else f"{receiver} (channel {channel})"
 
 
 def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario]) -> list[dict]:
@@ -79,6 +124,33 @@ def _receivers(value: Any) -> tuple[str, ...] | None:
     return None if value is None else tuple(sorted(str(r) for r in value))
 
 
+LINES = ("current", "debian")
+
+
+def _live_pins(value: Any, where: str) -> dict[str, LivePin] | None:
+    """`live_finding_receivers`: a list for every version line, or per line
+    `{LINE: {arrivals: [...], why: ...}}` where the versions differ."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return {"*": LivePin(_receivers(value) or ())}
+    if not isinstance(value, dict) or not set(value) <= set(LINES):
+        raise ConfigError(
+            f"{where}: live_finding_receivers is a list, or a mapping of the version lines "
+            f"{list(LINES)} to {{arrivals: [...], why: ...}}"
+        )
+    pins = {}
+    for line, pin in value.items():
+        if (
+            not isinstance(pin, dict)
+            or not isinstance(pin.get("arrivals"), list)
+            or not pin.get("why")
+        ):
+            raise ConfigError(f"{where}: live_finding_receivers.{line} needs 'arrivals' and 'why'")
+        pins[line] = LivePin(_receivers(pin["arrivals"]) or (), " ".join(str(pin["why"]).split()))
+    return pins
+
+
 def load_route_cases(config: ObsConfig) -> list[RouteCase]:
     directory = config.root / ROUTING_SCENARIOS
     if not directory.is_dir():
@@ -100,7 +172,9 @@ def load_route_cases(config: ObsConfig) -> list[RouteCase]:
                 "finding": entry.get("finding"),
                 "live_finding": entry.get("live_finding"),
                 "finding_receivers": _receivers(entry.get("finding_receivers")),
-                "live_finding_receivers": _receivers(entry.get("live_finding_receivers")),
+                "live_finding_receivers": _live_pins(
+                    entry.get("live_finding_receivers"), f"{file}: {entry['id']}"
+                ),
             }
             if "labels" in entry:
                 labels = {str(k): str(v) for k, v in entry["labels"].items()}

@@ -57,8 +57,8 @@ build_go_module() {
   chmod -R u+w "$work/src"  # the module cache is read-only
   if [ "$prepare" != - ]; then (cd "$work/src" && "$prepare"); fi
   echo "install-backends: building $what with $(go version | cut -d' ' -f3) for" \
-       "--server-versions current (the default): go build of $module@$module_version into" \
-       "$dest (several minutes on 2 cores)"
+       "${OBS_INSTALL_FOR:+the ${OBS_INSTALL_FOR//,/, } suites on }--server-versions current" \
+       "(the default): go build of $module@$module_version into $dest (minutes on 2 cores)"
   start=$(date +%s)
   # nice: the build must not starve servers another run keeps in real time on this machine.
   # Static and stamped the way the project's own release builds are (.promu.yml), without

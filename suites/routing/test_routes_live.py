@@ -13,13 +13,14 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.findings import PinnedFinding, judge_with_finding
+from obsgate.findings import judge_with_finding
 from obsgate.options import config_dir
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
-from obsgate.scenarios.routing import RouteCase, load_route_cases
+from obsgate.scenarios.routing import RouteCase, arrival, load_route_cases, slack_channels
 from obsgate.sinks.service import SinkClient
+from obsgate.tools.versions_line import chosen_line
 
 pytestmark = [
     pytest.mark.routing,
@@ -60,6 +61,7 @@ def test_alert_reaches_the_intended_receivers_live(
     scenario: Scenario,
     live_alert_run: LiveAlertRun,
     capture_sink: SinkClient,
+    obs_config: ObsConfig,
     request: pytest.FixtureRequest,
 ) -> None:
     live_alert_run.wait_for(scenario)
@@ -72,7 +74,8 @@ def test_alert_reaches_the_intended_receivers_live(
         for n in capture_sink.notifications()
         if n.status == "firing" and n.answered < 300 and n.mentions(case.alert)
     ]
-    got = sorted({n.receiver for n in arrived})
+    channels = slack_channels(obs_config.alertmanager())
+    got = sorted({arrival(n.receiver, n.kind, n.channel, channels) for n in arrived})
     # Latency from firing in Prometheus (as the watcher saw it, every 0.1 s) to the sink, on
     # notifications that name this scenario's alert (PagerDuty lists each alert's labels).
     iso = live_alert_run.targets.isolation_value(scenario.id)
@@ -88,15 +91,10 @@ def test_alert_reaches_the_intended_receivers_live(
             if n.answered >= 300 and n.mentions(case.alert)
         }
     )
-    finding, known = (
-        (case.live_finding, case.live_finding_receivers)
-        if case.live_finding
-        else (case.finding, case.finding_receivers)
-    )
     judge_with_finding(
         intent_holds=got == sorted(case.receivers),
         observed=tuple(got),
-        finding=PinnedFinding(id=case.entry_id, text=finding, known=known),
+        finding=case.live_finding_pin(chosen_line()),
         failure=f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")
