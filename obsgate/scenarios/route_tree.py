@@ -186,7 +186,7 @@ def routing_plan(
         if receivers and not set(receivers) & undeliverable:
             seen.append(RoutedLabels(labels, receivers, tuple(root.match(labels))))
     from_paths = [s for s in seen if s.labels in paths]
-    fan_out = next((s for s in from_paths if len(set(s.receivers)) >= 2), None)
+    fan_out = next((s for s in seen if len(set(s.receivers)) >= 2), None)  # paths first
     single = next(
         (
             s
