@@ -55,7 +55,10 @@ def selectors(expr: str, where: str = "expr") -> list[Selector]:
 
 
 def duration_text(seconds: float) -> str:
-    """A Prometheus duration in whole milliseconds (at least 1ms), e.g. 1.25 s -> '1250ms'."""
+    """A Prometheus duration in whole milliseconds, e.g. 1.25 s -> '1250ms': at least 1ms
+    unless it is 0 (`for: 0s` scaled stays 0s, not 1ms)."""
+    if seconds == 0:
+        return "0s"
     return f"{max(1, round(seconds * 1000))}ms"
 
 
@@ -167,42 +170,111 @@ def scale_expr(expr: str, factor: float, isolation_label: str | None, where: str
 
 
 def output_labels(expr: str, where: str = "expr") -> frozenset[str] | None:
-    """The labels a query's result can carry, where an aggregation fixes them; None: any.
+    """The labels a query's result can carry, where the query fixes them; None: any.
 
-    Enough to prove that `{{ $labels.x }}` in an annotation cannot render, e.g. after a
-    `sum(...)` without `by`, and exact for the shapes alert rules use.
+    Follows Prometheus' own rules (promql/engine.go resultMetric and the functions): an
+    aggregation keeps its `by` labels, `on(...)` keeps only those, `group_left(x)` adds x,
+    `label_replace` adds its destination, `absent` carries its equality matchers, and a
+    scalar carries nothing. Enough to prove that `{{ $labels.x }}` in an annotation cannot
+    render, e.g. after a `sum(...)` without `by`.
     """
     return _output_labels(parse(expr, where))
 
 
-def _output_labels(n: Any) -> frozenset[str] | None:  # noqa: PLR0911 - one branch per node
-    if isinstance(n, pp.NumberLiteral | pp.StringLiteral):
+Labels = frozenset[str] | None  # None: whatever labels the selected series have
+
+_KEEPS_SERIES = ("topk", "bottomk", "limitk", "limit_ratio")  # select series, labels intact
+_ADDS_DESTINATION = ("label_replace", "label_join")
+_ABSENT = ("absent", "absent_over_time")
+
+
+def _is_scalar(n: Any) -> bool:
+    """True for a scalar-valued expression: a number, time(), scalar(...), scalar arithmetic."""
+    if isinstance(n, pp.NumberLiteral):
+        return True
+    if isinstance(n, pp.ParenExpr | pp.UnaryExpr):
+        return _is_scalar(n.expr)
+    if isinstance(n, pp.Call):
+        return str(n.func.return_type) == "ValueType.Scalar"
+    if isinstance(n, pp.BinaryExpr):
+        return _is_scalar(n.lhs) and _is_scalar(n.rhs)
+    return False
+
+
+def _plus(labels: Labels, more: list[str] | set[str]) -> Labels:
+    return None if labels is None else labels | set(more)
+
+
+def _output_labels(n: Any) -> Labels:
+    if isinstance(n, pp.NumberLiteral | pp.StringLiteral) or _is_scalar(n):
         return frozenset()
     if isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
         return _output_labels(n.expr)
     if isinstance(n, pp.AggregateExpr):
-        if n.modifier is None:
-            return frozenset()
-        if n.modifier.type == pp.AggModifierType.Without:
-            inner = _output_labels(n.expr)
-            return None if inner is None else inner - set(n.modifier.labels)
-        return frozenset(n.modifier.labels)
+        return _aggregate_labels(n)
     if isinstance(n, pp.Call):
-        if n.func.name == "histogram_quantile":
-            inner = _output_labels(n.args[1])
-            return None if inner is None else inner - {"le"}
-        if n.func.name in ("time", "vector", "scalar", "pi"):
-            return frozenset()
-        vectors = [a for a in n.args if not isinstance(a, pp.NumberLiteral | pp.StringLiteral)]
-        return _output_labels(vectors[0]) if vectors else frozenset()
+        return _call_labels(n)
     if isinstance(n, pp.BinaryExpr):
-        lhs, rhs = _output_labels(n.lhs), _output_labels(n.rhs)
-        if isinstance(n.lhs, pp.NumberLiteral):
-            return rhs
-        if n.modifier is not None and str(n.modifier.card).endswith("OneToMany"):
-            return rhs
-        return lhs
+        return _binary_labels(n)
     return None  # a selector: whatever labels the series have
+
+
+def _aggregate_labels(n: Any) -> Labels:
+    op, mod = str(n.op), n.modifier
+    inner = _output_labels(n.expr)
+    if op in _KEEPS_SERIES:
+        return inner
+    counted = op == "count_values" and isinstance(n.param, pp.StringLiteral)
+    added = {n.param.val} if counted else set()
+    if mod is None:
+        return frozenset(added)
+    if mod.type == pp.AggModifierType.Without:
+        return _plus(None if inner is None else inner - set(mod.labels), added)
+    return frozenset(mod.labels) | added
+
+
+def _call_labels(n: Any) -> Labels:
+    name, args = n.func.name, list(n.args)
+    if name == "vector":
+        return frozenset()
+    if name in _ABSENT:
+        arg = args[0].vector_selector if isinstance(args[0], pp.MatrixSelector) else args[0]
+        if not isinstance(arg, pp.VectorSelector):
+            return frozenset()
+        equal = [m for m, op, _ in _matchers(arg) if op == "=" and m != "__name__"]
+        return frozenset(m for m in equal if equal.count(m) == 1)
+    if name in _ADDS_DESTINATION:
+        return _plus(_output_labels(args[0]), [args[1].val])
+    if name == "histogram_quantile":
+        inner = _output_labels(args[1])
+        return None if inner is None else inner - {"le"}
+    vectors = [a for a in args if not isinstance(a, pp.StringLiteral) and not _is_scalar(a)]
+    return _output_labels(vectors[0]) if vectors else frozenset()
+
+
+def _binary_labels(n: Any) -> Labels:  # noqa: PLR0911 - one branch per matching rule
+    if _is_scalar(n.lhs):
+        return _output_labels(n.rhs)
+    if _is_scalar(n.rhs):
+        return _output_labels(n.lhs)
+    lhs, rhs = _output_labels(n.lhs), _output_labels(n.rhs)
+    op, mod = str(n.op), n.modifier
+    if op == "or":
+        return None if lhs is None or rhs is None else lhs | rhs
+    if op in ("and", "unless"):
+        return lhs
+    card = str(mod.card) if mod is not None else ""
+    if card.endswith("ManyToOne"):  # group_left(x): the many side's labels, plus x
+        return _plus(lhs, mod.group_labels)
+    if card.endswith("OneToMany"):
+        return _plus(rhs, mod.group_labels)
+    matching = mod.matching if mod is not None else None
+    if matching is None:
+        return lhs
+    if str(matching.type).endswith("Include"):  # on(...): one-to-one keeps only those
+        on = frozenset(matching.labels)
+        return on if lhs is None else lhs & on
+    return None if lhs is None else lhs - set(matching.labels)
 
 
 def grouping_labels(expr: str, where: str = "expr") -> set[str]:

@@ -174,6 +174,12 @@ class ObsConfig:
             raise ConfigError(f"{self.root / rel}:1:1: expected a mapping (fix the file)")
         return data
 
+    def policy(self) -> Any:
+        """The conventions the checks enforce (obsgate/config/policy.py)."""
+        from obsgate.config.policy import load_policy  # the policy module reads through this one
+
+        return load_policy(self.root)
+
     def prometheus(self) -> dict[str, Any]:
         return self._mapping("prometheus/prometheus.yaml")
 

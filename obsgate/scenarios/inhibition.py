@@ -11,6 +11,7 @@ Intent lives in `<config>/scenarios/inhibition/*.yaml` (format in the shipped fi
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,37 @@ class InhibitRule:
 
     def matcher_labels(self) -> set[str]:
         return {m.name for m in (*self.source, *self.target)}
+
+
+def _short(labels: LabelSet, equal: tuple[str, ...]) -> str:
+    """An alert by name and its `equal` labels, a missing one shown as such."""
+    shown = {name: labels.get(name, "<missing>") for name in equal if name != "alertname"}
+    return f"{labels.get('alertname')}{json.dumps(shown, sort_keys=True)}"
+
+
+def why_dead(rule: InhibitRule, alerts: list[LabelSet]) -> str:
+    sources = [a for a in alerts if rule.selects_source(a)]
+    targets = [a for a in alerts if rule.selects_target(a)]
+    if not sources or not targets:
+        side = "source" if not sources else "target"
+        return f"{rule.describe()}\n  no alert the rules produce matches its {side} side"
+    return (
+        f"{rule.describe()}\n  sources the rules produce: "
+        + ", ".join(_short(a, rule.equal) for a in sources)
+        + "\n  targets the rules produce: "
+        + ", ".join(_short(a, rule.equal) for a in targets)
+        + "\n  no pair agrees on every `equal` label (missing on one side only is unequal)"
+    )
+
+
+def dead_rules(rules: list[InhibitRule], alerts: list[LabelSet]) -> list[str]:
+    """Why each rule that no pair of `alerts` (every label set of every rule, tiers of one
+    name included) can trigger is dead; [] when all can match."""
+    return [
+        why_dead(rule, alerts)
+        for rule in rules
+        if not any(rule.inhibits(s, t) for s in alerts for t in alerts)
+    ]
 
 
 def _side(raw: dict[str, Any], side: str, where: str) -> tuple[Matcher, ...]:

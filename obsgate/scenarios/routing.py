@@ -85,8 +85,9 @@ def arrival(receiver: str, kind: str, channel: str | None, channels: dict[str, s
 
 
 def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario]) -> list[dict]:
-    """Every distinct label set `alert` fires with in the scenarios; the rule's own labels
-    if no scenario fires it (the coverage check fails that case anyway)."""
+    """Every distinct label set `alert` fires with in the scenarios, and, for each rule of that
+    name that no scenario fires (one name may be several rules: severity tiers, Sloth's page
+    and ticket), that rule's own labels (the coverage check fails that case anyway)."""
     seen: list[dict[str, str]] = []
     for sc in scenarios:
         for cp in sc.expect:
@@ -94,21 +95,20 @@ def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario])
                 labels = {"alertname": sc.alert, **expected.labels}
                 if sc.alert == alert and labels not in seen:
                     seen.append(labels)
-    if not seen:
-        rule = next((r for r in rules.alert_rules() if r.name == alert), None)
-        if rule is not None:
-            seen.append({"alertname": alert, **rule.labels})
+    for rule in rules.alert_rules():
+        fired = any(rule.labels.items() <= labels.items() for labels in seen)
+        own = {"alertname": alert, **rule.labels}
+        if rule.name == alert and not fired and own not in seen:
+            seen.append(own)
     return seen
 
 
 def produced_alerts(config: ObsConfig) -> list[dict[str, str]]:
     """Every label set the config's alert rules fire with in its alert scenarios."""
-    scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
-    return [
-        labels
-        for rule in config.alert_rules()
-        for labels in produced_label_sets(rule.name, config, scenarios)
-    ]
+    directory = config.root / ALERT_SCENARIOS
+    scenarios = load_scenarios(directory) if directory.is_dir() else []  # rules' own labels
+    names = dict.fromkeys(rule.name for rule in config.alert_rules())
+    return [labels for name in names for labels in produced_label_sets(name, config, scenarios)]
 
 
 def _entry(raw: Any, file: Path, index: int) -> dict[str, Any]:

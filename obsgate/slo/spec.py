@@ -33,6 +33,12 @@ class AlertMeta:
     labels: dict[str, str] = field(hash=False)
     annotations: dict[str, str] = field(hash=False)
     disabled: bool = False
+    switched_off: bool = False  # `disable: true`: no alert, on purpose (no name needed)
+
+    @property
+    def name_missing(self) -> bool:
+        """Not switched off, yet no alert: `alerting.name` is missing."""
+        return self.disabled and not self.switched_off
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ def _alert(alerting: dict[str, Any], kind: str, where: str) -> AlertMeta:
         **_str_map(own.get("annotations"), where),
     }
     name = str(alerting.get("name") or "")
-    return AlertMeta(name, labels, notes, disabled=bool(own.get("disable")) or not name)
+    off = bool(own.get("disable"))
+    return AlertMeta(name, labels, notes, disabled=off or not name, switched_off=off)
 
 
 def _slo(spec: dict[str, Any], raw: Any, node: yaml.Node, path: Path) -> SLO:

@@ -28,6 +28,9 @@ from obsgate.tools import ToolResult, amtool, run_tool
 
 SOURCE = "alertmanager/alertmanager.yaml"
 ROUTE_DURATIONS = ("group_wait", "group_interval", "repeat_interval")
+# Alertmanager's own values for a timing the root route leaves out (config.DefaultRouteOpts);
+# a child route inherits its parent's.
+ROUTE_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
 SINK_PATHS = {
     "slack_configs": "slack",
     "pagerduty_configs": "pagerduty",
@@ -105,6 +108,7 @@ class AlertmanagerConfigAdapter:
         for receiver in cfg.get("receivers") or []:
             self._adapt_receiver(receiver)
         if isinstance(cfg.get("route"), dict):
+            self._default_timings(cfg["route"])
             self._scale_route(cfg["route"], "route")
         self._map_templates(cfg)
         return cfg
@@ -221,6 +225,14 @@ class AlertmanagerConfigAdapter:
             raise ConfigError(f"{self.source}: {path}: {exc}") from None
         old, node[key] = node[key], duration_text(seconds / self.factor)
         self._changes.append(f"{path} {old} -> {node[key]} (time / {self.factor:g})")
+
+    def _default_timings(self, root: dict[str, Any]) -> None:
+        """A timing the root leaves out is Alertmanager's default, written out so that it is
+        time-scaled like the others (children inherit it)."""
+        for key, value in ROUTE_DEFAULTS.items():
+            if root.get(key) is None:
+                root[key] = value
+                self._changes.append(f"route.{key} (unset) -> {value} (Alertmanager's default)")
 
     def _scale_route(self, route: dict[str, Any], path: str) -> None:
         for key in ROUTE_DURATIONS:

@@ -9,27 +9,35 @@ expectation is that adaptation applied to the config, never the server's own ans
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 
 import pytest
 import requests
 
-from obsgate.config import AlertRule, ObsConfig
+from obsgate.config import AlertRule, ObsConfig, parse_duration
 from obsgate.errors import ServiceError
-from obsgate.promql import scale_expr
+from obsgate.promql import duration_text, scale_expr
 from obsgate.stack.endpoint import PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
 pytestmark = [pytest.mark.alerts, pytest.mark.needs("prometheus")]
 
+# One alert name may be several rules (severity tiers, Sloth's page and ticket): a rule is
+# known by its group, name and labels, as Prometheus keeps them apart.
+RuleKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
-def loaded_alert_rules(prometheus: PrometheusEndpoint) -> list[dict]:
-    """Every alerting rule the server reports at /api/v1/rules."""
+
+def rule_key(group: str, name: str, labels: dict[str, str]) -> RuleKey:
+    return (group, name, tuple(sorted(labels.items())))
+
+
+def loaded_alert_rules(prometheus: PrometheusEndpoint) -> list[tuple[str, dict]]:
+    """Every alerting rule the server reports at /api/v1/rules, with its group's name."""
     try:
         groups = prometheus.rule_groups(type="alert")
     except requests.RequestException as exc:
         raise ServiceError(f"prometheus: GET {prometheus.url}/api/v1/rules failed: {exc}") from None
-    return [rule for group in groups for rule in group["rules"]]
+    return [(group["name"], rule) for group in groups for rule in group["rules"]]
 
 
 def canonical(expr: str, where: str) -> str:
@@ -37,46 +45,81 @@ def canonical(expr: str, where: str) -> str:
     return scale_expr(expr, 1.0, None, where)
 
 
-def expected(rule: AlertRule, prometheus: PrometheusEndpoint) -> dict:
-    """What the server should report for `rule`, after the backend's adaptation if any."""
-    factor = prometheus.time_scale
+def expected(rule: AlertRule, factor: float, scaled: bool) -> dict:
+    """What the server should report for `rule`, after the gate's adaptation if `scaled`:
+    the same printer of durations as the adaptation, so `for: 0s` stays 0."""
     where = f"{rule.file}:{rule.line}: {rule.name}"
-    expr = rule.expr
-    if prometheus.backend != "external":  # the gate's Prometheus: scaled, isolated copy
+    expr, duration = rule.expr, rule.for_seconds
+    if scaled:  # the gate's Prometheus: scaled, isolated copy
         expr = scale_expr(expr, factor, ISOLATION_LABEL, where)
+        duration = parse_duration(duration_text(rule.for_seconds / factor))
     return {
         "query": canonical(expr, where),
-        "duration": round(rule.for_seconds / factor, 3),
+        "duration": round(duration, 3),
         "labels": rule.labels,
         "annotations": rule.annotations,
     }
 
 
+def differences(rule: AlertRule, got: dict, want: dict, source: str) -> list[str]:
+    seen = {
+        "query": canonical(got["query"], f"{source}: {rule.name}"),
+        "duration": round(float(got["duration"]), 3),
+        "labels": got.get("labels") or {},
+        "annotations": got.get("annotations") or {},
+    }
+    return [
+        f"{rule.name} ({rule.file}:{rule.line}): {key}: the server has {seen[key]!r}, the "
+        f"config says {want[key]!r}"
+        for key in want
+        if seen[key] != want[key]
+    ]
+
+
+def deployed_problems(
+    rules: list[AlertRule], loaded: list[tuple[str, dict]], factor: float, scaled: bool, source: str
+) -> list[str]:
+    """How the loaded rules differ from the config's, compared rule by rule, not name by name."""
+    on_server: dict[RuleKey, list[dict]] = defaultdict(list)
+    for group, got in loaded:
+        on_server[rule_key(group, got["name"], got.get("labels") or {})].append(got)
+    in_config: dict[RuleKey, list[AlertRule]] = defaultdict(list)
+    for rule in rules:
+        in_config[rule_key(rule.group, rule.name, rule.labels)].append(rule)
+    unmatched = [(k, got) for k, gots in on_server.items() if k not in in_config for got in gots]
+    problems = []
+    for key, mine in in_config.items():
+        got = on_server.get(key, [])
+        first = mine[0]
+        where = f"{first.name} ({first.file}:{first.line}), group {first.group}"
+        if not got:  # a rule of that group and name with other labels shows which differ
+            alike = [g for k, g in unmatched if k[:2] == key[:2]]
+            if len(alike) == len(mine) == 1:
+                problems += differences(first, alike[0], expected(first, factor, scaled), source)
+            else:
+                problems.append(f"{where}, labels {dict(key[2])}: not loaded")
+            continue
+        if len(got) != len(mine):
+            problems.append(
+                f"{where}, labels {dict(key[2])}: loaded {len(got)} times, "
+                f"the config has it {len(mine)} time(s)"
+            )
+            continue
+        for rule, served in zip(mine, got, strict=True):
+            problems += differences(rule, served, expected(rule, factor, scaled), source)
+    return problems
+
+
 def test_every_alert_rule_is_loaded_as_the_config_says(
     obs_config: ObsConfig, prometheus: PrometheusEndpoint
 ) -> None:
-    loaded = loaded_alert_rules(prometheus)
-    count = Counter(rule["name"] for rule in loaded)
-    problems = []
-    for rule in obs_config.alert_rules():
-        where = f"{rule.file}:{rule.line}"
-        if count[rule.name] != 1:
-            problems.append(f"{rule.name} ({where}): loaded {count[rule.name]} times, not once")
-            continue
-        got = next(r for r in loaded if r["name"] == rule.name)
-        seen = {
-            "query": canonical(got["query"], f"{prometheus.url}: {rule.name}"),
-            "duration": round(float(got["duration"]), 3),
-            "labels": got.get("labels") or {},
-            "annotations": got.get("annotations") or {},
-        }
-        want = expected(rule, prometheus)
-        problems += [
-            f"{rule.name} ({where}): {key}: the server has {seen[key]!r}, the config says "
-            f"{want[key]!r}"
-            for key in want
-            if seen[key] != want[key]
-        ]
+    problems = deployed_problems(
+        obs_config.alert_rules(),
+        loaded_alert_rules(prometheus),
+        prometheus.time_scale,
+        scaled=prometheus.backend != "external",
+        source=prometheus.url,
+    )
     assert not problems, f"Prometheus at {prometheus.url} runs other rules than the config:\n" + (
         "\n".join(problems)
     )

@@ -13,8 +13,6 @@ from obsgate.tools import promtool
 
 pytestmark = [pytest.mark.alerts]
 
-ROUTING_LABELS = ("severity", "team")
-SEVERITIES = ("critical", "warning", "info")
 _LABEL_REF = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)|\.Labels\.([a-zA-Z_][a-zA-Z0-9_]*)")
 
 
@@ -27,31 +25,36 @@ def test_promtool_check_rules_is_clean(obs_config: ObsConfig) -> None:
     assert result.ok, f"promtool rejects the rule files:\n{result.describe()}"
 
 
-def test_every_alert_carries_the_labels_routing_needs(obs_config: ObsConfig) -> None:
-    """Alertmanager routes on severity and team; an alert without them goes to the default."""
+def test_every_alert_carries_the_labels_the_policy_requires(obs_config: ObsConfig) -> None:
+    """The policy's required labels (what the routing tree routes on) and severity vocabulary:
+    an alert without them, or with a severity no route knows, goes to the default receiver."""
+    policy = obs_config.policy()
     missing = [
         f"{rule_id(r)}: no {label!r} label"
         for r in obs_config.alert_rules()
-        for label in ROUTING_LABELS
+        for label in policy.required_alert_labels
         if label not in r.labels
     ]
     unknown = [
-        f"{rule_id(r)}: severity {r.labels['severity']!r} is not one of {SEVERITIES}"
+        f"{rule_id(r)}: severity {r.labels['severity']!r} is not one of {list(policy.severities)}"
         for r in obs_config.alert_rules()
-        if "severity" in r.labels and r.labels["severity"] not in SEVERITIES
+        if policy.severities is not None
+        and "severity" in r.labels
+        and r.labels["severity"] not in policy.severities
     ]
-    assert not missing + unknown, "\n".join(missing + unknown)
+    assert not missing + unknown, f"by {policy.where()}:\n" + "\n".join(missing + unknown)
 
 
-def test_every_critical_alert_links_a_runbook(obs_config: ObsConfig) -> None:
-    """A page at 3 a.m. must say what to do: critical alerts carry runbook_url."""
+def test_every_alert_links_a_runbook_as_the_policy_says(obs_config: ObsConfig) -> None:
+    """A page at 3 a.m. must say what to do: the severities the policy names carry a runbook
+    under its annotation key, and every runbook link uses its scheme."""
+    runbook = obs_config.policy().runbook
     bad = [
-        rule_id(r)
+        f"{rule_id(r)}: {problem}"
         for r in obs_config.alert_rules()
-        if r.labels.get("severity") == "critical"
-        and not r.annotations.get("runbook_url", "").startswith("https://")
+        if (problem := runbook.problem(r.annotations, r.labels.get("severity")))
     ]
-    assert not bad, "critical alerts without an https runbook_url: " + ", ".join(bad)
+    assert not bad, f"alerts whose runbook breaks {obs_config.policy().where()}:\n" + "\n".join(bad)
 
 
 def test_annotations_only_reference_labels_the_alert_can_have(obs_config: ObsConfig) -> None:

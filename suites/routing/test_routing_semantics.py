@@ -1,11 +1,12 @@
 """Routing semantics, live: `continue`, the default receiver, grouping, resolve and repeat, as
-the real Alertmanager applies the seed's routing tree, with hand-made alerts.
+the real Alertmanager applies the config's routing tree, with hand-made alerts.
 
 In the style of Alertmanager's acceptance tests: alerts pushed to its API v2 at known times,
-then what must arrive at the sink in which window. Each test's alerts carry a unique
-`alertname`, a `group_by` label, so their groups are the test's own in the shared
-Alertmanager. Branches whose receivers fail to render (slack-platform, slack-security: the
-`slack.color` finding) are avoided, so each test judges routing, not templates.
+then what must arrive at the sink in which window. The label sets come from the config's own
+tree (obsgate/scenarios/route_tree.py) and the receivers each must reach from amtool, so the
+tests fit any config. Each test's alerts carry a unique `alertname`, a `group_by` label, so
+their groups are the test's own in the shared Alertmanager. Receivers whose templates fail to
+render, or that notify nobody, are avoided, so each test judges routing, not templates.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from obsgate.config import ObsConfig, parse_duration
+from obsgate.config import ObsConfig
+from obsgate.scenarios.route_tree import RoutedLabels, RoutingPlan, route_tree, routing_plan
 from obsgate.sinks.capture import Notification
 from obsgate.sinks.service import SinkClient
 from obsgate.stack.alertmanager_api import AlertmanagerAPI
+from obsgate.stack.alertmanager_config import SINK_PATHS, AlertmanagerConfigAdapter
 from obsgate.stack.endpoint import Endpoint
+from obsgate.tools import amtool
 
 pytestmark = [
     pytest.mark.routing,
@@ -42,11 +47,17 @@ _COUNT = re.compile(r"^\[FIRING:(\d+)\]")
 
 @dataclass(frozen=True)
 class RouteTiming:
-    """The root route's timings as the live Alertmanager runs them (seed / time scale), in s."""
+    """The reached routes' timings as the live Alertmanager runs them (config / time scale),
+    in s; a timing the config leaves out is Alertmanager's default."""
 
     group_wait: float
     group_interval: float
     repeat_interval: float
+
+    @classmethod
+    def of(cls, routed: RoutedLabels, time_scale: float) -> RouteTiming:
+        keys = ("group_wait", "group_interval", "repeat_interval")
+        return cls(*(routed.timing(key) / time_scale for key in keys))
 
     @property
     def first(self) -> float:
@@ -66,13 +77,32 @@ class RouteTiming:
 
 
 @pytest.fixture(scope="module")
-def timing(obs_config: ObsConfig, time_scale: float) -> RouteTiming:
-    route = obs_config.alertmanager()["route"]
-    scaled = {
-        key: parse_duration(str(route[key])) / time_scale
-        for key in ("group_wait", "group_interval", "repeat_interval")
+def plan(
+    obs_config: ObsConfig,
+    offline_adapter: AlertmanagerConfigAdapter,
+    offline_alertmanager_config: Path,
+) -> RoutingPlan:
+    """The label sets each test pushes, from the config's routing tree; receivers by amtool."""
+    cfg = obs_config.alertmanager()
+    kinds = {
+        str(r["name"]): frozenset(SINK_PATHS[k] for k in SINK_PATHS if r.get(k))
+        for r in cfg.get("receivers") or []
     }
-    return RouteTiming(**scaled)
+    silent = {name for name, integrations in kinds.items() if not integrations}
+    broken = set(offline_adapter.missing_templates())
+    return routing_plan(
+        route_tree(cfg, str(offline_adapter.source)),
+        lambda labels: amtool.routes_test(offline_alertmanager_config, labels),
+        kinds,
+        silent | broken,
+    )
+
+
+def planned(routed: RoutedLabels | None, shape: str) -> RoutedLabels:
+    """The plan's label set for a test, or a skip naming what the tree lacks."""
+    if routed is None:
+        pytest.skip(f"not applicable: the routing tree has no {shape} whose receivers deliver")
+    return routed
 
 
 class HandMadeAlerts(AlertmanagerAPI):
@@ -148,131 +178,163 @@ def alerts(alertmanager: Endpoint, capture_sink: SinkClient) -> Iterator[HandMad
 
 
 def assert_notified_once_at(
-    alerts: HandMadeAlerts, timing: RouteTiming, labels: dict[str, str], want: list[str]
+    alerts: HandMadeAlerts, routed: RoutedLabels, time_scale: float
 ) -> None:
-    """One alert with `labels` fires: one notification at each receiver of `want`, and none
-    elsewhere once every route's group has flushed."""
-    alerts.fire(labels)
-    alerts.wait(want, timing.first, f"{alerts.alertname} firing at {want}")
+    """One alert with the label set fires: one notification at each receiver amtool names,
+    and none elsewhere once every route's group has flushed."""
+    timing, want = RouteTiming.of(routed, time_scale), list(routed.receivers)
+    alerts.fire(routed.labels)
+    alerts.wait(want, timing.first, f"{alerts.alertname} {routed.labels} firing at {want}")
     time.sleep(timing.settle)
     got = Counter(n.receiver for n in alerts.arrived())
-    assert got == Counter(want), f"expected one firing at each of {want} only\n{alerts.context()}"
+    assert got == Counter(want), (
+        f"{routed.labels}: expected one firing at each of {want} only\n{alerts.context()}"
+    )
 
 
-# critical + team customer-success: pagerduty-critical (continue) then slack-customer-success,
-# one PagerDuty and one Slack receiver that both deliver.
-CRITICAL_CS = {"severity": "critical", "team": "customer-success", "namespace": "gate-a"}
-CRITICAL_CS_RECEIVERS = ["pagerduty-critical", "slack-customer-success"]
-
-
-def test_continue_pages_critical_and_also_routes_to_the_team_branch(
-    alerts: HandMadeAlerts, timing: RouteTiming
+def test_continue_lets_an_alert_reach_every_matching_route(
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
-    """`continue: true` on the critical route lets the alert match the team route as well.
-
-    Whether this second page is wanted is the critical-platform finding (test_routes_amtool);
-    here: Alertmanager does what the tree says, one notification per matched receiver.
-    """
-    labels = {"severity": "critical", "team": "platform", "namespace": "gate-a"}
-    assert_notified_once_at(alerts, timing, labels, ["pagerduty-critical", "pagerduty-platform"])
+    """`continue: true` lets the alert match later routes as well: one notification per
+    matched receiver (on MindWeave: a critical platform alert pages pagerduty-critical and
+    pagerduty-platform; whether that second page is wanted is the critical-platform finding)."""
+    routed = planned(plan.fan_out, "label set that reaches two receivers (continue)")
+    assert_notified_once_at(alerts, routed, time_scale)
 
 
 def test_route_without_continue_ends_at_its_first_match(
-    alerts: HandMadeAlerts, timing: RouteTiming
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
-    """A warning matches no critical route, and the team route has no `continue`: one receiver."""
-    labels = {"severity": "warning", "team": "customer-success", "namespace": "gate-a"}
-    assert_notified_once_at(alerts, timing, labels, ["slack-customer-success"])
+    """A route without `continue` that matches ends the walk: one receiver."""
+    routed = planned(plan.single, "child route without continue")
+    assert_notified_once_at(alerts, routed, time_scale)
 
 
-def test_alert_of_no_known_team_falls_back_to_the_default_receiver(
-    alerts: HandMadeAlerts, timing: RouteTiming
+def test_alert_no_route_matches_falls_back_to_the_default_receiver(
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
     """No child route matches, so the root's receiver takes it: nothing is dropped."""
-    labels = {"severity": "warning", "team": "gate-nobody", "namespace": "gate-a"}
-    assert_notified_once_at(alerts, timing, labels, ["default-receiver"])
+    routed = planned(plan.fallback, "fallback to the root receiver")
+    assert_notified_once_at(alerts, routed, time_scale)
 
 
 def test_two_differing_only_in_an_ungrouped_label_share_one_notification(
-    alerts: HandMadeAlerts, timing: RouteTiming
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
-    """`pod` is not in group_by [alertname, namespace, severity]: one group, one batch."""
-    alerts.fire({**CRITICAL_CS, "pod": "pod-a"}, {**CRITICAL_CS, "pod": "pod-b"})
-    alerts.wait(CRITICAL_CS_RECEIVERS, timing.first, f"{alerts.alertname} at each receiver")
+    """A label not in group_by: one group, one batch, per receiver."""
+    routed = planned(plan.richest, "delivering route")
+    label = routed.ungrouped_label()
+    if label is None:
+        pytest.skip("not applicable: the reached routes group by every label ('...')")
+    timing, receivers = RouteTiming.of(routed, time_scale), list(routed.receivers)
+    alerts.fire({**routed.labels, label: "a"}, {**routed.labels, label: "b"})
+    alerts.wait(receivers, timing.first, f"{alerts.alertname} at each receiver")
     time.sleep(timing.settle)
     got = alerts.arrived()
     per_receiver = Counter(n.receiver for n in got)
-    assert per_receiver == Counter(CRITICAL_CS_RECEIVERS), (
+    assert per_receiver == Counter(receivers), (
         f"expected one notification per receiver\n{alerts.context()}"
     )
     assert all(firing_count(n) == 2 for n in got), (
         f'expected both alerts in one notification, "[FIRING:2] ..."\n{alerts.context()}'
     )
-    details = next(n for n in got if n.kind == "pagerduty").raw["payload"]
-    # Alertmanager up to 0.29 sends the rendered text "2"; from 0.30 on (nested PagerDuty
-    # details, prometheus/alertmanager#3944) it YAML-decodes the rendered value: the number 2.
-    assert str(details.get("custom_details", {}).get("num_firing")) == "2", (
-        f"PagerDuty payload: {details}"
-    )
+    for note in (n for n in got if n.kind == "pagerduty"):
+        details = note.raw["payload"].get("custom_details", {})
+        # Alertmanager up to 0.29 sends the rendered text "2"; from 0.30 on (nested PagerDuty
+        # details, prometheus/alertmanager#3944) it YAML-decodes the rendered value: the number 2.
+        if "num_firing" in details:
+            assert str(details["num_firing"]) == "2", f"PagerDuty payload: {note.raw}"
 
 
 def test_two_differing_in_a_grouped_label_notify_separately(
-    alerts: HandMadeAlerts, timing: RouteTiming
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
-    """`namespace` is in group_by: two groups, so two notifications at each receiver."""
-    a, b = {**CRITICAL_CS, "namespace": "gate-a"}, {**CRITICAL_CS, "namespace": "gate-b"}
-    alerts.fire(a, b)
-    for ns in ("gate-a", "gate-b"):
-        alerts.wait(CRITICAL_CS_RECEIVERS, timing.first, f"{alerts.alertname} {ns}", title_has=ns)
+    """A label in group_by: two groups, so two notifications at each receiver."""
+    routed = planned(plan.richest, "delivering route")
+    label = routed.grouped_label()
+    if label is None:
+        pytest.skip("not applicable: the reached routes group by no label besides alertname")
+    timing, receivers = RouteTiming.of(routed, time_scale), list(routed.receivers)
+    alerts.fire({**routed.labels, label: "gate-a"}, {**routed.labels, label: "gate-b"})
+    for value in ("gate-a", "gate-b"):
+        alerts.wait(receivers, timing.first, f"{alerts.alertname} {value}", title_has=value)
     time.sleep(timing.settle)
     got = alerts.arrived()
-    seen = Counter((n.receiver, firing_count(n), _namespace(n)) for n in got)
-    want = Counter((r, 1, ns) for r in CRITICAL_CS_RECEIVERS for ns in ("gate-a", "gate-b"))
-    assert seen == want, f"expected one [FIRING:1] per namespace per receiver\n{alerts.context()}"
-    dedup = {n.raw["dedup_key"] for n in got if n.kind == "pagerduty"}
-    assert len(dedup) == 2, f"two groups must be two PagerDuty incidents, got dedup keys {dedup}"
+    seen = Counter((n.receiver, firing_count(n), _group_value(n)) for n in got)
+    want = Counter((r, 1, v) for r in receivers for v in ("gate-a", "gate-b"))
+    assert seen == want, f"expected one [FIRING:1] per {label} per receiver\n{alerts.context()}"
+    for receiver in {n.receiver for n in got if n.kind == "pagerduty"}:
+        dedup = {n.raw["dedup_key"] for n in got if n.receiver == receiver}
+        assert len(dedup) == 2, (
+            f"{receiver}: two groups must be two PagerDuty incidents, got dedup keys {dedup}"
+        )
 
 
-def _namespace(note: Notification) -> str | None:
+def _group_value(note: Notification) -> str | None:
     m = re.search(r"\b(gate-[ab])\b", note.title or "")
     return m[1] if m else None
 
 
 def test_resolved_group_notifies_every_receiver(
-    alerts: HandMadeAlerts, timing: RouteTiming
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float, resolving: set[str]
 ) -> None:
-    """send_resolved (Slack explicit, PagerDuty's default): a resolve closes what was opened."""
-    alerts.fire(CRITICAL_CS)
-    fired = alerts.wait(CRITICAL_CS_RECEIVERS, timing.first, f"{alerts.alertname} firing")
-    alerts.resolve(CRITICAL_CS)  # endsAt = now: resolved from here on
+    """send_resolved (PagerDuty's default; Slack where the config sets it): a resolve
+    closes what was opened."""
+    routed = planned(plan.richest, "delivering route")
+    timing = RouteTiming.of(routed, time_scale)
+    closing = [r for r in routed.receivers if r in resolving]
+    if not closing:
+        pytest.skip(f"not applicable: none of {list(routed.receivers)} sends resolved")
+    alerts.fire(routed.labels)
+    fired = alerts.wait(closing, timing.first, f"{alerts.alertname} firing")
+    alerts.resolve(routed.labels)  # endsAt = now: resolved from here on
     resolved = alerts.wait(
-        CRITICAL_CS_RECEIVERS,
+        closing,
         timing.next_flush,
-        f"{alerts.alertname} resolved at {CRITICAL_CS_RECEIVERS}",
+        f"{alerts.alertname} resolved at {closing}",
         status="resolved",
     )
-    slack = next(n for n in resolved if n.kind == "slack")
-    assert (slack.title or "").startswith("[RESOLVED]"), alerts.context()
-    trigger = next(n for n in fired if n.kind == "pagerduty").raw
-    resolve = next(n for n in resolved if n.kind == "pagerduty").raw
-    assert resolve["event_action"] == "resolve", resolve
-    assert resolve["dedup_key"] == trigger["dedup_key"], (
-        f"the resolve must close the incident the trigger opened: trigger dedup_key "
-        f"{trigger['dedup_key']}, resolve {resolve['dedup_key']}"
-    )
+    for note in (n for n in resolved if n.kind == "slack"):
+        assert (note.title or "").startswith("[RESOLVED]"), alerts.context()
+    for receiver in {n.receiver for n in resolved if n.kind == "pagerduty"}:
+        trigger = next(n for n in fired if n.receiver == receiver).raw
+        resolve = next(n for n in resolved if n.receiver == receiver).raw
+        assert resolve["event_action"] == "resolve", resolve
+        assert resolve["dedup_key"] == trigger["dedup_key"], (
+            f"{receiver}: the resolve must close the incident the trigger opened: trigger "
+            f"dedup_key {trigger['dedup_key']}, resolve {resolve['dedup_key']}"
+        )
+
+
+# Alertmanager's per-integration default for send_resolved (config/notifiers.go).
+SEND_RESOLVED_DEFAULT = {"slack_configs": False, "pagerduty_configs": True, "webhook_configs": True}
+
+
+@pytest.fixture(scope="module")
+def resolving(obs_config: ObsConfig) -> set[str]:
+    """Receivers with an integration that notifies on resolve."""
+    return {
+        str(r["name"])
+        for r in obs_config.alertmanager().get("receivers") or []
+        for kind, default in SEND_RESOLVED_DEFAULT.items()
+        for entry in r.get(kind) or []
+        if entry.get("send_resolved", default)
+    }
 
 
 def test_unchanged_firing_group_is_not_repeated_before_repeat_interval(
-    alerts: HandMadeAlerts, timing: RouteTiming
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
     """Three group_interval ticks of an unchanged group send nothing. The positive repeat is
-    waited for only if repeat_interval fits LONGEST_WAIT (at scale 240 it is 60 s: it does not)."""
-    labels = {"severity": "warning", "team": "customer-success", "namespace": "gate-a"}
-    alerts.fire(labels)
-    first = alerts.wait(["slack-customer-success"], timing.first, f"{alerts.alertname} firing")[0]
+    waited for only if repeat_interval fits LONGEST_WAIT (at scale 240, 4h is 60 s: it does not)."""
+    routed = planned(plan.single or plan.richest, "delivering route")
+    timing, receiver = RouteTiming.of(routed, time_scale), [routed.receivers[0]]
+    alerts.fire(routed.labels)
+    first = alerts.wait(receiver, timing.first, f"{alerts.alertname} firing")[0]
     quiet = min(3 * timing.group_interval, timing.repeat_interval - MARGIN)
     time.sleep(max(quiet - (time.monotonic() - first.received_at), 0))
-    assert len(alerts.arrived()) == 1, (
+    arrived = [n for n in alerts.arrived() if n.receiver == receiver[0]]
+    assert len(arrived) == 1, (
         f"an unchanged group was notified again within {quiet:.2f} s, under repeat_interval "
         f"{timing.repeat_interval:g} s\n{alerts.context()}"
     )
@@ -285,18 +347,21 @@ def test_unchanged_firing_group_is_not_repeated_before_repeat_interval(
 
 
 def test_alert_joining_a_firing_group_is_sent_at_the_next_group_interval(
-    alerts: HandMadeAlerts, timing: RouteTiming, request: pytest.FixtureRequest
+    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float, request: pytest.FixtureRequest
 ) -> None:
     """A changed group waits group_interval, not repeat_interval, for its next notification."""
-    receiver = ["slack-customer-success"]
-    base = {"severity": "warning", "team": "customer-success", "namespace": "gate-a"}
-    alerts.fire({**base, "pod": "pod-a"})
+    routed = planned(plan.single or plan.richest, "delivering route")
+    label = routed.ungrouped_label()
+    if label is None:
+        pytest.skip("not applicable: the reached routes group by every label ('...')")
+    timing, receiver = RouteTiming.of(routed, time_scale), [routed.receivers[0]]
+    alerts.fire({**routed.labels, label: "a"})
     alerts.wait(receiver, timing.first, f"{alerts.alertname} first firing", title_has="[FIRING:1]")
-    joined_at = alerts.fire({**base, "pod": "pod-b"})
+    joined_at = alerts.fire({**routed.labels, label: "b"})
     batch = alerts.wait(
         receiver,
         timing.next_flush,
-        f"{alerts.alertname} with pod-b added, within group_interval "
+        f"{alerts.alertname} with {label}=b added, within group_interval "
         f"{timing.group_interval:g} s + {MARGIN:g} s "
         f"(repeat_interval {timing.repeat_interval:g} s)",
         title_has="[FIRING:2]",

@@ -9,8 +9,10 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.findings import expect_known_finding
+from obsgate.scenarios.route_tree import route_tree
 from obsgate.scenarios.routing import produced_alerts
 from obsgate.stack.alertmanager_config import (
+    SOURCE,
     AlertmanagerConfigAdapter,
     receivers_defined,
     receivers_referenced,
@@ -99,3 +101,18 @@ def test_receivers_defined_but_never_used_are_reported(obs_config: ObsConfig) ->
     if unused:
         warnings.warn(f"receivers defined but never routed to: {unused}", stacklevel=1)
     assert receivers_referenced(cfg["route"]), "the routing tree routes to no receiver at all"
+
+
+def test_route_timings_meet_the_policy(obs_config: ObsConfig) -> None:
+    """Every route's timings as Alertmanager applies them (its own, else its parent's, else
+    Alertmanager's defaults) are within the policy's route_timings, if it declares any."""
+    policy = obs_config.policy()
+    tree = route_tree(obs_config.alertmanager(), str(obs_config.path(SOURCE)))
+    problems = [
+        f"{route.path} (receiver {route.receiver}): {key} is {route.timings[key]:g} s, "
+        f"the policy wants {bound}"
+        for route in tree.walk()
+        for key, bound in policy.route_timings.items()
+        if not bound.allows(route.timings[key])
+    ]
+    assert not problems, f"route timings outside {policy.where()}:\n" + "\n".join(problems)

@@ -85,8 +85,10 @@ def test_page_and_ticket_carry_routing_labels(slo: SLO, slo_intent: SLOIntent, j
         ("page", slo.page, routing.page),
         ("ticket", slo.ticket, routing.ticket),
     ):
+        if meta.switched_off:
+            continue  # `disable: true`: the spec wants no such alert, so nothing to route
         if meta.disabled:
-            problems.append(f"has no {severity} alert (alerting.name missing, or disabled)")
+            problems.append(f"has no {severity} alert (alerting.name missing)")
             continue
         labels = {**slo.labels, **meta.labels}
         for key, value in want.items():

@@ -18,7 +18,7 @@ from obsgate.scenarios.model import load_scenarios
 from tests.gate_subprocess import RULES, SEED_CONFIG, GateRun, copy_config, edit, run_gate
 
 NOT_LIVE = ("-k", "not live")
-ROUTING_CHECK = "test_every_alert_carries_the_labels_routing_needs"
+ROUTING_CHECK = "test_every_alert_carries_the_labels_the_policy_requires"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
-from obsgate.promql import output_labels, scale_expr
+from obsgate.promql import duration_text, output_labels, scale_expr
 from obsgate.tools import promtool
 
 ALERT_RULES = ObsConfig(DEFAULT_CONFIG_DIR).alert_rules()
@@ -102,8 +102,32 @@ def test_increase_is_a_count_and_is_not_divided() -> None:
         ("sum without (a) (sum by (a, b) (x))", frozenset({"b"})),
         ("1 - sum(x) by (job)", frozenset({"job"})),
         ("sum by (a, b) (x) / on (a) group_right sum by (a) (y)", frozenset({"a"})),
+        # group_left(node) adds node from the one side; on() keeps only its labels one-to-one
+        ("sum by (instance) (x) * on (instance) group_left (node) info", {"instance", "node"}),
+        ("x * on (instance) group_left (node) info", None),
+        ("sum by (a, b) (x) > on (a) sum by (a) (y)", frozenset({"a"})),
+        ("sum by (a, b) (x) / ignoring (b) sum by (a) (y)", frozenset({"a"})),
+        ("sum by (a) (x) / on (a) group_right (c) sum by (a, b) (y)", {"a", "b", "c"}),
+        # scalars carry no labels, on either side
+        ("time() - max by (job) (x) > 3600", frozenset({"job"})),
+        ("scalar(sum(x)) * sum by (job) (y)", frozenset({"job"})),
+        ("vector(1)", frozenset()),
+        ('label_replace(sum by (a) (x), "dst", "$1", "a", "(.*)")', frozenset({"a", "dst"})),
+        ('label_join(sum by (a, b) (x), "ab", "-", "a", "b")', frozenset({"a", "b", "ab"})),
+        ('absent(up{job="api", instance=~"a.*"})', frozenset({"job"})),
+        ('absent(sum(up{job="api"}))', frozenset()),
+        ("topk(3, sum by (a, b) (x))", frozenset({"a", "b"})),
+        ('count_values("version", build_info)', frozenset({"version"})),
+        ("sum by (a) (x) or sum by (b) (y)", frozenset({"a", "b"})),
+        ("sum by (a) (x) unless on (a) y", frozenset({"a"})),
     ],
 )
-def test_output_labels(expr: str, labels: frozenset[str] | None) -> None:
+def test_output_labels(expr: str, labels: set[str] | None) -> None:
     """What `{{ $labels.x }}` can render; None means the series' own labels pass through."""
-    assert output_labels(expr) == labels
+    assert output_labels(expr) == (None if labels is None else frozenset(labels))
+
+
+def test_a_zero_duration_stays_zero_when_scaled() -> None:
+    """`for: 0s` divided by any factor is 0s, never the 1ms floor of positive durations."""
+    assert duration_text(0 / 240) == "0s"
+    assert duration_text(0.0001) == "1ms"
