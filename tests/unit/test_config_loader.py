@@ -193,7 +193,7 @@ def test_missing_artifact_is_named(tmp_path: Path) -> None:
     cfg = ObsConfig(tmp_path)
     with pytest.raises(ConfigError, match=r"alertmanager/alertmanager\.yaml"):
         cfg.alertmanager()
-    with pytest.raises(ConfigError, match=r"no \*\.yaml rule files"):
+    with pytest.raises(ConfigError, match=r"no rules in .*prometheus/rules/\*\*/\*.yaml"):
         cfg.rule_files()
 
 
