@@ -22,6 +22,7 @@ from obsgate.config.files import (
     block_text_offset,
     kube_kind,
     kube_name,
+    last_line,
     located_documents,
     yaml_error,
 )
@@ -115,8 +116,7 @@ def _source_of(doc: Located) -> AlertmanagerSource:
 def _padded(doc: Located) -> str:
     """One document of a multi-document file, its lines kept."""
     lines = doc.text.splitlines()
-    start, end_mark = doc.node.start_mark.line, doc.node.end_mark
-    end = end_mark.line if end_mark.column > 0 else end_mark.line - 1
+    start, end = doc.node.start_mark.line, last_line(doc.node)
     return "\n" * start + "\n".join(lines[start : end + 1]) + "\n"
 
 

@@ -161,6 +161,20 @@ def kube_name(data: dict[str, Any]) -> str:
     return f"{meta['namespace']}/{name}" if meta.get("namespace") else name
 
 
+def last_line(node: yaml.Node) -> int:
+    """0-based line of a node's last character (a block collection's end mark can sit on the
+    next token's line, and a block scalar's after its last line break)."""
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style:
+        if not node.value:
+            return node.start_mark.line
+        last = node.value[-1]
+        return last_line(last[1] if isinstance(last, tuple) else last)
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        end = node.end_mark
+        return end.line - 1 if end.column == 0 else end.line
+    return node.end_mark.line
+
+
 def block_text_offset(node: yaml.Node) -> int | None:
     """Lines to add to a line of a literal block scalar's (`|`) content to get the line of the
     file it sits in; None for any other scalar style (its lines do not map)."""

@@ -24,6 +24,7 @@ from obsgate.config.files import (
     err,
     kube_kind,
     kube_name,
+    last_line,
     located_documents,
     parse_duration,
     value_node,
@@ -143,7 +144,7 @@ def _plain_text(groups: Located) -> str:
     """A plain rule file holding `groups`, each line at the line number it has in its file."""
     node = groups.node
     first = node.start_mark.line  # 0-based line of the first group
-    end = node.end_mark.line if node.end_mark.column > 0 else node.end_mark.line - 1
+    end = last_line(node)
     header = f"# materialized by obs-gate from {groups.path}; line numbers are that file's"
     if isinstance(node, yaml.SequenceNode) and not node.flow_style and first >= 1 and node.value:
         lines = groups.text.splitlines()
