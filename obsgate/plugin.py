@@ -88,15 +88,15 @@ def pytest_configure(config: pytest.Config) -> None:
             obs.alert_rules()
         except ConfigError as exc:  # Prometheus' own checker says where, if it can run
             raise preflight.precise_rule_error(obs, exc) from None
-        if (obs.root / "scenarios" / "alerts").is_dir():
-            load_scenarios(obs.root / "scenarios" / "alerts")
-        if (obs.root / "scenarios" / "routing").is_dir():
+        if obs.locate("scenarios/alerts").is_dir():
+            load_scenarios(obs.locate("scenarios/alerts"))
+        if obs.locate("scenarios/routing").is_dir():
             load_route_cases(obs)
-        if (obs.root / "scenarios" / "inhibition").is_dir():
+        if obs.locate("scenarios/inhibition").is_dir():
             from obsgate.scenarios.inhibition import load_inhibition_cases  # imports params
 
             load_inhibition_cases(obs)
-        if (obs.root / "slo" / "mindweave-slos.yaml").is_file():
+        if obs.has("slos"):
             from obsgate.slo.spec import config_slos
 
             config_slos(obs)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from obsgate.config import ObsConfig
+from obsgate.config import AlertmanagerSource, ObsConfig
 from obsgate.errors import ConfigError, GateError
 from obsgate.options import SUITE_MARKERS
 
@@ -105,8 +105,8 @@ def check_config(config: ObsConfig, factor: float) -> None:
     from obsgate.stack.loopback import require_loopback
     from obsgate.tools import promtool
 
-    rule_files = config.rule_files()
-    if rule_files:
+    if config.has("rules"):
+        rule_files = config.rule_files()  # materialized from CRDs where need be
         try:
             checker = promtool.binary()
         except GateError:
@@ -114,33 +114,38 @@ def check_config(config: ObsConfig, factor: float) -> None:
         if checker is not None:
             result = promtool.check_rules(*rule_files)
             if not result.ok:
-                raise ConfigError(f"promtool check rules: {first_error(result.output)}")
-    source = config.path("alertmanager/alertmanager.yaml")
-    if source.is_file():
+                reason = first_error(config.origin_text(result.output))
+                raise ConfigError(f"promtool check rules: {reason}")
+    if config.has("alertmanager"):
+        source = config.alertmanager_source()
         check_alertmanager_file(source)
         adapter = AlertmanagerConfigAdapter(config, "http://127.0.0.1:9", factor)
-        require_loopback(adapter.adapted(), "Alertmanager", str(source))
+        require_loopback(adapter.adapted(), "Alertmanager", source.describe())
 
 
-def check_alertmanager_file(source: Path) -> None:
-    """`amtool check-config` on the user's own file, its ${VARS} filled in place so every
-    line keeps its number: amtool's errors then name the user's file and line, not the
-    gate's adapted copy. (The fill-ins are placeholders: nothing secret is written.)"""
+def check_alertmanager_file(source: AlertmanagerSource | Path) -> None:
+    """`amtool check-config` on the user's own config (a Secret's or ConfigMap's taken out
+    with its lines kept), its ${VARS} filled in place so every line keeps its number:
+    amtool's errors then name the user's file and line, not the gate's adapted copy. (The
+    fill-ins are placeholders: nothing secret is written.)"""
+    from obsgate.config.alertmanager import read_alertmanager
     from obsgate.tools import amtool
 
     try:
         amtool.binary()
     except GateError:
         return  # the preflight of the selected tests names what is missing
-    text = source.read_text(encoding="utf-8")
+    if isinstance(source, Path):
+        source = read_alertmanager(source)
+    text = source.text
     filled = _VAR.sub(lambda m: _placeholder(m[1], text, m.start()), text)
     with tempfile.TemporaryDirectory(prefix="amtool-check-") as tmp:
-        copy = Path(tmp) / source.name
+        copy = Path(tmp) / source.origin.name
         copy.write_text(filled, encoding="utf-8")
         result = amtool.check_config(copy)
     if not result.ok:
-        reason = first_error(result.output.replace(str(copy), str(source)))
-        raise ConfigError(f"amtool check-config {source}: {reason}")
+        reason = first_error(result.output.replace(str(copy), str(source.origin)))
+        raise ConfigError(f"amtool check-config {source.describe()}: {reason}")
 
 
 def _placeholder(var: str, text: str, at: int) -> str:
@@ -162,7 +167,7 @@ def precise_rule_error(config: ObsConfig, error: ConfigError) -> ConfigError:
         return error
     if result.ok:
         return error
-    return ConfigError(first_error(result.output))
+    return ConfigError(first_error(config.origin_text(result.output)))
 
 
 def first_error(output: str) -> str:

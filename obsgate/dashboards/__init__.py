@@ -1,4 +1,5 @@
-"""Grafana dashboards of a config dir (`dashboards/*.json`) as the dashboards suite reads
+"""Grafana dashboards of a config dir (plain JSON, in a ConfigMap, or a GrafanaDashboard;
+config/dashboards.py reads them) as the dashboards suite reads
 them: panels with their targets, units, thresholds and grid positions; the metrics that
 something in the config produces; the panels that mirror an alert (intent,
 `scenarios/dashboards/mirrors.yaml`); and a query pinned to one scrape target's series.
@@ -13,7 +14,7 @@ from typing import Any
 import promql_parser as pp
 
 from obsgate import promql
-from obsgate.config import ObsConfig, load_json, load_yaml
+from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
 from obsgate.refapp.settings import load_settings
 
@@ -51,20 +52,17 @@ class Panel:
         return min(reds) if reds else None
 
 
-def dashboard_files(config: ObsConfig) -> list[Path]:
-    files = sorted((config.root / "dashboards").glob("*.json"))
-    if not files:
-        raise ConfigError(f"{config.root / 'dashboards'}: no *.json dashboards")
-    return files
-
-
 def load_dashboards(config: ObsConfig) -> list[tuple[Path, dict[str, Any]]]:
+    """(the user's file, the dashboard JSON) for every dashboard of the config."""
+    dashboards = config.dashboards()
+    if not dashboards:
+        raise ConfigError(f"{config.missing('dashboards')}: add Grafana dashboards")
     out = []
-    for path in dashboard_files(config):
-        doc = load_json(path)
-        if not isinstance(doc, dict) or not isinstance(doc.get("panels"), list):
-            raise ConfigError(f"{path}: a dashboard is an object with a `panels` list")
-        out.append((path, doc))
+    for d in dashboards:
+        if not isinstance(d.doc.get("panels"), list):
+            where = f"{d.file}:{d.line}" + (f" ({d.obj})" if d.obj else "")
+            raise ConfigError(f"{where}: a dashboard is an object with a `panels` list")
+        out.append((d.file, d.doc))
     return out
 
 
@@ -139,7 +137,7 @@ class Mirror:
 
 
 def mirrors(config: ObsConfig) -> list[Mirror]:
-    path = config.root / MIRRORS
+    path = config.locate(MIRRORS)
     if not path.exists():
         return []
     out = []

@@ -55,12 +55,13 @@ NAMESPACE_MATCHER = re.compile(r"""namespace\s*=\s*"([^"]+)\"""")
 def services_namespace(config: ObsConfig) -> str:
     """The namespace the rules select the app's series by (`namespace="..."`)."""
     found = set()
-    for path in config.rule_files():
-        found.update(NAMESPACE_MATCHER.findall(path.read_text()))
+    for rule in config.alert_rules() + config.recording_rules():
+        found.update(NAMESPACE_MATCHER.findall(rule.expr))
     if len(found) != 1:
+        files = ", ".join(sorted({str(s.origin) for s in config.rule_sources()}))
         raise ConfigError(
             f"the load gate labels the app with the namespace its rules select; the rules "
-            f"in {config.root / 'prometheus/rules'} select {sorted(found) or 'none'}, not one"
+            f"in {files} select {sorted(found) or 'none'}, not one"
         )
     return found.pop()
 
@@ -71,7 +72,7 @@ def deployed_job(config: ObsConfig, namespace: str) -> dict[str, Any]:
         if namespace in job_namespaces(job):
             return job
     raise ConfigError(
-        f"{config.path('prometheus/prometheus.yaml')}: no scrape job discovers namespace "
+        f"{config.prometheus_file()}: no scrape job discovers namespace "
         f"{namespace!r}, where the rules look for the app's series"
     )
 
@@ -139,7 +140,7 @@ def write_prometheus_config(
     sd_dir = workdir / "file_sd"
     sd_dir.mkdir(exist_ok=True)
     rules = prom.scaled_rule_groups(config, factor)["groups"]
-    slo_file = str(config.path("slo/mindweave-slos.yaml"))
+    slo_file = ", ".join(str(f) for f in config.slo_files())
     rules += [
         prom.scale_group(g, factor, slo_file) for g in rule_groups(config_slos(config))["groups"]
     ]

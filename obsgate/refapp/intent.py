@@ -44,7 +44,7 @@ class IdentifierIntent:
 def _load(config: ObsConfig, rel: str) -> dict[str, Any]:
     data = load_yaml(config.path(rel))
     if not isinstance(data, dict):
-        raise ConfigError(f"{config.root / rel}:1:1: expected a mapping (see the shipped file)")
+        raise ConfigError(f"{config.locate(rel)}:1:1: expected a mapping (see the shipped file)")
     return data
 
 
@@ -60,7 +60,7 @@ def not_app_metrics(config: ObsConfig) -> list[str]:
 def metric_intents(config: ObsConfig) -> list[MetricIntent]:
     out = []
     for name, spec in (_load(config, EXPOSITION).get("metrics") or {}).items():
-        where = f"{config.root / EXPOSITION}: metric {name}"
+        where = f"{config.locate(EXPOSITION)}: metric {name}"
         if not isinstance(spec, dict) or spec.get("type") not in METRIC_TYPES:
             raise ConfigError(f"{where}: give type (one of {METRIC_TYPES}) and labels")
         buckets = spec.get("buckets")
@@ -81,7 +81,7 @@ def metric_intents(config: ObsConfig) -> list[MetricIntent]:
 def path_examples(config: ObsConfig) -> list[PathExample]:
     examples = _load(config, PATHS).get("examples") or []
     if not all(isinstance(e, dict) and {"path", "label"} <= set(e) for e in examples):
-        raise ConfigError(f"{config.root / PATHS}: every example needs `path` and `label`")
+        raise ConfigError(f"{config.locate(PATHS)}: every example needs `path` and `label`")
     return [PathExample(str(e["path"]), str(e["label"])) for e in examples]
 
 
@@ -90,9 +90,9 @@ def identifier_intents(config: ObsConfig) -> list[IdentifierIntent]:
     for spec in _load(config, PATHS).get("identifiers") or []:
         shape = spec.get("shape") if isinstance(spec, dict) else None
         if shape not in SHAPES:
-            raise ConfigError(f"{config.root / PATHS}: identifier shape {shape!r} (use {SHAPES})")
+            raise ConfigError(f"{config.locate(PATHS)}: identifier shape {shape!r} (use {SHAPES})")
         if not spec.get("placeholder") and not spec.get("finding"):
-            raise ConfigError(f"{config.root / PATHS}: {shape}: give a placeholder or a finding")
+            raise ConfigError(f"{config.locate(PATHS)}: {shape}: give a placeholder or a finding")
         finding = " ".join(str(spec["finding"]).split()) if spec.get("finding") else None
         out.append(IdentifierIntent(shape, spec.get("placeholder"), finding))
     return out

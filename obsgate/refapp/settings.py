@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from obsgate.config import APP_SETTINGS, DEFAULT_CONFIG_DIR, ObsConfig
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
 from obsgate.errors import ConfigError
 
 METRIC_TYPES = ("counter", "gauge", "histogram")
@@ -49,7 +49,7 @@ class AppSettings:
 
 
 def _fail(config: ObsConfig, name: str, what: str, fix: str) -> ConfigError:
-    return ConfigError(f"{config.root / APP_SETTINGS[name]}: {what} ({fix})")
+    return ConfigError(f"{config.app_settings_file(name)}: {what} ({fix})")
 
 
 def js_regex(config: ObsConfig, pattern: str, flags: str) -> tuple[re.Pattern[str], bool]:

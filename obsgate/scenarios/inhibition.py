@@ -138,7 +138,7 @@ def _side(raw: dict[str, Any], side: str, where: str) -> tuple[Matcher, ...]:
 
 def inhibit_rules(config: ObsConfig) -> list[InhibitRule]:
     """The config's inhibit rules; a key the gate cannot evaluate stops it by name."""
-    source = config.path("alertmanager/alertmanager.yaml")
+    source = config.alertmanager_source().describe()
     rules = []
     for i, raw in enumerate(config.alertmanager().get("inhibit_rules") or []):
         where = f"{source}: inhibit_rules[{i}]"
@@ -179,7 +179,7 @@ class InhibitionCase:
 
 
 def load_inhibition_cases(config: ObsConfig) -> list[InhibitionCase]:
-    directory = config.root / INHIBITION_SCENARIOS
+    directory = config.locate(INHIBITION_SCENARIOS)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: no inhibition scenarios (scenarios/inhibition/*.yaml)")
     rules = inhibit_rules(config)

@@ -11,4 +11,4 @@ ALERT_SCENARIOS = "scenarios/alerts"
 
 def layer_scenarios(config: ObsConfig, layer: str) -> list[Scenario]:
     """The config's alert scenarios that run in `layer` (exact or live)."""
-    return [s for s in load_scenarios(config.root / ALERT_SCENARIOS) if layer in s.layers]
+    return [s for s in load_scenarios(config.locate(ALERT_SCENARIOS)) if layer in s.layers]

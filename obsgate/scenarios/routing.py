@@ -105,7 +105,7 @@ def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario])
 
 def produced_alerts(config: ObsConfig) -> list[dict[str, str]]:
     """Every label set the config's alert rules fire with in its alert scenarios."""
-    directory = config.root / ALERT_SCENARIOS
+    directory = config.locate(ALERT_SCENARIOS)
     scenarios = load_scenarios(directory) if directory.is_dir() else []  # rules' own labels
     names = dict.fromkeys(rule.name for rule in config.alert_rules())
     return [labels for name in names for labels in produced_label_sets(name, config, scenarios)]
@@ -152,10 +152,10 @@ def _live_pins(value: Any, where: str) -> dict[str, LivePin] | None:
 
 
 def load_route_cases(config: ObsConfig) -> list[RouteCase]:
-    directory = config.root / ROUTING_SCENARIOS
+    directory = config.locate(ROUTING_SCENARIOS)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: no routing scenarios (scenarios/routing/*.yaml)")
-    alert_scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
+    alert_scenarios = load_scenarios(config.locate(ALERT_SCENARIOS))
     rule_names = {r.name for r in config.alert_rules()}
     cases: list[RouteCase] = []
     for file in sorted(directory.glob("*.yaml")):

@@ -170,7 +170,7 @@ def _sli(slo_id: str, raw: Any, path: Path) -> SLIIntent:
 
 def load_intent(config: ObsConfig) -> SLOIntent | None:
     """The config's SLO intent, or None if it brings none."""
-    files = sorted((config.root / INTENT_DIR).glob("*.yaml"))
+    files = sorted((config.locate(INTENT_DIR)).glob("*.yaml"))
     routing: RoutingIntent | None = None
     slis: dict[str, SLIIntent] = {}
     findings: list[Finding] = []

@@ -87,10 +87,7 @@ class LiveSLIRun:
 
     def query(self, slo: SLO, which: str) -> str:
         """The SLO's own query (error, total or their ratio), scaled and isolated."""
-        if which == "ratio":
-            text = f"({slo.query('error', WINDOW)})\n/\n({slo.query('total', WINDOW)})"
-        else:
-            text = slo.query(which, WINDOW)
+        text = slo.ratio_query(WINDOW) if which == "ratio" else slo.query(which, WINDOW)
         return scale_expr(text, self.factor, self.label, f"{slo.where}: {which}Query")
 
     def read(self, slo: SLO, which: str) -> float | None:

@@ -16,7 +16,6 @@ import yaml
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
-from obsgate.slo.spec import POLICY_FILE
 
 # Threshold keys as the seed writes them: remaining percent, or the budget exhausted (0 %).
 _REMAINING = re.compile(r"^budget(?:_remaining)?_(\d+(?:\.\d+)?)_percent$")
@@ -121,4 +120,4 @@ def _key_lines(path: Path, offset: int) -> dict[str, int]:
 
 
 def config_policy(config: ObsConfig) -> Policy:
-    return load_policy(config.path(POLICY_FILE))
+    return load_policy(config.slo_policy_file())

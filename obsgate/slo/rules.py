@@ -63,7 +63,7 @@ def sli_rules(slo: SLO) -> list[dict[str, Any]]:
     rules = []
     for window in windows_of(slo):
         dur = prom_duration(window)
-        expr = f"({slo.query('error', dur)})\n/\n({slo.query('total', dur)})\n"
+        expr = f"{slo.ratio_query(dur)}\n"
         rules.append(_record(sli_metric(window), expr, slo, {WINDOW_LABEL: dur}))
     # Averaging the 5m ratio over the period (not a 30d rate) is Sloth's optimisation; a busy
     # hour weighs no more than a quiet one, so under uneven traffic it is biased: informative.

@@ -59,7 +59,7 @@ def start_alertmanager(
 
     def start(workdir: Path) -> AlertmanagerEndpoint:
         adapter = AlertmanagerConfigAdapter(config, sink.url, settings.factor)
-        source = str(config.path("alertmanager/alertmanager.yaml"))
+        source = config.alertmanager_source().describe()
         return am.start(
             backend,
             workdir,

@@ -13,6 +13,7 @@ import copy
 import re
 import shlex
 import tempfile
+from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -26,7 +27,6 @@ from obsgate.promql import duration_text
 from obsgate.stack.loopback import require_loopback
 from obsgate.tools import ToolResult, amtool, run_tool
 
-SOURCE = "alertmanager/alertmanager.yaml"
 ROUTE_DURATIONS = ("group_wait", "group_interval", "repeat_interval")
 # Alertmanager's own values for a timing the root route leaves out (config.DefaultRouteOpts);
 # a child route inherits its parent's.
@@ -72,7 +72,8 @@ class AlertmanagerConfigAdapter:
         self.sink_url = sink_url.rstrip("/")
         self.factor = factor
         self.secrets = dict(secrets or {})
-        self.source = config.path(SOURCE)
+        self.origin = config.alertmanager_source()
+        self.source = self.origin.describe()  # how messages name the user's config
         self._adapted: dict[str, Any] | None = None
         self._changes: list[str] = []
 
@@ -91,7 +92,7 @@ class AlertmanagerConfigAdapter:
     def write(self, path: Path) -> Path:
         """Write the adapted YAML, refusing first if any non-loopback host is left in it."""
         adapted = self.adapted()
-        require_loopback(adapted, "Alertmanager", str(self.source))
+        require_loopback(adapted, "Alertmanager", self.source)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(adapted, sort_keys=False), encoding="utf-8")
         return path
@@ -242,20 +243,32 @@ class AlertmanagerConfigAdapter:
             self._scale_route(child, f"{path}.routes[{i}]")
 
     def _map_templates(self, cfg: dict[str, Any]) -> None:
-        """Deploy paths become the config dir's templates/; relative ones resolve as Alertmanager
-        does, against the source file's directory (the adapted file is written elsewhere)."""
-        templates = cfg.get("templates") or []
-        for i, glob in enumerate(templates):
+        """Deploy paths become the config's template files (the manifest's `templates`, else
+        alertmanager/templates/); relative ones resolve as Alertmanager does, against the
+        source file's directory (the adapted file is written elsewhere)."""
+        mapped: list[str] = []
+        for i, glob in enumerate(cfg.get("templates") or []):
             p = PurePosixPath(str(glob))
-            target = (
-                self.config.root / "alertmanager" / "templates" / p.name
-                if p.is_absolute()
-                else self.source.parent / str(p)
-            )
-            templates[i] = str(target)
+            if p.is_absolute():
+                targets = self._template_dirs(p.name)
+            else:
+                targets = [str(self.origin.origin.parent / str(p))]
+            mapped.extend(targets)
             self._changes.append(
-                f"templates[{i}] {glob} -> {target} (deploy path, read from config)"
+                f"templates[{i}] {glob} -> {', '.join(targets)} (deploy path, read from config)"
             )
+        if "templates" in cfg:
+            cfg["templates"] = mapped
+
+    def _template_dirs(self, pattern: str) -> list[str]:
+        """`<dir>/<pattern>` for each folder of the config's template files that `pattern`
+        matches; the default folder if none does (Alertmanager accepts an empty glob)."""
+        dirs = dict.fromkeys(
+            str(f.parent) for f in self.config.template_files() if fnmatch(f.name, pattern)
+        )
+        if not dirs:
+            return [str(self.config.root / "alertmanager" / "templates" / pattern)]
+        return [f"{d}/{pattern}" for d in dirs]
 
     # -- templates -------------------------------------------------------------------------
 

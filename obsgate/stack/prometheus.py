@@ -56,9 +56,9 @@ def scale_group(group: dict[str, Any], factor: float, source: str) -> dict[str, 
 def scaled_rule_groups(config: ObsConfig, factor: float) -> dict[str, Any]:
     """Every rule group of the config, time-scaled by `factor` and isolated per scenario."""
     groups = []
-    for path in config.rule_files():
-        for group in load_yaml(path).get("groups", []):
-            groups.append(scale_group(group, factor, str(path)))
+    for source in config.rule_sources():
+        for group in load_yaml(source.path).get("groups") or []:
+            groups.append(scale_group(group, factor, str(source.origin)))
     return {"groups": groups}
 
 
@@ -118,7 +118,7 @@ def write_deployed_config(config: ObsConfig, workdir: Path, alertmanager: Endpoi
             ]
         },
     }
-    require_loopback(deployed, "Prometheus", str(config.path("prometheus/prometheus.yaml")))
+    require_loopback(deployed, "Prometheus", str(config.prometheus_file()))
     path = workdir / "prometheus.yaml"
     path.write_text(yaml.safe_dump(deployed, sort_keys=False))
     return path
@@ -134,7 +134,7 @@ def write_live_config(
     rules = workdir / "rules-scaled.yaml"
     rules.write_text(yaml.safe_dump(scaled_rule_groups(config, factor), sort_keys=False))
     adapted = live_config(config, factor, rules, sd_dir, alertmanager)
-    require_loopback(adapted, "Prometheus", str(config.path("prometheus/prometheus.yaml")))
+    require_loopback(adapted, "Prometheus", str(config.prometheus_file()))
     path = workdir / "prometheus.yaml"
     path.write_text(yaml.safe_dump(adapted, sort_keys=False))
     return path

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from obsgate.config import APP_SETTINGS, ObsConfig, load_yaml
+from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
 
 TRACE_INTENT = "scenarios/tracing/trace.yaml"
@@ -87,7 +87,7 @@ def trace_intent(config: ObsConfig) -> TraceIntent:
 
 
 def span_specs(config: ObsConfig) -> list[SpanSpec]:
-    where = config.root / APP_SETTINGS["tracing"]
+    where = config.app_settings_file("tracing")
     out = []
     for i, spec in enumerate(config.app_settings("tracing").get("spans") or []):
         if not isinstance(spec, dict) or not spec.get("name") or spec.get("kind") not in KINDS:

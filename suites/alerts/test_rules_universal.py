@@ -22,7 +22,9 @@ def rule_id(rule: AlertRule) -> str:
 
 def test_promtool_check_rules_is_clean(obs_config: ObsConfig) -> None:
     result = promtool.check_rules(*obs_config.rule_files())
-    assert result.ok, f"promtool rejects the rule files:\n{result.describe()}"
+    assert result.ok, (
+        f"promtool rejects the rule files:\n{obs_config.origin_text(result.describe())}"
+    )
 
 
 def test_every_alert_carries_the_labels_the_policy_requires(obs_config: ObsConfig) -> None:

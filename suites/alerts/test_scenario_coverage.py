@@ -43,7 +43,7 @@ def test_every_rule_has_firing_and_quiet_scenarios(
 ) -> None:
     report = reports_dir(pytestconfig) / "alerts-coverage.md"
     rules = [r.name for r in obs_config.alert_rules()]
-    scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
+    scenarios = load_scenarios(obs_config.locate(ALERT_SCENARIOS))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("# Alert scenario coverage\n\n" + coverage_table(rules, scenarios))
     unknown = sorted({s.alert for s in scenarios} - set(rules))
@@ -56,7 +56,7 @@ def test_every_rule_has_firing_and_quiet_scenarios(
     assert not unknown, f"scenarios name alerts that no rule defines: {unknown}"
     assert not missing, (
         "every alerting rule needs a scenario that makes it fire and one that keeps it quiet "
-        f"(in {obs_config.root / ALERT_SCENARIOS}):\n"
+        f"(in {obs_config.locate(ALERT_SCENARIOS)}):\n"
         + "\n".join(missing)
         + f"\ncoverage table: {report}"
     )
@@ -64,7 +64,7 @@ def test_every_rule_has_firing_and_quiet_scenarios(
 
 def test_every_rule_is_replayed_live_or_says_why(obs_config: ObsConfig) -> None:
     """Both layers for every alert the live layer can produce; exceptions carry a reason."""
-    scenarios = load_scenarios(obs_config.root / ALERT_SCENARIOS)
+    scenarios = load_scenarios(obs_config.locate(ALERT_SCENARIOS))
     rules = [r.name for r in obs_config.alert_rules()]
     not_live = [
         name for name in rules if not any(s.alert == name and "live" in s.layers for s in scenarios)

@@ -5,7 +5,6 @@ on an app histogram is one of its buckets (a moved bucket silently empties a que
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -38,14 +37,13 @@ def _walk(node: Any, key_test: Any) -> Iterator[str]:
 def consumer_queries(config: ObsConfig) -> list[tuple[str, str]]:
     """(where, PromQL) of every rule, SLO query and dashboard panel of the config."""
     out = [(f"rule {r.name} ({r.file.name}:{r.line})", r.expr) for r in config.alert_rules()]
-    slo_dir = config.root / "slo"
-    for path in sorted(slo_dir.glob("*slos*.yaml")):
-        for doc in load_yaml_documents(path):
-            for query in _walk(doc, lambda k: str(k).endswith("Query")):
+    for path in config.slo_files():
+        for doc in load_yaml_documents(path):  # Sloth's keys: errorQuery or error_query
+            for query in _walk(doc, lambda k: str(k).endswith(("Query", "_query"))):
                 out.append((f"SLO query in {path.name}", SLO_WINDOW.sub("5m", query)))
-    for path in sorted((config.root / "dashboards").glob("*.json")):
-        for expr in _walk(json.loads(path.read_text()), lambda k: k == "expr"):
-            out.append((f"dashboard {path.name}", expr))
+    for dashboard in config.dashboards():
+        for expr in _walk(dashboard.doc, lambda k: k == "expr"):
+            out.append((f"dashboard {dashboard.name}", expr))
     return out
 
 

@@ -44,7 +44,7 @@ class RedactionIntent:
 
 
 def load_intent(config: ObsConfig) -> RedactionIntent:
-    path = config.root / INTENT_FILE
+    path = config.locate(INTENT_FILE)
     if not path.exists():
         raise ConfigError(f"{path}: missing: the redaction suite needs its intent (see the seed's)")
     data = load_yaml(path) or {}

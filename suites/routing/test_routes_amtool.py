@@ -65,5 +65,5 @@ def test_every_alert_rule_has_routing_intent(obs_config: ObsConfig) -> None:
     covered = {c.alert for c in load_route_cases(obs_config) if c.alert}
     missing = sorted({r.name for r in obs_config.alert_rules()} - covered)
     assert not missing, (
-        f"alerts with no entry in {obs_config.root / 'scenarios/routing'}: {missing}"
+        f"alerts with no entry in {obs_config.locate('scenarios/routing')}: {missing}"
     )

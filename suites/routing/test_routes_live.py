@@ -44,7 +44,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         config = ObsConfig(config_dir(metafunc.config))
         cases = load_route_cases(config)
-        scenarios = load_scenarios(config.root / ALERT_SCENARIOS)
+        scenarios = load_scenarios(config.locate(ALERT_SCENARIOS))
     except GateError as exc:
         raise pytest.UsageError(str(exc)) from None
     params = []

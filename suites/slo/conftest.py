@@ -67,7 +67,7 @@ def slo_intent(obs_config: ObsConfig) -> SLOIntent:
     intent = load_intent(obs_config)
     if intent is None:
         raise GateError(
-            f"{obs_config.root}/scenarios/slo: no SLO intent (add the good and bad events of "
+            f"{obs_config.locate('scenarios/slo')}: no SLO intent (add the good and bad events of "
             "each SLO, as fixtures/config/mindweave/scenarios/slo/slis.yaml does)"
         )
     return intent

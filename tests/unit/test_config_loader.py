@@ -193,7 +193,7 @@ def test_missing_artifact_is_named(tmp_path: Path) -> None:
     cfg = ObsConfig(tmp_path)
     with pytest.raises(ConfigError, match=r"alertmanager/alertmanager\.yaml"):
         cfg.alertmanager()
-    with pytest.raises(ConfigError, match=r"no \*\.yaml rule files"):
+    with pytest.raises(ConfigError, match=r"no rules in .*prometheus/rules/\*\*/\*.yaml"):
         cfg.rule_files()
 
 
@@ -249,3 +249,24 @@ def test_amtool_routes_a_label_set(tmp_path: Path) -> None:
 def test_tool_versions_are_reported() -> None:
     assert re.match(r"\d+\.\d+", promtool.version())
     assert re.match(r"\d+\.\d+", amtool.version())
+
+
+def test_default_layout_reads_yml_subfolders_and_multi_document_rule_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBS_GATE_CACHE", str(tmp_path / "cache"))
+    second = GOOD_RULE.replace("g1", "g2").replace("Fine", "AlsoFine")
+    multi = write(
+        tmp_path / "prometheus" / "rules" / "team-a" / "more.yml", f"{GOOD_RULE}---\n{second}"
+    )
+    cfg = ObsConfig(tmp_path)
+    rules = cfg.alert_rules()
+    lines = multi.read_text(encoding="utf-8").splitlines()
+    assert [(r.name, r.file) for r in rules] == [
+        ("Fine", multi.resolve()),
+        ("AlsoFine", multi.resolve()),
+    ]
+    for rule in rules:
+        assert lines[rule.line - 1].strip() == f"- alert: {rule.name}", rule
+    result = promtool.check_rules(*cfg.rule_files())  # one plain file per document
+    assert result.ok and result.output.count("1 rules found") == 2, result.describe()
