@@ -177,4 +177,8 @@ def first_error(output: str) -> str:
         return " ".join(inline[1].split())
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     errors = [ln for ln in lines if not ln.startswith(("Checking", "FAILED", "SUCCESS"))]
-    return errors[0] if errors else (lines[-1] if lines else "failed without a message")
+    if not errors:
+        return lines[-1] if lines else "failed without a message"
+    if errors[0].endswith(":") and len(errors) > 1:  # "yaml: unmarshal errors:" + its first
+        return f"{errors[0]} {errors[1]}"
+    return errors[0]

@@ -9,6 +9,7 @@ alertmanager.py, dashboards.py; Sloth specs in obsgate/slo/spec.py).
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,11 @@ class ObsConfig:
 
     @cached_property
     def cache_dir(self) -> Path:
-        """Where rule files materialized from CRDs are written (shared, content-checked)."""
-        return cache_root() / "materialized"
+        """Where rule files materialized from CRDs are written (content-checked, so workers
+        share them): the run's own dir (0700, removed on every exit path) inside a gate run,
+        else the shared cache."""
+        run_dir = os.environ.get("OBS_GATE_RUN_DIR")
+        return Path(run_dir) / "materialized" if run_dir else cache_root() / "materialized"
 
     # -- parts ----------------------------------------------------------------------------
 

@@ -254,7 +254,7 @@ def test_tool_versions_are_reported() -> None:
 def test_default_layout_reads_yml_subfolders_and_multi_document_rule_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OBS_GATE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("OBS_GATE_RUN_DIR", str(tmp_path / "cache"))
     second = GOOD_RULE.replace("g1", "g2").replace("Fine", "AlsoFine")
     multi = write(
         tmp_path / "prometheus" / "rules" / "team-a" / "more.yml", f"{GOOD_RULE}---\n{second}"

@@ -197,8 +197,8 @@ def one_line(exc: pytest.ExceptionInfo[ConfigError]) -> str:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Materialized rule files go to a cache of this test's own."""
-    monkeypatch.setenv("OBS_GATE_CACHE", str(tmp_path / "cache"))
+    """Materialized rule files go to a run dir of this test's own."""
+    monkeypatch.setenv("OBS_GATE_RUN_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
@@ -333,18 +333,19 @@ def test_preflight_accepts_a_crd_config(tmp_path: Path, cache: Path) -> None:
 def test_preflight_names_the_crd_file_and_line_promtool_refuses(
     tmp_path: Path, cache: Path
 ) -> None:
-    broken = KUBE_RULES.replace(
-        "- record: namespace_workload_pod:kube_pod_owner:relabel", "- record: 'not a metric name'"
-    )
+    # A misspelt key: the loader reads only the keys it knows, and promtool (2.x and 3.x
+    # alike) refuses an unknown field, naming its line.
+    bad = "annotation:"
+    broken = KUBE_RULES.replace("annotations:", bad, 1)
     crd = crd_config(tmp_path, broken)
     cfg = ObsConfig(tmp_path)
     cfg.alert_rules()  # the loader's parser lets it through: promtool is the judge
     with pytest.raises(ConfigError) as exc:
         check_config(cfg, 240.0)
     message = one_line(exc)
-    line = line_of(crd, "- record: 'not a metric name'")
+    line = line_of(crd, bad)
     assert f"{crd.resolve()} (PrometheusRule monitoring/node-exporter-rules)" in message, message
-    assert f"{line}:" in message and "invalid recording rule name" in message, message
+    assert f"line {line}:" in message and "field annotation not found" in message, message
     assert str(cache) not in message
 
 

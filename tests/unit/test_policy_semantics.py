@@ -290,13 +290,13 @@ def test_a_switched_off_sloth_alert_is_not_a_missing_name(tmp_path: Path) -> Non
             {
                 "name": "avail",
                 "objective": 99.9,
-                "sli": {"events": {"errorQuery": "e[{{.window}}]", "totalQuery": "t"}},
-                "alerting": {"name": "SvcAvail", "pageAlert": {"disable": True}},
+                "sli": {"events": {"error_query": "e[{{.window}}]", "total_query": "t"}},
+                "alerting": {"name": "SvcAvail", "page_alert": {"disable": True}},
             },
             {
                 "name": "nameless",
                 "objective": 99.9,
-                "sli": {"events": {"errorQuery": "e[{{.window}}]", "totalQuery": "t"}},
+                "sli": {"events": {"error_query": "e[{{.window}}]", "total_query": "t"}},
                 "alerting": {},
             },
         ],
