@@ -149,19 +149,37 @@ def guard_run_dir(run_dir: str) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every binary the selected tests need, found and proven before the first test: a
-    missing or wrong one stops the run here, one line each (exit 4). Under xdist each
-    worker's tests report it instead, test by test."""
+    missing or wrong one stops the run here, one line each (exit 4). Under xdist the
+    workers find them and the controller stops the run (pytest_xdist_node_collection_finished)."""
     config = session.config
     if config.getoption("obs_install_plan"):
         write_install_plan(session, Path(config.getoption("obs_install_plan")))
-    if config.option.collectonly or hasattr(config, "workerinput") or not session.items:
+    if config.option.collectonly or not session.items:
         return
     backend = resolve_backend(config.getoption("stack"))
     if backend == "external":
         return
     found = preflight.problems(preflight.required(session.items, backend))
-    if found:
+    if found and hasattr(config, "workerinput"):  # the controller says it, once
+        worker = config.workerinput["workerid"]
+        preflight_file(worker).write_text("\n".join(found), encoding="utf-8")
+    elif found:
         raise pytest.UsageError("\n".join(found))
+
+
+def preflight_file(worker: str) -> Path:
+    return Path(os.environ["OBS_GATE_RUN_DIR"]) / f"preflight-{worker}.txt"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under xdist a worker's preflight problems stop the run here, in the controller, before
+    any test is scheduled: the same one line per problem as a run without workers (exit 4)."""
+    path = preflight_file(node.gateway.id)
+    if path.is_file():
+        sys.stderr.write(f"ERROR: {path.read_text(encoding='utf-8')}\n")
+        sys.stderr.flush()
+        pytest.exit("a binary the selected tests need is missing or wrong", returncode=4)
 
 
 def write_install_plan(session: pytest.Session, path: Path) -> None:

@@ -57,8 +57,10 @@ def test_a_tool_that_answers_wrongly_is_refused(
         proven(name, binary, "")
 
 
-def test_a_wrong_promtool_stops_the_gate_before_any_test(tmp_path: Path) -> None:
-    run = run_gate("-k", "alerts", env=clean_env(PROMTOOL="/bin/true"), suite="suites")
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_wrong_promtool_stops_the_gate_before_any_test(workers: list[str]) -> None:
+    """Under xdist too: one line from the controller, not an error per test per worker."""
+    run = run_gate("-k", "alerts", *workers, env=clean_env(PROMTOOL="/bin/true"), suite="suites")
     assert run.returncode == 4, run.describe()
     errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1, run.describe()
