@@ -96,6 +96,10 @@ def pytest_configure(config: pytest.Config) -> None:
             from obsgate.scenarios.inhibition import load_inhibition_cases  # imports params
 
             load_inhibition_cases(obs)
+        if obs.has("promtool_tests"):  # their rule_files resolve to the config's rules
+            from obsgate.scenarios.promtool_tests import load_cases
+
+            load_cases(obs)
         if obs.has("slos"):
             from obsgate.slo.spec import config_slos
 

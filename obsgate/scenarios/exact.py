@@ -6,15 +6,19 @@ annotations are checked exactly, in seconds, without waiting for `for:` to elaps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from obsgate.scenarios.model import Scenario
 from obsgate.tools.promtool import test_rules as promtool_test_rules
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,15 +78,21 @@ def run_exact(scenario: Scenario, rule_files: list[Path], workdir: Path) -> Exac
     return ExactResult(scenario, result.ok, result.output, test_file)
 
 
-def run_all(
-    scenarios: list[Scenario], rule_files: list[Path], workdir: Path, max_workers: int = 4
-) -> dict[str, ExactResult]:
-    """Run every scenario at once; each is its own promtool process, so threads suffice.
+def run_concurrently(jobs: dict[str, Callable[[], T]], max_workers: int = 4) -> dict[str, T]:
+    """Run promtool jobs at once; each is its own process, so threads suffice.
     Interrupted (Ctrl-C, SIGTERM), nothing more is started: queued runs are cancelled and
     only those already running finish, each within a second or so."""
     pool = ThreadPoolExecutor(max_workers=max_workers)
     try:
-        futures = {s.id: pool.submit(run_exact, s, rule_files, workdir) for s in scenarios}
-        return {sid: f.result() for sid, f in futures.items()}
+        futures = {key: pool.submit(job) for key, job in jobs.items()}
+        return {key: f.result() for key, f in futures.items()}
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_all(
+    scenarios: list[Scenario], rule_files: list[Path], workdir: Path, max_workers: int = 4
+) -> dict[str, ExactResult]:
+    """Run every scenario's promtool test at once (run_concurrently)."""
+    jobs = {s.id: partial(run_exact, s, rule_files, workdir) for s in scenarios}
+    return run_concurrently(jobs, max_workers)

@@ -238,6 +238,12 @@ def _scenario(raw: Any, file: Path, index: int) -> Scenario:
     )
 
 
+def scenario_from_mapping(raw: Any, file: Path, index: int = 0) -> Scenario:
+    """One scenario from its mapping as a scenario file holds it, validated the same way:
+    for adapters that build scenarios from another format (users' promtool tests)."""
+    return _scenario(raw, file, index)
+
+
 def _finding_shows(raw: dict[str, Any], layers: tuple[str, ...], where: str) -> dict[str, str]:
     if not raw.get("finding"):
         return {}
