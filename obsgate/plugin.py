@@ -25,7 +25,9 @@ from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
 from obsgate.findings import parse_finding_reason
 from obsgate.options import config_dir, is_ci, reports_dir
+from obsgate.scenarios.floor import AlertsSuiteClock
 from obsgate.scenarios.model import load_scenarios
+from obsgate.scenarios.params import layer_scenarios
 from obsgate.scenarios.routing import load_route_cases
 from obsgate.stack import crashes
 from obsgate.stack.backends import resolve_backend
@@ -40,6 +42,48 @@ pytest_plugins = [
 DEFAULT_TEST_TIMEOUT = 300.0
 
 
+# The gate's options (and pytest-html's) that take a path: written `--opt PATH`, pytest reads
+# PATH as a test path while it looks for its ini file, before any plugin has said otherwise.
+PATH_OPTIONS = ("--obs-config", "--reports-dir", "--obs-install-plan", "--html")
+
+
+def rerun_if_rootdir_was_misread(early_config: pytest.Config) -> None:
+    """`--reports-dir /tmp/x` makes pytest look for its ini file from /tmp/x, so the
+    project's settings (addopts, testpaths, markers) are silently lost. Where that changed
+    what pytest found, run the same command again with `--reports-dir=/tmp/x`, which pytest
+    reads right; in-process (pytest.main), say so in one line instead."""
+    from _pytest.config.findpaths import determine_setup
+
+    ns = early_config.known_args_namespace
+    inipath, *_ = determine_setup(
+        inifile=ns.inifilename,
+        override_ini=ns.override_ini,
+        args=ns.file_or_dir,
+        rootdir_cmd_arg=ns.rootdir or None,
+        invocation_dir=early_config.invocation_params.dir,
+    )[1:]
+    if inipath is None or inipath == early_config.inipath:
+        return
+    args = list(early_config.invocation_params.args)
+    joined, i = [], 0
+    while i < len(args):
+        if args[i] in PATH_OPTIONS and i + 1 < len(args):
+            joined.append(f"{args[i]}={args[i + 1]}")
+            i += 2
+        else:
+            joined.append(args[i])
+            i += 1
+    if joined == args or args != sys.argv[1:]:
+        raise pytest.UsageError(
+            f"pytest read its settings from {early_config.inipath or 'no ini file'} instead of "
+            f"{inipath}: write path options as --reports-dir=DIR, --obs-config=DIR"
+        )
+    capture = early_config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:  # give the new process the terminal, not pytest's capture files
+        capture.stop_global_capturing()
+    os.execv(sys.executable, [*sys.orig_argv[: len(sys.orig_argv) - len(args)], *joined])
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
@@ -50,6 +94,7 @@ def pytest_load_initial_conftests(
 ) -> None:
     """`pytest --obs-config DIR` with no test path runs the gate's own suites, wherever the
     gate is installed: a team's repository has no copy of them."""
+    rerun_if_rootdir_was_misread(early_config)
     namespace = early_config.known_args_namespace
     if namespace.file_or_dir or not (namespace.obs_config or "OBS_CONFIG_DIR" in os.environ):
         return
@@ -329,6 +374,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         session.config.pluginmanager.register(FindingsReport(reporter), "obs-findings")
+        session.config.pluginmanager.register(alerts_suite_clock(session.config), "obs-floor")
+
+
+def alerts_suite_clock(config: pytest.Config) -> AlertsSuiteClock:
+    """The alerts suite's clock, from when this run's owner was configured."""
+    try:
+        live = layer_scenarios(ObsConfig(config_dir(config)), "live")
+    except GateError:
+        live = []  # no alert scenarios: no floor to print
+    spans = {s.id: s.duration_seconds for s in live}
+    started = float(os.environ.get("OBS_GATE_STARTED") or time.time())
+    return AlertsSuiteClock(spans, options.time_scale(config), started)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -354,6 +411,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
             f"n={len(values)} min={values[0]:.3f} median={values[len(values) // 2]:.3f} "
             f"max={values[-1]:.3f} (seconds; time scale {config.getoption('time_scale'):g})"
         )
+    clock = config.pluginmanager.get_plugin("obs-floor")
+    line = clock.summary() if isinstance(clock, AlertsSuiteClock) else None
+    if line:
+        terminalreporter.section("alerts suite against its floor")
+        terminalreporter.write_line(line)
     for name, title in (
         ("alerts-coverage.md", "alert scenario coverage"),
         ("findings.md", "findings (strict xfails)"),

@@ -1,0 +1,75 @@
+"""The alerts suite's wall time against its floor.
+
+The live layer cannot finish before its longest scenario has played out: that scenario's
+simulated span divided by the time scale is the floor no scheduling can beat. Printing the
+wall time as a ratio to it says how much of a run is the gate's own overhead (server start,
+promtool runs, waiting on scrapes), which is what a change to the gate should shrink.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import pytest
+
+_LIVE_ID = re.compile(r"::test_scenario_live\[(?P<id>[^\]]+)\]$")
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The longest live scenario of the run and what it costs in real time."""
+
+    scenario: str
+    simulated_seconds: float
+    time_scale: float
+
+    @property
+    def seconds(self) -> float:
+        return self.simulated_seconds / self.time_scale
+
+
+class AlertsSuiteClock:
+    """Registered by the run's owner: notes when the alerts suite's last test reported and
+    which live scenarios ran, from the reports the owner sees (the xdist controller sees
+    every worker's)."""
+
+    def __init__(self, spans: dict[str, float], time_scale: float, started: float) -> None:
+        self.spans = spans  # live scenario id -> simulated seconds it spans
+        self.time_scale = time_scale
+        self.started = started
+        self.last_report: float | None = None
+        self.live: set[str] = set()
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if "/suites/alerts/" not in f"/{report.nodeid}" and not report.nodeid.startswith(
+            "suites/alerts/"
+        ):
+            return
+        self.last_report = time.time()
+        match = _LIVE_ID.search(report.nodeid)
+        if match and match["id"] in self.spans:
+            self.live.add(match["id"])
+
+    def floor(self) -> Floor | None:
+        """The floor of the live scenarios that ran; None when none did."""
+        if not self.live:
+            return None
+        longest = max(sorted(self.live), key=lambda s: self.spans[s])
+        return Floor(longest, self.spans[longest], self.time_scale)
+
+    def summary(self) -> str | None:
+        """One line for the terminal summary, or None when no alerts test ran."""
+        if self.last_report is None:
+            return None
+        wall = self.last_report - self.started
+        floor = self.floor()
+        if floor is None:
+            return f"alerts suite: {wall:.1f} s wall (no live scenario ran: no floor)"
+        return (
+            f"alerts suite: {wall:.1f} s wall, {wall / floor.seconds:.2f}x its floor of "
+            f"{floor.seconds:.1f} s ({floor.scenario}: {floor.simulated_seconds / 60:g} "
+            f"simulated minutes at time scale {floor.time_scale:g})"
+        )
