@@ -57,6 +57,11 @@ export async function start(): Promise<void> {
   consumer.on(consumer.events.CRASH, (e) => {
     stopped = String(e.payload.error);
   });
+  // The topic may not exist yet (the broker need not auto-create it): create it, idempotently.
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+  await admin.disconnect();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
