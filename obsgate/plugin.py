@@ -239,7 +239,12 @@ def write_install_plan(session: pytest.Session, path: Path) -> None:
     plan = (
         {}
         if backend == "external"
-        else preflight.install_plan(session.items, backend, options.server_versions(config))
+        else preflight.install_plan(
+            session.items,
+            backend,
+            options.server_versions(config),
+            str(config.getoption("services", default=options.DEFAULT_SERVICES)),
+        )
     )
     path.write_text("".join(f"{step} {','.join(suites)}\n" for step, suites in plan.items()))
     os._exit(0)  # before the warm-up hooks: nothing of the session may start

@@ -65,10 +65,13 @@ _STEP_OF = {"promtool": "prometheus", "amtool": "alertmanager", "redis": "redis"
 _LINE_BUILT = ("prometheus", "alertmanager")
 
 
-def install_plan(items: Iterable[pytest.Item], backend: str, line: str) -> dict[str, list[str]]:
+def install_plan(
+    items: Iterable[pytest.Item], backend: str, line: str, services: str = "python"
+) -> dict[str, list[str]]:
     """What scripts/install-backends must install for the selected tests: each step with the
     suites that need it, so set-up installs only that (`scripts/gate -k alerts` builds no
-    Jaeger). The containers backend needs its engine and images instead of the servers."""
+    Jaeger). The containers backend needs its engine and images instead of the servers.
+    A test of the services under test (the `refapp` fixture) on node needs their build."""
     items = list(items)
     plan: dict[str, set[str]] = {}
     for item in items:
@@ -80,6 +83,8 @@ def install_plan(items: Iterable[pytest.Item], backend: str, line: str) -> dict[
             steps.add("wrk")  # the capacity benchmark measures the gateway with wrk too
         if backend == "containers" and marks & {"needs"}:
             steps.add("containers")
+        if services == "node" and "refapp" in getattr(item, "fixturenames", ()):
+            steps.add("services")
         for step in steps:
             plan.setdefault(step, set()).update(suites)
     return {step: sorted(why) for step, why in sorted(plan.items())}

@@ -1,8 +1,10 @@
-"""The `refapp` session fixture: the reference services as real processes, once per run.
+"""The `refapp` session fixture: the services under test as real processes, once per run.
 
-upstream stub, usage-tracker and api-gateway each run as `python -m obsgate.refapp.<svc>`
-under ManagedProcess, on free 127.0.0.1 ports, against the run's Redis (and Kafka and
-Jaeger when the stack provides them), reading their settings from the run's --obs-config.
+The api-gateway and usage-tracker are those of `--services` (obsgate/services/contract.py:
+node, the seed's TypeScript under Node, or python, the model in this package), the
+upstream stub is `python -m obsgate.refapp.upstream`; all under ManagedProcess, on free
+127.0.0.1 ports, against the run's Redis (and Kafka and Jaeger when the stack provides
+them), built from or reading the run's --obs-config.
 The fixture yields the gateway's Endpoint; its extras say where everything else is.
 With --app-url the gateway under test is that URL instead (staging): nothing is started.
 
@@ -31,6 +33,7 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
+from obsgate.services.contract import PORT, ServiceDef, ServicesUnderTest, services_under_test
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import AppEndpoint, Endpoint, JaegerEndpoint, KafkaEndpoint
 from obsgate.stack.process import free_port, stop_process_group
@@ -38,76 +41,97 @@ from obsgate.stack.registry import run_registry
 from obsgate.stack.spec import Command, Readiness, ServerSpec, http_ok
 
 USAGE_TOPIC = "usage-events"
-# Spans leave the gateway within this delay instead of the seed's 5 s (tests wait less).
-TEST_BSP_DELAY_MS = "200"
 
 
 def start_service(
     name: str, module: str, workdir: Path, env: dict[str, str], ready_path: str
 ) -> AppEndpoint:
-    """One reference service as `python -m obsgate.refapp.<module>`, ready when
-    `ready_path` answers 2xx; its JSON log lines go to `app_log`."""
+    """One Python model service as `python -m obsgate.refapp.<module>` (the upstream stub
+    and the gate's own unit tests), ready when `ready_path` answers 2xx; its JSON log lines
+    go to `app_log`."""
+    sdef = ServiceDef(
+        name=name,
+        argv=(sys.executable, "-m", f"obsgate.refapp.{module}", "--port", PORT),
+        ready_path=ready_path,
+        env=env,
+        logs="MW_LOG_FILE",
+    )
+    return start_under_contract(sdef, workdir, {})
+
+
+def start_under_contract(
+    sdef: ServiceDef, workdir: Path, wired: dict[str, str], changes: tuple[str, ...] = ()
+) -> AppEndpoint:
+    """One service under test as its contract says: on a free port, its env wired to the
+    run's servers by role, its logs where it writes them; ready when its ready path answers
+    2xx. A service that exits first is a ServiceError with its stderr tail."""
     port = free_port()
-    app_log = workdir / f"{name}.jsonl"
-    argv = [sys.executable, "-m", f"obsgate.refapp.{module}", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}{ready_path}"
+    app_log = workdir / f"{sdef.name}.jsonl"
+    argv, env = sdef.command(port, wired)
+    stdout_path = None
+    if sdef.logs == "stdout":
+        stdout_path = app_log
+    else:
+        env[sdef.logs] = str(app_log)
+    url = f"http://127.0.0.1:{port}{sdef.ready_path}"
     spec = ServerSpec(
-        service=name,
+        service=sdef.name,
         workdir=workdir,
         port=port,
         process=lambda: Command(
             argv=argv,
-            env={"MW_LOG_FILE": str(app_log), **env},
-            version_argv=["echo", "obsgate.refapp"],
+            env=env,
+            version_argv=["echo", f"{argv[0]} {argv[-1]}"],
+            stdout_path=stdout_path,
         ),
-        ready=Readiness(what=f"{name} to answer {url}", probe=http_ok(url), timeout=60),
+        ready=Readiness(what=f"{sdef.name} to answer {url}", probe=http_ok(url), timeout=60),
     )
     started = ProcessBackend().start(spec)
     return AppEndpoint.from_started(
-        name,
+        sdef.name,
         started,
         app_log=str(app_log),
-        metrics_url=f"http://127.0.0.1:{port}/metrics",
+        metrics_url=f"http://127.0.0.1:{port}{sdef.metrics_path}",
+        changes=changes,
     )
 
 
+def wiring(
+    redis: Endpoint, kafka: KafkaEndpoint | None, jaeger: JaegerEndpoint | None, otlp: str
+) -> dict[str, str]:
+    """The run's servers by the contract's roles (otlp: Jaeger's receiver of that protocol)."""
+    wired = {"redis": f"redis://{redis.host}:{redis.port}/0", "topic": USAGE_TOPIC}
+    if kafka is not None:
+        wired["kafka"] = kafka.bootstrap
+    if jaeger is not None:
+        wired["otlp"] = jaeger.otlp_http if otlp == "http" else f"http://{jaeger.otlp_grpc}"
+    return wired
+
+
 def start_refapp(
-    config: ObsConfig,
+    services: ServicesUnderTest,
     redis: Endpoint,
     kafka: KafkaEndpoint | None,
     jaeger: JaegerEndpoint | None,
 ) -> AppEndpoint:
     """Start (or join) the run's upstream stub, usage-tracker and gateway."""
     registry = run_registry()
-    common = {
-        "MW_OBS_CONFIG_DIR": str(config.root),
-        "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/0",
-        "MW_USAGE_TOPIC": USAGE_TOPIC,
-        "MW_BSP_SCHEDULE_DELAY_MS": TEST_BSP_DELAY_MS,
-    }
-    if kafka is not None:
-        common["MW_KAFKA_BOOTSTRAP"] = kafka.bootstrap
-    if jaeger is not None:
-        common["OTEL_EXPORTER_OTLP_ENDPOINT"] = jaeger.otlp_http
     upstream = registry.get_or_start(
         "refapp-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
     )
     tracker = None
     if kafka is not None:
+        sdef = services.usage_tracker
+        wired = wiring(redis, kafka, jaeger, sdef.otlp)
         tracker = registry.get_or_start(
-            "refapp-usage-tracker",
-            lambda wd: start_service(
-                "usage-tracker",
-                "usage_tracker",
-                wd,
-                {**common, "SERVICE_NAME": "usage-tracker"},
-                "/health",
-            ),
+            f"{services.kind}-usage-tracker",
+            lambda wd: start_under_contract(sdef, wd, wired),
         )
-    gateway_env = {**common, "MW_UPSTREAM_URL": upstream.url, "SERVICE_NAME": "api-gateway"}
+    gw = services.gateway
+    gw_wired = {**wiring(redis, kafka, jaeger, gw.otlp), "upstream": upstream.url}
     gateway = registry.get_or_start(
-        "refapp-gateway",
-        lambda wd: start_service("api-gateway", "gateway", wd, gateway_env, "/health/ready"),
+        f"{services.kind}-gateway",
+        lambda wd: start_under_contract(gw, wd, gw_wired, services.changes),
     )
     return replace(
         gateway,
@@ -124,17 +148,13 @@ def start_refapp(
 
 @contextmanager
 def private_gateway(
-    config: ObsConfig, redis: Endpoint, upstream_url: str, workdir: Path
+    services: ServicesUnderTest, redis: Endpoint, upstream_url: str, workdir: Path
 ) -> Iterator[AppEndpoint]:
     """A gateway of one test's own, for a test that floods it (thousands of path labels)
     so that the shared one stays as other suites expect it; stopped when the test ends."""
-    env = {
-        "MW_OBS_CONFIG_DIR": str(config.root),
-        "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/0",
-        "MW_UPSTREAM_URL": upstream_url,
-        "SERVICE_NAME": "api-gateway",
-    }
-    gateway = start_service("api-gateway", "gateway", workdir, env, "/health/ready")
+    sdef = services.gateway
+    wired = {**wiring(redis, None, None, sdef.otlp), "upstream": upstream_url}
+    gateway = start_under_contract(sdef, workdir, wired)
     try:
         yield gateway
     finally:
@@ -188,7 +208,8 @@ def refapp(
         request.getfixturevalue(name) if run_needs(request.session, name) else None
         for name in ("kafka", "jaeger")
     )
-    return start_refapp(obs_config, redis, kafka, jaeger)
+    kind = str(pytestconfig.getoption("services", default="python"))
+    return start_refapp(services_under_test(kind, obs_config.root), redis, kafka, jaeger)
 
 
 def set_upstream_faults(app: AppEndpoint, scope: str = "", **faults: Any) -> dict[str, Any]:

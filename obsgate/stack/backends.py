@@ -33,7 +33,13 @@ class ProcessBackend:
         if spec.process is None:
             raise GateError(f"{spec.service} has no local command: run it with --stack containers")
         command = spec.process()
-        proc = ManagedProcess(spec.service, command.argv, spec.workdir, env=dict(command.env))
+        proc = ManagedProcess(
+            spec.service,
+            command.argv,
+            spec.workdir,
+            env=dict(command.env),
+            stdout_path=command.stdout_path,
+        )
         proc.start()
         proc.wait_ready(spec.ready.probe, spec.ready.what, spec.ready.timeout)
         if spec.version_from_api is not None:

@@ -164,3 +164,4 @@ class AppEndpoint(Endpoint):
     upstream_control_url: str | None = None
     kafka_topic: str = ""
     usage_tracker_metrics_url: str = ""
+    changes: tuple[str, ...] = ()  # what the build changed in the code under test

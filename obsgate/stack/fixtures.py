@@ -32,6 +32,7 @@ from obsgate.stack.alerting_stack import (
 from obsgate.stack.backends import backend_named, resolve_backend
 from obsgate.stack.endpoint import (
     AlertmanagerEndpoint,
+    AppEndpoint,
     Endpoint,
     JaegerEndpoint,
     KafkaEndpoint,
@@ -264,6 +265,10 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
         for ep in started:
             terminalreporter.write_line(f"{ep.service}: {ep.url} ({ep.backend}) {ep.version}")
     for ep in started:
+        if isinstance(ep, AppEndpoint) and ep.changes:
+            terminalreporter.section(f"{ep.service}: the seed's TypeScript as built for the gate")
+            for line in ep.changes:
+                terminalreporter.write_line(f"- {line}")
         if isinstance(ep, AlertmanagerEndpoint) and ep.changes:
             terminalreporter.section(f"{ep.service} config as adapted for the gate")
             for line in ep.changes:

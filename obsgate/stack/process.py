@@ -56,9 +56,17 @@ class ManagedProcess:
     """A server process under a guard, with a log file and a bounded readiness wait."""
 
     def __init__(
-        self, name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        argv: list[str],
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        stdout_path: Path | None = None,
     ):
+        """`stdout_path`: a service that logs to stdout has its stdout there (the file the
+        log shipper tails) and only its stderr in the log file."""
         self.name = name
+        self.stdout_path = stdout_path
         self.argv = argv
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
@@ -70,11 +78,12 @@ class ManagedProcess:
         report = self.workdir / f"{self.name}.exit.json"  # a crash says so there (crashes.py)
         guard = [sys.executable, str(Path(__file__).with_name("guard.py")), str(owner_pid()),
                  "--report", str(report), "--"]  # fmt: skip
-        with self.log_path.open("ab") as log:
+        out_path = self.stdout_path or self.log_path
+        with self.log_path.open("ab") as log, out_path.open("ab") as out:
             self.proc = subprocess.Popen(
                 guard + self.argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=out if self.stdout_path else log,
+                stderr=log if self.stdout_path else subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.workdir,
                 env={**os.environ, **(self.env or {})},

@@ -32,6 +32,7 @@ class Command:
     env: Mapping[str, str] = field(default_factory=dict)
     version_argv: list[str] | None = None
     parse_version: Callable[[str], str] = first_line
+    stdout_path: Path | None = None  # a server that logs to stdout: its log file
 
 
 @dataclass(frozen=True, kw_only=True)

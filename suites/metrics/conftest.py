@@ -17,6 +17,7 @@ from obsgate.refapp.client import (
 )
 from obsgate.refapp.fixtures import private_gateway
 from obsgate.refapp.intent import metric_intents, path_examples
+from obsgate.services.contract import services_under_test
 from obsgate.stack.endpoint import Endpoint
 
 
@@ -64,5 +65,8 @@ def flooded_gateway(
         return
     redis = request.getfixturevalue("redis")
     workdir = tmp_path_factory.mktemp("flooded-gateway")
-    with private_gateway(obs_config, redis, refapp.upstream_url, workdir) as gateway:
+    services = services_under_test(
+        str(request.config.getoption("services", default="python")), obs_config.root
+    )
+    with private_gateway(services, redis, refapp.upstream_url, workdir) as gateway:
         yield gateway

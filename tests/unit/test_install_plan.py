@@ -44,6 +44,15 @@ def test_tracing_needs_its_servers_and_no_prometheus_build(tmp_path: Path) -> No
     assert not {"prometheus", "alertmanager", "sloth"} & set(steps), steps
 
 
+def test_the_node_services_are_built_only_for_tests_of_the_services(tmp_path: Path) -> None:
+    """`--services node` adds the services build to what the app-level suites need; the
+    alert suite, which starts no service under test, needs none either way."""
+    node = plan(tmp_path, "-k", "metrics", "--services", "node")
+    assert node.get("services") == "metrics", node
+    assert "services" not in plan(tmp_path, "-k", "metrics", "--services", "python")
+    assert "services" not in plan(tmp_path, "-k", "alerts", "--services", "node")
+
+
 def test_a_bad_option_stops_the_plan_in_one_line(tmp_path: Path) -> None:
     run = run_gate(
         "-k", "alerts", "--time-scale", "abc", "--obs-install-plan", str(tmp_path / "p"),
@@ -67,6 +76,6 @@ def test_install_backends_refuses_an_unknown_step() -> None:
     assert proc.stderr.strip().splitlines() == [
         "install-backends: unknown step 'promethus' (known: prometheus-debian "
         "alertmanager-debian redis kafka elasticsearch wrk containers actionlint prometheus "
-        "alertmanager jaeger sloth)"
+        "alertmanager jaeger sloth services)"
     ], proc.stderr
     assert "building" not in proc.stdout, proc.stdout  # checked before any step installs
