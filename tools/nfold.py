@@ -1,0 +1,112 @@
+"""An N-fold copy of a config, to measure how the alerts suite scales with its size.
+
+    python -m tools.nfold make N DEST [--config DIR]
+    python -m tools.nfold compare JUNIT
+
+`make` copies DIR (default: the seed's config) to DEST and adds N-1 copies of every alert
+rule (each group again as `<group>-copy<k>`, each alert renamed `<Alert>Copy<k>`) and of
+every alert scenario (renamed the same way, id `<id>-copy<k>`). The copies read the same
+series with the same thresholds, so each copy must give exactly its original's verdict.
+
+`compare` reads the JUnit XML of `pytest -k alerts --obs-config DEST` and names every copied
+scenario test whose outcome differs from its original's: with the exact layer's verdicts
+fixed by promtool, a difference is the live layer judging differently under load, a
+spurious result. Exit 1 if any differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.flake_check import outcomes
+
+SEED = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "mindweave"
+_COPY = re.compile(r"^(?P<test>.*\[)(?P<id>.+)-copy\d+(?P<rest>\])$")
+
+
+def _renamed(name: str, k: int) -> str:
+    return f"{name}Copy{k}"
+
+
+def make(n: int, dest: Path, config: Path) -> tuple[int, int]:
+    """Write the N-fold copy; return how many alert rules and alert scenarios it has."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(config, dest)
+    alerts = 0
+    for path in sorted((dest / "prometheus" / "rules").rglob("*.y*ml")):
+        doc = yaml.safe_load(path.read_text())
+        groups = doc["groups"]
+        copies = []
+        for k in range(2, n + 1):
+            for group in groups:
+                rules = [
+                    {**rule, "alert": _renamed(rule["alert"], k)}
+                    for rule in group["rules"]
+                    if "alert" in rule
+                ]
+                if rules:
+                    copies.append({**group, "name": f"{group['name']}-copy{k}", "rules": rules})
+        doc["groups"] = groups + copies
+        alerts += sum(1 for g in doc["groups"] for r in g["rules"] if "alert" in r)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
+    scenarios = 0
+    for path in sorted((dest / "scenarios" / "alerts").glob("*.yaml")):
+        doc: dict[str, Any] = yaml.safe_load(path.read_text())
+        originals = doc["scenarios"]
+        doc["scenarios"] = originals + [
+            {**sc, "id": f"{sc['id']}-copy{k}", "alert": _renamed(sc["alert"], k)}
+            for k in range(2, n + 1)
+            for sc in originals
+        ]
+        scenarios += len(doc["scenarios"])
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
+    return alerts, scenarios
+
+
+def compare(junit: Path) -> list[str]:
+    """Each copied scenario test whose outcome differs from its original's."""
+    seen = outcomes(junit)
+    differ = []
+    for test, outcome in sorted(seen.items()):
+        match = _COPY.match(test)
+        if not match:
+            continue
+        original = f"{match['test']}{match['id']}{match['rest']}"
+        if seen.get(original) != outcome:
+            differ.append(f"{test}: {outcome}, its original {seen.get(original)}")
+    return differ
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.nfold", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    made = sub.add_parser("make")
+    made.add_argument("n", type=int)
+    made.add_argument("dest", type=Path)
+    made.add_argument("--config", type=Path, default=SEED)
+    compared = sub.add_parser("compare")
+    compared.add_argument("junit", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "make":
+        if args.n < 1:
+            parser.error("N must be at least 1")
+        alerts, scenarios = make(args.n, args.dest, args.config)
+        print(f"nfold: {args.dest}: {alerts} alert rules, {scenarios} alert scenarios")
+        return 0
+    differ = compare(args.junit)
+    for line in differ:
+        print(f"nfold: DIFFERS {line}")
+    print(f"nfold: {len(differ)} copied scenario tests differ from their originals")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
