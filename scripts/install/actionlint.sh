@@ -23,7 +23,8 @@ if ! command -v go >/dev/null; then
 fi
 mkdir -p "$bin_dir"
 echo "install-backends: building actionlint $ACTIONLINT_VERSION with $(go version | cut -d' ' -f3)" \
-     "(go install github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION)"
+     "${OBS_INSTALL_FOR:+for the ${OBS_INSTALL_FOR//,/, } tests }(go install" \
+     "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION into $bin_dir)"
 start=$(date +%s)
 # nice: the build must not starve servers another run keeps in real time on this machine.
 GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \

@@ -37,7 +37,8 @@ if ! grep -q "^v${JAEGER_MODULE_VERSION#v} / ${JAEGER_VERSION} " "$src/CHANGELOG
   exit 1
 fi
 echo "install-backends: building jaeger $want with $(go version | cut -d' ' -f3)" \
-     "(go build ./cmd/jaeger in the module cache, several minutes on 2 cores)"
+     "${OBS_INSTALL_FOR:+for the ${OBS_INSTALL_FOR//,/, } suites }(go build ./cmd/jaeger" \
+     "into $bin_dir, several minutes on 2 cores)"
 start=$(date +%s)
 # nice: the build must not starve servers another run keeps in real time on this machine.
 # The version is stamped the way the project's Makefile does, so `jaeger version` names it.

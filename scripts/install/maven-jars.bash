@@ -32,7 +32,8 @@ install_maven_jars() {
 $pom_body
 </project>
 EOF
-  echo "install-backends: resolving $want from Maven Central (cached in ~/.m2)"
+  echo "install-backends: resolving $want from Maven Central" \
+       "${OBS_INSTALL_FOR:+for the ${OBS_INSTALL_FOR//,/, } suites }into $dest (cached in ~/.m2)"
   start=$(date +%s)
   rm -rf "$dest.partial"
   # nice: resolving must not starve servers another run keeps in real time on this machine.

@@ -22,7 +22,8 @@ if ! command -v go >/dev/null; then
 fi
 mkdir -p "$bin_dir"
 echo "install-backends: building sloth $SLOTH_VERSION with $(go version | cut -d' ' -f3)" \
-     "(go install github.com/slok/sloth/cmd/sloth@$SLOTH_VERSION, a few minutes)"
+     "${OBS_INSTALL_FOR:+for the ${OBS_INSTALL_FOR//,/, } suites }(go install" \
+     "github.com/slok/sloth/cmd/sloth@$SLOTH_VERSION into $bin_dir, a few minutes)"
 start=$(date +%s)
 # nice: the build must not starve servers another run keeps in real time on this machine.
 GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
