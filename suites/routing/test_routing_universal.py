@@ -12,7 +12,6 @@ from obsgate.findings import expect_known_finding
 from obsgate.scenarios.route_tree import route_tree
 from obsgate.scenarios.routing import produced_alerts
 from obsgate.stack.alertmanager_config import (
-    SOURCE,
     AlertmanagerConfigAdapter,
     receivers_defined,
     receivers_referenced,
@@ -107,7 +106,7 @@ def test_route_timings_meet_the_policy(obs_config: ObsConfig) -> None:
     """Every route's timings as Alertmanager applies them (its own, else its parent's, else
     Alertmanager's defaults) are within the policy's route_timings, if it declares any."""
     policy = obs_config.policy()
-    tree = route_tree(obs_config.alertmanager(), str(obs_config.path(SOURCE)))
+    tree = route_tree(obs_config.alertmanager(), obs_config.alertmanager_source().describe())
     problems = [
         f"{route.path} (receiver {route.receiver}): {key} is {route.timings[key]:g} s, "
         f"the policy wants {bound}"
