@@ -77,6 +77,7 @@ def test_generated_rules_pass_promtool(slo: SLO) -> None:
     assert result.ok, f"{slo.where}: generated rules rejected\n{result.describe()}"
 
 
+@pytest.mark.requires("scenarios/slo")
 def test_page_and_ticket_carry_routing_labels(slo: SLO, slo_intent: SLOIntent, judge_slo) -> None:
     """The page alert carries the labels that reach the pager, the ticket those of a
     ticket, and both the labels every route needs (scenarios/slo routing intent)."""
