@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from obsgate.applicability import placeholder
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.options import config_dir
@@ -24,8 +25,9 @@ def parametrize_from_config(
 ) -> None:
     """Parametrize `argname`, if the test asks for it, with what `load` reads from the
     config dir under test: one test per item, named by `id_of`. A config that cannot be
-    read stops the run in one line naming its file, before any test runs."""
-    if argname not in metafunc.fixturenames:
+    read stops the run in one line naming its file, before any test runs; a config without
+    what the test needs gives it one placeholder (it is reported as not applicable)."""
+    if argname not in metafunc.fixturenames or placeholder(metafunc, argname):
         return
     try:
         values = list(load(ObsConfig(config_dir(metafunc.config))))

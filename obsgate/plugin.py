@@ -2,7 +2,8 @@
 
 - A GateError (bad config, missing binary, a server that won't start) is reported as its
   one-line message, not a traceback.
-- With CI=true a skip is a failure: a gate must not pass because a service was missing.
+- With CI=true a skip is a failure: a gate must not pass because a service was missing. A
+  test the config has nothing for is "not applicable" instead (obsgate/applicability.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from obsgate import options, preflight
+from obsgate.applicability import is_not_applicable
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
 from obsgate.findings import parse_finding_reason
@@ -34,6 +36,7 @@ from obsgate.stack.backends import resolve_backend
 
 # The fixture modules this plugin brings, wherever the gate is installed.
 pytest_plugins = [
+    "obsgate.applicability",
     "obsgate.stack.fixtures",
     "obsgate.scenarios.fixtures",
     "obsgate.refapp.fixtures",
@@ -130,7 +133,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:  # a malformed rule or scenario file stops the run here, in one line, at once
         obs = ObsConfig(directory)
         try:
-            obs.alert_rules()
+            if obs.has("rules"):  # without rules the suites that need them are not applicable
+                obs.alert_rules()
         except ConfigError as exc:  # Prometheus' own checker says where, if it can run
             raise preflight.precise_rule_error(obs, exc) from None
         if obs.locate("scenarios/alerts").is_dir():
@@ -295,7 +299,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
             "the failure is that, not the config (its log tail is printed where the crash "
             "was announced)"
         )
-    if report.skipped and is_ci() and not hasattr(report, "wasxfail"):
+    if (
+        report.skipped
+        and is_ci()
+        and not hasattr(report, "wasxfail")
+        and not is_not_applicable(report)
+    ):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"CI=true makes every skip a failure: {reason}"

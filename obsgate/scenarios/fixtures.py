@@ -52,7 +52,8 @@ def live_alert_run(
                 f"({first:g} s): the live layer could not judge it on real evaluations"
             )
     templates = {rule.name: dict(rule.annotations) for rule in obs_config.alert_rules()}
-    external = set((obs_config.prometheus().get("global") or {}).get("external_labels") or {})
+    scrape = obs_config.prometheus() if obs_config.has("prometheus") else {}
+    external = set((scrape.get("global") or {}).get("external_labels") or {})
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     settings = LiveRunSettings(
         factor=time_scale,

@@ -155,7 +155,8 @@ def load_route_cases(config: ObsConfig) -> list[RouteCase]:
     directory = config.locate(ROUTING_SCENARIOS)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: no routing scenarios (scenarios/routing/*.yaml)")
-    alert_scenarios = load_scenarios(config.locate(ALERT_SCENARIOS))
+    scenarios_dir = config.locate(ALERT_SCENARIOS)  # without alert intent: the rules' labels
+    alert_scenarios = load_scenarios(scenarios_dir) if scenarios_dir.is_dir() else []
     rule_names = {r.name for r in config.alert_rules()}
     cases: list[RouteCase] = []
     for file in sorted(directory.glob("*.yaml")):

@@ -287,14 +287,18 @@ class AlertmanagerConfigAdapter:
         Judged by real `amtool template render` of each reference as the config writes it:
         only amtool's own `template "NAME" not defined` counts as missing.
         """
-        globs = [*self._template_globs(), *default_template_globs()]
-        _check_template_files(globs)
         calls: dict[str, str] = {}
         for receiver in self.config.alertmanager().get("receivers") or []:
             for text in _strings(receiver):
                 for m in _TEMPLATE_REF.finditer(text):
                     calls.setdefault(m[1], m[0])
-        missing = {name for name, text in calls.items() if not _renders(name, text, globs)}
+        with tempfile.TemporaryDirectory() as empty:
+            # amtool wants a glob even when the config has no template files and its own
+            # defaults are built in: an empty folder's stands for none.
+            globs = [*self._template_globs(), *default_template_globs()]
+            globs = globs or [str(Path(empty) / "*.tmpl")]
+            _check_template_files(globs)
+            missing = {name for name, text in calls.items() if not _renders(name, text, globs)}
         out: dict[str, list[str]] = {}
         for receiver, names in self.template_references().items():
             if lost := [n for n in names if n in missing]:

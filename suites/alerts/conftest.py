@@ -1,11 +1,14 @@
 """The alerts suite starts the live run with its first test, and runs its live tests last,
 so the other tests and the exact layer's promtool runs overlap the live layer's real-time
-wait instead of adding to it."""
+wait instead of adding to it; and it writes the coverage table."""
 
 from pathlib import Path
 
 import pytest
 
+from obsgate.config import ObsConfig
+from obsgate.options import reports_dir
+from obsgate.scenarios.coverage import REPORT, write_coverage
 from obsgate.scenarios.model import Scenario
 from obsgate.scenarios.promtool_tests import PromtoolCase
 
@@ -22,6 +25,13 @@ def _no_user_promtool_case(item: pytest.Item) -> bool:
         return False
     params = getattr(getattr(item, "callspec", None), "params", {})
     return not any(isinstance(v, PromtoolCase | Scenario) for v in params.values())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _coverage_table(obs_config: ObsConfig, pytestconfig: pytest.Config) -> None:
+    """reports/alerts-coverage.md for every run of the suite: which rules have scenarios, and
+    which have none (all of them, for a config without alert intent)."""
+    write_coverage(obs_config, reports_dir(pytestconfig) / REPORT)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -18,7 +18,7 @@ from obsgate.scenarios.exact import ExactResult, run_all
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS, layer_scenarios
 
-pytestmark = [pytest.mark.alerts]
+pytestmark = [pytest.mark.alerts, pytest.mark.requires("scenarios/alerts")]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -17,6 +17,7 @@ from obsgate.scenarios.params import layer_scenarios
 
 pytestmark = [
     pytest.mark.alerts,
+    pytest.mark.requires("scenarios/alerts"),
     pytest.mark.needs("prometheus", "alertmanager"),
     pytest.mark.writes("serves test series to Prometheus and loads time-scaled rules"),
     pytest.mark.xdist_group("live"),

@@ -20,7 +20,12 @@ from obsgate.promql import duration_text, scale_expr
 from obsgate.stack.endpoint import PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
-pytestmark = [pytest.mark.alerts, pytest.mark.needs("prometheus")]
+# The live Prometheus sends to the config's Alertmanager: without one, nothing to deploy into.
+pytestmark = [
+    pytest.mark.alerts,
+    pytest.mark.needs("prometheus"),
+    pytest.mark.requires("alertmanager"),
+]
 
 # One alert name may be several rules (severity tiers, Sloth's page and ticket): a rule is
 # known by its group, name and labels, as Prometheus keeps them apart.

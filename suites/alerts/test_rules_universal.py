@@ -90,6 +90,7 @@ def attached_labels(scrape_config: dict) -> set[str]:
     return {label for label in labels if not label.startswith("__")}
 
 
+@pytest.mark.requires("app_settings", "prometheus")
 def test_rules_select_on_labels_the_scrape_config_attaches(
     obs_config: ObsConfig, request: pytest.FixtureRequest
 ) -> None:

@@ -39,6 +39,7 @@ def test_panel_query_parses_in_prometheus(prometheus: Endpoint, panel: Panel) ->
 
 
 @pytest.mark.writes("adds the app as a scrape target in Prometheus' file_sd dir")
+@pytest.mark.requires("app_settings")
 def test_every_panel_returns_data_with_the_app_under_traffic(
     prometheus: Endpoint, refapp: Endpoint, obs_config: ObsConfig
 ) -> None:

@@ -47,6 +47,7 @@ def test_panels_do_not_overlap(request: pytest.FixtureRequest, obs_config: ObsCo
     assert not pairs, "panels overlap (x, y, w, h):\n" + "\n".join(pairs)
 
 
+@pytest.mark.requires("app_settings")
 def test_every_panel_metric_is_produced(obs_config: ObsConfig) -> None:
     """A metric that neither the app, the rules nor the scrape config produces has no data."""
     produced = produced_metrics(obs_config)
@@ -76,6 +77,7 @@ def mirror_of(config: ObsConfig, mirror: Mirror) -> tuple[Panel, str]:
     return found[0], rules[0].expr
 
 
+@pytest.mark.requires("scenarios/dashboards", "rules")
 def test_mirrored_panel_reads_what_its_rule_reads(obs_config: ObsConfig, mirror: Mirror) -> None:
     panel, expr = mirror_of(obs_config, mirror)
     shown = {s.metric for s in promql.selectors(panel.exprs[0])}
@@ -86,6 +88,7 @@ def test_mirrored_panel_reads_what_its_rule_reads(obs_config: ObsConfig, mirror:
     )
 
 
+@pytest.mark.requires("scenarios/dashboards", "rules")
 def test_mirrored_panel_unit_and_red_threshold(
     request: pytest.FixtureRequest, obs_config: ObsConfig, mirror: Mirror
 ) -> None:

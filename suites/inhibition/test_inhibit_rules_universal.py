@@ -12,6 +12,7 @@ from obsgate.scenarios.routing import produced_alerts
 pytestmark = [pytest.mark.inhibition]
 
 
+@pytest.mark.requires("rules")
 def test_every_inhibit_rule_can_match_what_the_rules_produce(
     obs_config: ObsConfig, request: pytest.FixtureRequest
 ) -> None:
@@ -22,6 +23,7 @@ def test_every_inhibit_rule_can_match_what_the_rules_produce(
     assert not dead, "inhibit rules that can never match:\n" + "\n".join(dead)
 
 
+@pytest.mark.requires("scenarios/inhibition")
 def test_every_inhibit_rule_has_intent(obs_config: ObsConfig) -> None:
     """Without intent, a rule is only checked for being alive, never for muting the right thing."""
     covered = {case.rule.index for case in load_inhibition_cases(obs_config)}

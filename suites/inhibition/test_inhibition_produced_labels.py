@@ -22,6 +22,7 @@ from obsgate.stack.alertmanager_api import AlertmanagerAPI, describe, state
 
 pytestmark = [
     pytest.mark.inhibition,
+    pytest.mark.requires("scenarios/inhibition"),
     pytest.mark.needs("alertmanager"),
     pytest.mark.writes("pushes test alerts into Alertmanager"),
 ]

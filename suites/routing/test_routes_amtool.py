@@ -19,7 +19,7 @@ from obsgate.scenarios.routing import RouteCase, load_route_cases
 from obsgate.stack.endpoint import Endpoint
 from obsgate.tools import amtool
 
-pytestmark = [pytest.mark.routing]
+pytestmark = [pytest.mark.routing, pytest.mark.requires("scenarios/routing")]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from obsgate.applicability import placeholder
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.findings import judge_with_finding
@@ -24,6 +25,7 @@ from obsgate.tools.versions_line import chosen_line
 
 pytestmark = [
     pytest.mark.routing,
+    pytest.mark.requires("scenarios/routing", "scenarios/alerts"),
     pytest.mark.needs("prometheus", "alertmanager", "sink"),
     pytest.mark.writes("serves test series to Prometheus and reads the gate's own sink"),
     pytest.mark.xdist_group("live"),
@@ -39,7 +41,7 @@ def firing_scenario(alert: str, scenarios: list[Scenario]) -> Scenario | None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "case" not in metafunc.fixturenames:
+    if "case" not in metafunc.fixturenames or placeholder(metafunc, ("case", "scenario")):
         return
     try:
         config = ObsConfig(config_dir(metafunc.config))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from obsgate.applicability import not_applicable
 from obsgate.config import ObsConfig
 from obsgate.scenarios.route_tree import RoutedLabels, RoutingPlan, route_tree, routing_plan
 from obsgate.sinks.capture import Notification
@@ -101,7 +102,7 @@ def plan(
 def planned(routed: RoutedLabels | None, shape: str) -> RoutedLabels:
     """The plan's label set for a test, or a skip naming what the tree lacks."""
     if routed is None:
-        pytest.skip(f"not applicable: the routing tree has no {shape} whose receivers deliver")
+        not_applicable(f"the routing tree has no {shape} whose receivers deliver")
     return routed
 
 
@@ -225,7 +226,7 @@ def test_two_differing_only_in_an_ungrouped_label_share_one_notification(
     routed = planned(plan.richest, "delivering route")
     label = routed.ungrouped_label()
     if label is None:
-        pytest.skip("not applicable: the reached routes group by every label ('...')")
+        not_applicable("the reached routes group by every label ('...')")
     timing, receivers = RouteTiming.of(routed, time_scale), list(routed.receivers)
     alerts.fire({**routed.labels, label: "a"}, {**routed.labels, label: "b"})
     alerts.wait(receivers, timing.first, f"{alerts.alertname} at each receiver")
@@ -253,7 +254,7 @@ def test_two_differing_in_a_grouped_label_notify_separately(
     routed = planned(plan.richest, "delivering route")
     label = routed.grouped_label()
     if label is None:
-        pytest.skip("not applicable: the reached routes group by no label besides alertname")
+        not_applicable("the reached routes group by no label besides alertname")
     timing, receivers = RouteTiming.of(routed, time_scale), list(routed.receivers)
     alerts.fire({**routed.labels, label: "gate-a"}, {**routed.labels, label: "gate-b"})
     for value in ("gate-a", "gate-b"):
@@ -284,7 +285,7 @@ def test_resolved_group_notifies_every_receiver(
     timing = RouteTiming.of(routed, time_scale)
     closing = [r for r in routed.receivers if r in resolving]
     if not closing:
-        pytest.skip(f"not applicable: none of {list(routed.receivers)} sends resolved")
+        not_applicable(f"none of {list(routed.receivers)} sends resolved")
     alerts.fire(routed.labels)
     fired = alerts.wait(closing, timing.first, f"{alerts.alertname} firing")
     alerts.resolve(routed.labels)  # endsAt = now: resolved from here on
@@ -353,7 +354,7 @@ def test_alert_joining_a_firing_group_is_sent_at_the_next_group_interval(
     routed = planned(plan.single or plan.richest, "delivering route")
     label = routed.ungrouped_label()
     if label is None:
-        pytest.skip("not applicable: the reached routes group by every label ('...')")
+        not_applicable("the reached routes group by every label ('...')")
     timing, receiver = RouteTiming.of(routed, time_scale), [routed.receivers[0]]
     alerts.fire({**routed.labels, label: "a"})
     alerts.wait(receiver, timing.first, f"{alerts.alertname} first firing", title_has="[FIRING:1]")

@@ -44,6 +44,7 @@ def test_burn_rate_factors_are_the_workbooks() -> None:
         assert math.isclose(key[1] / key[2], 12)
 
 
+@pytest.mark.requires("slo_policy")
 def test_policy_budget_agrees_with_the_slo(slo: SLO, policy: Policy, judge_slo) -> None:
     """The policy's slo_target and monthly_budget_minutes for the SLO's service are the SLO's
     objective and the minutes it allows over its period."""
@@ -67,6 +68,7 @@ def test_policy_budget_agrees_with_the_slo(slo: SLO, policy: Policy, judge_slo) 
     judge_slo("policy-budget", not problems, failure)
 
 
+@pytest.mark.requires("slo_policy")
 def test_every_policy_service_has_slos(policy: Policy, slos: dict[str, SLO]) -> None:
     services = {s.service for s in slos.values()}
     orphans = [p.where for p in policy.services.values() if p.service not in services]
@@ -83,6 +85,7 @@ def _ladder(keys: list[str], where: str) -> list[str]:
     return problems
 
 
+@pytest.mark.requires("slo_policy")
 def test_policy_thresholds_are_ordered_and_act(policy: Policy) -> None:
     """Each service's thresholds fall from most budget left to exhausted, end at exhausted,
     and each has actions; every level names one the escalation matrix has."""

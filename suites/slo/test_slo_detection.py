@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.slo, pytest.mark.needs("promtool")]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.requires("scenarios/slo")
 def test_burn_is_detected_as_the_workbook_says(
     slo: SLO, case: BurnCase, slo_intent: SLOIntent, detection_runs, judge_slo
 ) -> None:

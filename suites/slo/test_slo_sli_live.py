@@ -14,6 +14,7 @@ from obsgate.slo.spec import SLO
 
 pytestmark = [
     pytest.mark.slo,
+    pytest.mark.requires("scenarios/slo"),
     pytest.mark.needs("prometheus"),
     pytest.mark.writes("serves test series to Prometheus"),
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from obsgate.applicability import not_applicable
 from obsgate.promql import Selector, selectors
 from obsgate.slo import rules
 from obsgate.slo.intent import SLOIntent
@@ -26,7 +27,12 @@ def test_objective_leaves_a_budget(slo: SLO) -> None:
 
 def test_queries_use_the_window(slo: SLO) -> None:
     """Without `{{.window}}` every alert window would read the same fixed range."""
-    for which, text in (("errorQuery", slo.error_query), ("totalQuery", slo.total_query)):
+    queries = (
+        (("errorRatioQuery", slo.error_ratio_query),)
+        if slo.error_ratio_query  # a raw SLI: one ratio query
+        else (("errorQuery", slo.error_query), ("totalQuery", slo.total_query))
+    )
+    for which, text in queries:
         assert WINDOW_VAR.search(text), f"{slo.where}: {which} has no {{{{.window}}}}: {text}"
 
 
@@ -50,6 +56,8 @@ def _within(error: Selector, total: Selector) -> bool:
 def test_error_events_are_a_subset_of_total(slo: SLO, slo_intent: SLOIntent) -> None:
     """Each error selector picks a subset of a total selector's series, or the intent says
     why a different metric counts a subset (a dropped event was received first)."""
+    if slo.error_ratio_query:
+        not_applicable(f"{slo.where}: a raw SLI (errorRatioQuery) has no error and total events")
     errors = selectors(slo.query("error", "5m"), f"{slo.where}: errorQuery")
     totals = selectors(slo.query("total", "5m"), f"{slo.where}: totalQuery")
     outside = [e for e in errors if not any(_within(e, t) for t in totals)]
@@ -77,6 +85,7 @@ def test_generated_rules_pass_promtool(slo: SLO) -> None:
     assert result.ok, f"{slo.where}: generated rules rejected\n{result.describe()}"
 
 
+@pytest.mark.requires("scenarios/slo")
 def test_page_and_ticket_carry_routing_labels(slo: SLO, slo_intent: SLOIntent, judge_slo) -> None:
     """The page alert carries the labels that reach the pager, the ticket those of a
     ticket, and both the labels every route needs (scenarios/slo routing intent)."""

@@ -1,0 +1,47 @@
+"""Which suites a -k expression can select before anything is collected, and what a config
+lacks, said in the user's words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from obsgate.applicability import Applicability, keyword_excludes
+from obsgate.config import ObsConfig
+
+
+@pytest.mark.parametrize(
+    ("expression", "suite", "excluded"),
+    [
+        ("alerts", "alerts", False),
+        ("alerts", "tracing", True),
+        ("alerts", "load", True),
+        ("routing or slo", "slo", False),
+        ("routing or slo", "dashboards", True),
+        ("not tracing", "alerts", False),
+        ("not tracing", "tracing", True),
+        ("load", "load", False),
+        ("HighErrorRate", "alerts", False),  # not a suite name: collect all, as pytest does
+        ("alerts and HighErrorRate", "tracing", False),
+        ("alerts and (", "tracing", False),  # malformed: pytest itself says so
+    ],
+)
+def test_keyword_naming_suites_excludes_the_others(
+    expression: str, suite: str, excluded: bool
+) -> None:
+    assert keyword_excludes(expression, suite) is excluded
+
+
+def test_a_config_with_rules_alone_lacks_the_rest(tmp_path: Path) -> None:
+    rules = tmp_path / "prometheus" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "r.yml").write_text("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n")
+    judge = Applicability(ObsConfig(tmp_path))
+    assert judge.lacks("rules") is None
+    assert judge.lacks("alertmanager").startswith("no Alertmanager config (")  # type: ignore[union-attr]
+    assert judge.lacks("inhibit_rules") == judge.lacks("alertmanager")
+    assert judge.lacks("scenarios/alerts") == "no alert intent (scenarios/alerts/*.yaml)"
+    reason = judge.reason(["rules", "slos", "scenarios/alerts"])
+    assert reason is not None and reason.endswith(f" in {tmp_path.resolve()}")
+    assert reason.startswith("no SLO specs (") and "; no alert intent" in reason
