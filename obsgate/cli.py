@@ -74,8 +74,43 @@ def doctor(server_versions: str | None = None) -> int:
         print(f"{'suites':15} missing: {exc}")
         return 1
     print(f"{'default config':15} {options.DEFAULT_CONFIG_DIR}")
+    lacking = suites_lacking()
+    print("what each suite needs and lacks here:")
+    for suite, missing in lacking.items():
+        fix = f": scripts/install-backends {' '.join(missing)}" if missing else ""
+        print(f"  {suite:13} {'lacks ' + ', '.join(missing) if missing else 'ready'}{fix}")
     broken = (NOT_INSTALLED, WRONG_BINARY)
     return 1 if any(v.startswith(broken) for v in versions.values()) else 0
+
+
+def suites_lacking() -> dict[str, list[str]]:
+    """Each suite and the install steps it needs that this machine lacks, from the plan
+    `pytest --obs-install-plan` makes for every suite (the same as `scripts/gate` uses)."""
+    import subprocess
+    import tempfile
+
+    from obsgate.preflight import step_installed
+
+    with tempfile.TemporaryDirectory(prefix="obs-gate-doctor-") as tmp:
+        plan_file = Path(tmp) / "plan"
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *map(str, options.suite_paths()), "-q", "-n", "0",
+             "-p", "no:cacheprovider", "-p", "no:locust", f"--reports-dir={tmp}",
+             f"--obs-install-plan={plan_file}"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0 or not plan_file.is_file():
+            lines = (proc.stdout + proc.stderr).strip().splitlines()
+            return {"(plan)": [lines[-1] if lines else f"pytest exited {proc.returncode}"]}
+        plan = [line.split(" ", 1) for line in plan_file.read_text().splitlines()]
+    lacking: dict[str, list[str]] = {}
+    for step, suites in plan:
+        missing = not step_installed(step)
+        for suite in suites.split(","):
+            lacking.setdefault(suite, [])
+            if missing:
+                lacking[suite].append(step)
+    return dict(sorted(lacking.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

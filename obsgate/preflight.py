@@ -16,7 +16,7 @@ import pytest
 
 from obsgate.config import AlertmanagerSource, ObsConfig
 from obsgate.errors import ConfigError, GateError
-from obsgate.options import SUITE_MARKERS
+from obsgate.options import SERVER_VERSIONS_ENV, SUITE_MARKERS
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # What each suite marker or `needs` name requires locally, whatever the backend.
@@ -24,6 +24,10 @@ TOOLS_BY_MARK = {"alerts": ("promtool",), "routing": ("amtool",), "promtool": ("
                  "sloth": ("sloth",), "alertmanager": ("amtool",)}  # fmt: skip
 # What the process backend runs locally for a server a test needs.
 SERVERS = ("prometheus", "alertmanager", "redis", "kafka", "elasticsearch", "jaeger")
+# Servers a suite starts in its own stack rather than through a `needs` fixture: the load
+# gate's Prometheus and Alertmanager.
+SERVERS_BY_MARK = {"load": ("prometheus", "alertmanager"),
+                   "capacity": ("prometheus", "alertmanager")}  # fmt: skip
 
 
 def _finders() -> dict[str, Callable[[], object]]:
@@ -55,6 +59,8 @@ def required(items: Iterable[pytest.Item], backend: str) -> list[str]:
             needed.update(TOOLS_BY_MARK.get(name, ()))
             if backend == "process" and name in SERVERS:
                 needed.add(name)
+            if backend == "process":
+                needed.update(SERVERS_BY_MARK.get(name, ()))
     order = list(_finders())
     return sorted(needed, key=order.index)
 
@@ -88,6 +94,42 @@ def install_plan(
         for step in steps:
             plan.setdefault(step, set()).update(suites)
     return {step: sorted(why) for step, why in sorted(plan.items())}
+
+
+# The binaries (preflight names) each install step provides; the rest are checked apart.
+_STEP_BINARIES = {
+    "prometheus": ("prometheus", "promtool"),
+    "prometheus-debian": ("prometheus", "promtool"),
+    "alertmanager": ("alertmanager", "amtool"),
+    "alertmanager-debian": ("alertmanager", "amtool"),
+}
+
+
+def step_installed(step: str) -> bool:
+    """Whether what an install step provides is here (and proven, for the servers)."""
+    import os
+    import shutil
+
+    if step in _STEP_BINARIES:
+        line = "debian" if step.endswith("-debian") else "current"
+        saved = os.environ.get(SERVER_VERSIONS_ENV)
+        os.environ[SERVER_VERSIONS_ENV] = line
+        try:
+            return not problems(_STEP_BINARIES[step])
+        finally:
+            if saved is None:
+                os.environ.pop(SERVER_VERSIONS_ENV, None)
+            else:
+                os.environ[SERVER_VERSIONS_ENV] = saved
+    if step in _finders():
+        return not problems([step])
+    if step == "containers":
+        return shutil.which("dockerd") is not None
+    if step == "services":
+        from obsgate.services.build import services_built
+
+        return services_built()
+    return shutil.which(step) is not None  # wrk, chromium (browser): a command of that name
 
 
 def problems(names: Iterable[str]) -> list[str]:

@@ -98,10 +98,20 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProc
         ) from None
 
 
+def _deps_dir(glue: Path) -> Path:
+    manifest = [(n, (glue / n).read_bytes()) for n in ("package.json", "package-lock.json")]
+    return services_cache() / f"deps-{_digest(manifest)}"
+
+
+def services_built(glue: Path = GLUE_DIR) -> bool:
+    """Whether the services' npm dependencies are installed (tsc then takes seconds)."""
+    return (_deps_dir(glue) / ".done").is_file()
+
+
 def node_modules(glue: Path = GLUE_DIR) -> Path:
     """`npm ci` of the glue's package.json and lock, once per lock content."""
     manifest = [(n, (glue / n).read_bytes()) for n in ("package.json", "package-lock.json")]
-    deps = services_cache() / f"deps-{_digest(manifest)}"
+    deps = _deps_dir(glue)
     if (deps / ".done").is_file():
         return deps / "node_modules"
     if not shutil.which("npm"):

@@ -330,3 +330,25 @@ def test_doctor_lists_both_lines() -> None:
     debian = next(line for line in lines if line.startswith("debian ("))
     assert debian.endswith(": chosen") and "with --server-versions current" in current, lines
     assert sum(line.strip().startswith("prometheus ") for line in lines) == 2, lines
+
+
+def test_doctor_names_what_each_suite_lacks_and_the_step_that_installs_it(
+    tmp_path: Path,
+) -> None:
+    """With an empty cache nothing Go- or Maven-built is here: each suite names its steps."""
+    out = subprocess.run(
+        [sys.executable, "-m", "obsgate.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=clean_env(OBS_GATE_CACHE=str(tmp_path / "cache"), OBS_SERVER_VERSIONS="current"),
+    )
+    lines = [line.split() for line in out.stdout.splitlines() if line.startswith("  ")]
+    suites = {words[0]: " ".join(words[1:]) for words in lines}
+    assert suites["alerts"] == (
+        "lacks alertmanager, prometheus: scripts/install-backends alertmanager prometheus"
+    ), out.stdout
+    assert "jaeger" in suites["tracing"] and "prometheus" not in suites["tracing"], out.stdout
+    assert "prometheus" in suites["load"], out.stdout  # its own stack's Prometheus
+    assert out.returncode == 1, out.stdout
