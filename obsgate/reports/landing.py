@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,7 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["anchor"] = lambda text: "test-" + re.sub(r"[^A-Za-z0-9_-]+", "-", text)
     env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(t))
     return env
 

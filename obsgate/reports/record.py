@@ -58,8 +58,10 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return str(longrepr or "")
 
 
-def _text(report: pytest.TestReport) -> str:
-    text = report.longreprtext or ""
+def _text(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """What the failure says (its exception's message; the traceback is in report.html)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = (crash.message if crash is not None else report.longreprtext) or ""
     if len(text) > EVIDENCE_CHARS:
         text = text[:EVIDENCE_CHARS] + f"\n... ({len(text) - EVIDENCE_CHARS} more characters)"
     return text
@@ -81,7 +83,7 @@ class RunRecord:
     @pytest.hookimpl
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.collect_errors.append((report.nodeid or "(collection)", _text(report)))  # type: ignore[arg-type]
+            self.collect_errors.append((report.nodeid or "(collection)", _text(report)))
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -97,7 +99,8 @@ class RunRecord:
             if xfail is not None:
                 result.outcome = "xfailed" if report.skipped else "xpassed"
                 result.reason = xfail
-                result.evidence = _text(report) if report.skipped else ""
+                said = _text(report) if report.skipped else ""
+                result.evidence = "" if said.endswith(xfail) else said  # only the reason again
             elif report.skipped:
                 result.outcome, result.reason = "skipped", _skip_reason(report)
             elif report.failed:
