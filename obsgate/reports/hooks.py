@@ -59,13 +59,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 def attach_timeline(item: pytest.Item, report: pytest.TestReport) -> None:
-    """Draw the scenario's timeline into reports/timelines/<id>.svg, name it on the report
+    """Draw the scenario's timeline into reports/timelines/<test>.svg, name it on the report
     (for the landing page), and put it in the test's row of report.html unless it passed."""
     scenario = getattr(getattr(item, "callspec", None), "params", {}).get("scenario")
     run = getattr(item, "funcargs", {}).get("live_alert_run")
     if scenario is None or run is None:
         return
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", scenario.id) + ".svg"
+    # One file per test: the alerts and the routing suite both replay a scenario, and each
+    # test's figure carries its own outcome.
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-") + ".svg"
     path = reports_dir(item.config) / TIMELINES_DIR / name
     try:
         from obsgate.reports.plots import alert_timeline_svg
