@@ -1,6 +1,7 @@
 """The report hooks: the run's facts into pytest-html's Environment table at session start,
-each live scenario's alert timeline drawn beside its test, and reports/index.html written by
-the run's owner (the xdist controller or the lone process) once everything else is written.
+each test's figures drawn beside it (obsgate/reports/figures.py), and reports/index.html
+written by the run's owner (the xdist controller or the lone process) once everything else
+is written.
 
 Writing a report never fails the run: an error is one warning line naming the file.
 """
@@ -8,7 +9,6 @@ Writing a report never fails the run: an error is one warning line naming the fi
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import time
@@ -18,8 +18,9 @@ import pytest
 
 from obsgate.options import reports_dir
 from obsgate.reports.environment import feed_metadata, gate_facts
-from obsgate.reports.landing import INDEX, TIMELINES_DIR, PageFacts, write_landing_page
-from obsgate.reports.record import TIMELINE_ATTR, RunRecord
+from obsgate.reports.figures import FIGURE_DIRS, attach_figures
+from obsgate.reports.landing import INDEX, PageFacts, write_landing_page
+from obsgate.reports.record import RunRecord
 from obsgate.stack.endpoint import AlertmanagerEndpoint
 from obsgate.stack.registry import run_registry
 
@@ -43,7 +44,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not _owner(config):
         return
     config.pluginmanager.register(RunRecord(), RECORD)
-    shutil.rmtree(reports_dir(config) / TIMELINES_DIR, ignore_errors=True)  # an earlier run's
+    for folder in FIGURE_DIRS:  # an earlier run's figures
+        shutil.rmtree(reports_dir(config) / folder, ignore_errors=True)
     try:
         feed_metadata(config)
     except Exception as exc:  # a version probe that breaks must not stop the run
@@ -54,41 +56,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
-    if call.when == "call" and item.get_closest_marker("live_scenario") is not None:
-        attach_timeline(item, report)
-
-
-def attach_timeline(item: pytest.Item, report: pytest.TestReport) -> None:
-    """Draw the scenario's timeline into reports/timelines/<test>.svg, name it on the report
-    (for the landing page), and put it in the test's row of report.html unless it passed."""
-    scenario = getattr(getattr(item, "callspec", None), "params", {}).get("scenario")
-    run = getattr(item, "funcargs", {}).get("live_alert_run")
-    if scenario is None or run is None:
-        return
-    # One file per test: the alerts and the routing suite both replay a scenario, and each
-    # test's figure carries its own outcome.
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-") + ".svg"
-    path = reports_dir(item.config) / TIMELINES_DIR / name
-    try:
-        from obsgate.reports.plots import alert_timeline_svg
-        from obsgate.scenarios.timeline import alert_timeline
-
-        timeline = alert_timeline(run, scenario)
-        if timeline is None:
-            return
-        shown = "xfailed" if hasattr(report, "wasxfail") else report.outcome
-        svg = alert_timeline_svg(timeline, shown)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(svg, encoding="utf-8")
-    except Exception as exc:
-        item.warn(pytest.PytestWarning(f"obs-gate: could not write {path}: {exc}"))
-        return
-    setattr(report, TIMELINE_ATTR, f"{TIMELINES_DIR}/{name}")
-    if shown != "passed":
-        from pytest_html import extras
-
-        inline = svg[svg.find("<svg") :]
-        report.extras = [*getattr(report, "extras", []), extras.html(f"<div>{inline}</div>")]
+    if call.when == "call":
+        attach_figures(item, report)
 
 
 @pytest.hookimpl(trylast=True)

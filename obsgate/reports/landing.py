@@ -24,6 +24,7 @@ from obsgate.reports.record import OUTCOMES, RunRecord, TestResult
 
 INDEX = "index.html"
 TIMELINES_DIR = "timelines"
+ROUTES_DIR = "routes"
 TEMPLATE = "index.html.j2"
 # What each artifact in the reports dir is, by its path there (first match wins).
 KNOWN_ARTIFACTS = (
@@ -35,6 +36,7 @@ KNOWN_ARTIFACTS = (
     ("load/", "Locust's reports"),
     ("logs/", "server logs"),
     (f"{TIMELINES_DIR}/", "alert timelines (SVG)"),
+    (f"{ROUTES_DIR}/", "routing trees with the path of a failing case (SVG)"),
 )
 EXIT_MEANING = {
     0: "green: every test passed or is a known finding",
@@ -106,10 +108,8 @@ def artifacts(reports: Path, started: float, extra: dict[str, Path]) -> list[Art
     return listed
 
 
-def inline_svg(reports: Path, relative: str | None) -> Markup | None:
+def inline_svg(reports: Path, relative: str) -> Markup | None:
     """A figure's SVG, to put inline (the page stays one file); None if it is unreadable."""
-    if not relative:
-        return None
     try:
         text = (reports / relative).read_text(encoding="utf-8")
     except OSError:
@@ -150,8 +150,15 @@ def findings_by_suite(record: RunRecord) -> dict[str, list[tuple[str, str, list[
 
 def render(record: RunRecord, facts: PageFacts, reports: Path, extra: dict[str, Path]) -> str:
     css, sentence = verdict(record)
-    timelines = sorted((r for r in record.results.values() if r.timeline), key=timeline_order)
-    figures = {r.nodeid: inline_svg(reports, r.timeline) for r in timelines}
+    figures = {
+        r.nodeid: [svg for f in r.figures if (svg := inline_svg(reports, f)) is not None]
+        for r in record.results.values()
+        if r.figures
+    }
+    timelines = sorted(
+        (r for r in record.results.values() if any(f.startswith(TIMELINES_DIR) for f in r.figures)),
+        key=timeline_order,
+    )
     return (
         _env()
         .get_template(TEMPLATE)
@@ -169,7 +176,7 @@ def render(record: RunRecord, facts: PageFacts, reports: Path, extra: dict[str, 
             skipped=record.skipped(),
             deselected=record.deselected,
             facts=facts,
-            timelines=[r for r in timelines if figures[r.nodeid] is not None],
+            timelines=[r for r in timelines if figures[r.nodeid]],
             figures=figures,
             artifacts=artifacts(reports, facts.started, extra),
             escape=html.escape,

@@ -32,7 +32,8 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def _svg(fig: Any) -> str:
+def svg_of(fig: Any) -> str:
+    """A figure as an SVG document, with no date in it (two runs' figures compare equal)."""
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     out = io.StringIO()
@@ -139,4 +140,4 @@ def alert_timeline_svg(tl: AlertTimeline, outcome: str = "") -> str:
         if ax.get_legend_handles_labels()[0]:
             fig.legend(loc="outside right upper", fontsize=7)
         ax.grid(alpha=0.25)
-        return _svg(fig)
+        return svg_of(fig)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -17,7 +17,7 @@ from obsgate.options import SUITE_MARKERS
 
 EVIDENCE_CHARS = 4000  # of a failure's text on the page; the full text is in report.html
 OUTCOMES = ("failed", "error", "xpassed", "passed", "xfailed", "skipped")
-TIMELINE_ATTR = "obs_timeline"  # a report's figure: its path relative to the reports dir
+FIGURES_ATTR = "obs_figures"  # a report's figures: paths relative to the reports dir
 
 
 @dataclass
@@ -28,7 +28,7 @@ class TestResult:
     reason: str = ""  # why skipped, or the xfail reason
     evidence: str = ""  # what the failure (or the finding's expected failure) said
     duration: float = 0.0
-    timeline: str | None = None
+    figures: list[str] = field(default_factory=list)
 
     @property
     def finding(self) -> tuple[str, str] | None:
@@ -91,9 +91,9 @@ class RunRecord:
             report.nodeid, TestResult(report.nodeid, suite_of_report(report))
         )
         result.duration += report.duration
-        timeline = getattr(report, TIMELINE_ATTR, None)
-        if timeline:
-            result.timeline = timeline
+        for figure in getattr(report, FIGURES_ATTR, None) or ():
+            if figure not in result.figures:
+                result.figures.append(figure)
         xfail = getattr(report, "wasxfail", None)
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if xfail is not None:

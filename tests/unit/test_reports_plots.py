@@ -1,5 +1,6 @@
-"""The alert timeline figure: static SVG whose elements a reader (and the browser test)
-can find by id, with the threshold's label as text, and nothing loaded from elsewhere."""
+"""The figures: static SVG whose elements a reader (and the browser test) can find by id,
+with their labels as text, and nothing loaded from elsewhere: the alert timeline, and the
+routing tree with one case's path."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from obsgate.reports.plots import alert_timeline_svg, timeline_prefix
+from obsgate.reports.route_plot import MISSED, WRONG, RoutedCase, route_prefix, route_tree_svg
+from obsgate.scenarios.route_tree import route_tree
 from obsgate.scenarios.timeline import (
     AlertTimeline,
     Arrival,
@@ -66,3 +69,45 @@ def test_spans_join_consecutive_points_and_split_at_gaps() -> None:
     times = [0, 10, 20, 30, 100, 110]
     assert spans_of(times, "firing", 10) == [Span("firing", 0, 30), Span("firing", 100, 110)]
     assert spans_of([], "pending", 10) == []
+
+
+TREE = {
+    "route": {
+        "receiver": "default",
+        "routes": [
+            {"match": {"severity": "critical"}, "receiver": "pager", "continue": True},
+            {
+                "match": {"team": "platform"},
+                "receiver": "slack-platform",
+                "routes": [{"match": {"severity": "critical"}, "receiver": "pager-platform"}],
+            },
+            {"match": {"team": "security"}, "receiver": "slack-security"},
+        ],
+    }
+}
+
+
+def test_route_tree_svg_highlights_the_path_and_marks_the_difference(tmp_path: Path) -> None:
+    """A critical platform alert: the tree sends it to pager and pager-platform (continue,
+    then the nested route); the case expected slack-platform instead of pager-platform."""
+    routed = RoutedCase(
+        "critical-platform",
+        {"alertname": "X", "severity": "critical", "team": "platform"},
+        expected=("pager", "slack-platform"),
+        delivered=("pager",),
+    )
+    (tmp_path / "r.svg").write_text(route_tree_svg(route_tree(TREE, "am.yaml"), routed, "failed"))
+    root = ET.parse(tmp_path / "r.svg").getroot()
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    prefix = route_prefix("critical-platform")
+    assert {f"{prefix}-route-{n}" for n in range(5)} <= ids  # every route of the tree
+    assert {f"{prefix}-path-0", f"{prefix}-path-1", f"{prefix}-path-2"} <= ids
+    assert f"{prefix}-path-3" not in ids  # the security branch is not on the path
+    by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    legend = "".join(by_id[f"{prefix}-legend"].itertext())
+    assert "the tree sends them to: pager, pager-platform" in legend
+    assert "expected: pager, slack-platform" in legend
+    assert "notifications arrived at: pager" in legend
+    box = {n: ET.tostring(by_id[f"{prefix}-route-{n}"], encoding="unicode") for n in range(5)}
+    assert MISSED in box[2] and "slack-platform" in box[2]  # expected, not reached
+    assert WRONG in box[3] and "pager-platform" in box[3]  # reached, not expected
