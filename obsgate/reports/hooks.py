@@ -41,7 +41,7 @@ def warn_line(path: Path, exc: BaseException) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Before pytest-html reads the Environment table, and before any xdist worker starts."""
     config = session.config
-    if not _owner(config):
+    if not _owner(config) or config.option.collectonly:  # a listing has no verdict
         return
     config.pluginmanager.register(RunRecord(), RECORD)
     for folder in FIGURE_DIRS:  # an earlier run's figures

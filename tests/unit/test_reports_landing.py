@@ -97,3 +97,10 @@ def test_a_page_that_cannot_be_written_is_one_warning_line(tmp_path: Path) -> No
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(f"obs-gate: could not write {reports / 'index.html'}: "), lines
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_collect_only_run_writes_no_verdict(tmp_path: Path) -> None:
+    proc, reports = run_child(tmp_path, "-q", "--collect-only")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "test_demo.py::test_fails" in proc.stdout
+    assert not (reports / "index.html").exists()
