@@ -49,7 +49,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         feed_metadata(config)
     except Exception as exc:  # a version probe that breaks must not stop the run
-        warn_line(Path(str(getattr(config.option, "htmlpath", "report.html"))), exc)
+        html = getattr(config.option, "htmlpath", None)
+        warn_line(Path(html) if html else reports_dir(config) / "report.html", exc)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
