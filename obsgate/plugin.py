@@ -41,6 +41,7 @@ pytest_plugins = [
     "obsgate.scenarios.fixtures",
     "obsgate.refapp.fixtures",
     "obsgate.load.fixtures",
+    "obsgate.reports.hooks",
 ]
 DEFAULT_TEST_TIMEOUT = 300.0
 

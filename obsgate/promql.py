@@ -300,3 +300,21 @@ def value_of_alert_expr(expr: str, where: str = "expr") -> str:
     if isinstance(node, pp.BinaryExpr) and str(node.op) in COMPARISONS:
         return str(node.lhs)
     return expr
+
+
+_FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
+
+
+def threshold_of_alert_expr(expr: str, where: str = "expr") -> tuple[str, float] | None:
+    """(operator, number) of an alert expression's final comparison with a constant, read
+    as `value OP number`; None if it ends in anything else (no line to draw on a plot)."""
+    node = parse(expr, where)
+    if not isinstance(node, pp.BinaryExpr) or str(node.op) not in COMPARISONS:
+        return None
+    if node.modifier is not None and node.modifier.return_bool:
+        return None
+    if isinstance(node.rhs, pp.NumberLiteral):
+        return str(node.op), float(node.rhs.val)
+    if isinstance(node.lhs, pp.NumberLiteral):
+        return _FLIPPED[str(node.op)], float(node.lhs.val)
+    return None

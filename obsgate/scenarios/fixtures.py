@@ -8,15 +8,16 @@ the sink. One run serves both, so each rule fires once however many suites look 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.errors import ConfigError
-from obsgate.promql import scale_expr, value_of_alert_expr
+from obsgate.errors import ConfigError, GateError
+from obsgate.promql import scale_expr, threshold_of_alert_expr, value_of_alert_expr
 from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings
 from obsgate.scenarios.model import Scenario
+from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
@@ -30,6 +31,17 @@ def _selected_live_scenarios(session: pytest.Session) -> list[Scenario]:
         ):
             found.setdefault(params["scenario"].id, params["scenario"])
     return list(found.values())
+
+
+def _sink_notifications(
+    request: pytest.FixtureRequest,
+) -> Callable[[], list[Notification]] | None:
+    """What the sink received, for the report's timelines: Alertmanager notifies the run's
+    one sink (started with it), so asking for it starts nothing new."""
+    try:
+        return request.getfixturevalue("capture_sink").notifications
+    except GateError:
+        return None
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +77,10 @@ def live_alert_run(
             for rule in obs_config.alert_rules()
         },
         plumbing_labels=frozenset(external),
+        thresholds={
+            rule.name: threshold_of_alert_expr(rule.expr) for rule in obs_config.alert_rules()
+        },
+        notifications=_sink_notifications(request),
     )
     run = LiveAlertRun(
         scenarios, prometheus=prometheus, alertmanager=alertmanager, settings=settings

@@ -13,6 +13,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import requests
 from obsgate.scenarios.model import ExpectedAlert, Scenario
 from obsgate.scenarios.remote_write import remote_write
 from obsgate.scenarios.targets import ScenarioTargets
+from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 
 POLL_SECONDS = 0.1
@@ -84,6 +86,10 @@ class LiveRunSettings:
     templates: dict[str, dict[str, str]]
     values_queries: dict[str, str]
     plumbing_labels: frozenset[str]
+    # For the report's timelines: each alert's threshold (`value OP number`, where its expr
+    # ends in one), and what the sink received (Alertmanager's notifications), if known.
+    thresholds: dict[str, tuple[str, float] | None] = field(default_factory=dict)
+    notifications: Callable[[], list[Notification]] | None = None
 
 
 class LiveAlertRun:
@@ -112,6 +118,8 @@ class LiveAlertRun:
         self.sd_dir = Path(prometheus.file_sd_dir)
         self.templates = settings.templates  # alert name -> annotation name -> template text
         self.values_queries = settings.values_queries  # alert -> its scaled value
+        self.thresholds = settings.thresholds
+        self.notifications = settings.notifications
         self.plumbing = settings.plumbing_labels | {label, "instance", "job", "alertname"}
         self.observations: list[Observation] = []
         self.errors: list[str] = []
@@ -318,9 +326,13 @@ class LiveAlertRun:
             history += "\n" + self.diagnose(scenario)
         return LiveVerdict(not problems, problems, history)
 
-    def _range(self, query: str, start: float, step: float) -> list[dict[str, Any]]:
-        """The series of a range query from `start` until now, as Prometheus returns them."""
-        params = {"query": query, "start": start, "end": time.time(), "step": str(step)}
+    def query_range(
+        self, query: str, start: float, step: float, end: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The series of a range query from `start` until `end` (now), as Prometheus returns
+        them."""
+        end = time.time() if end is None else min(end, time.time())
+        params = {"query": query, "start": start, "end": end, "step": str(step)}
         url = f"{self.prometheus.url}/api/v1/query_range"
         return requests.get(url, params=params, timeout=5).json()["data"]["result"]
 
@@ -346,7 +358,8 @@ class LiveAlertRun:
                             f"evaluated {rule.get('lastEvaluation')}; now {mine}"
                         )
             if clock.started_wall is not None and scenario.alert in self.values_queries:
-                data = self._range(self.values_queries[scenario.alert], clock.started_wall, 0.25)
+                query = self.values_queries[scenario.alert]
+                data = self.query_range(query, clock.started_wall, 0.25)
                 for series in data:
                     if series["metric"].get(self.label) != iso:
                         continue
@@ -354,7 +367,7 @@ class LiveAlertRun:
                     lines.append(f"  the rule's value every 0.25 s: {values}")
             if clock.started_wall is not None:
                 query = f'ALERTS{{alertname="{scenario.alert}",{self.label}="{iso}"}}'
-                for series in self._range(query, clock.started_wall, 0.1):
+                for series in self.query_range(query, clock.started_wall, 0.1):
                     times = [float(t) - clock.started_wall for t, _ in series["values"]]
                     lines.append(
                         f"  ALERTS {series['metric'].get('alertstate')}: from "

@@ -17,6 +17,7 @@ from obsgate.errors import ConfigError
 from obsgate.findings import PinnedFinding
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
+from obsgate.sinks.capture import Notification
 
 ROUTING_SCENARIOS = "scenarios/routing"
 
@@ -82,6 +83,22 @@ def arrival(receiver: str, kind: str, channel: str | None, channels: dict[str, s
     if channel in wanted or (channel and any("{{" in w for w in wanted)):
         return receiver
     return f"{receiver} (no channel)" if not channel else f"{receiver} (channel {channel})"
+
+
+def accepted_firing(alert: str, notifications: list[Notification]) -> list[Notification]:
+    """The firing notifications that name `alert` and that the sink accepted."""
+    return [
+        n for n in notifications if n.status == "firing" and n.answered < 300 and n.mentions(alert)
+    ]
+
+
+def live_arrivals(
+    alert: str, notifications: list[Notification], channels: dict[str, set[str]]
+) -> list[str]:
+    """Where those notifications arrived, each as `arrival` shows it (the receiver, with the
+    channel where it is not the configured one)."""
+    found = accepted_firing(alert, notifications)
+    return sorted({arrival(n.receiver, n.kind, n.channel, channels) for n in found})
 
 
 def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario]) -> list[dict]:

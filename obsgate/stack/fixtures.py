@@ -20,7 +20,8 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.options import config_dir, reports_dir, server_versions, time_scale
+from obsgate.options import config_dir, reports_dir, time_scale
+from obsgate.reports.environment import gate_facts
 from obsgate.sinks.service import SinkClient
 from obsgate.stack import redis as rd
 from obsgate.stack.alerting_stack import (
@@ -41,13 +42,6 @@ from obsgate.stack.endpoint import (
 from obsgate.stack.process import free_port
 from obsgate.stack.registry import run_registry
 from obsgate.stack.spec import Backend
-from obsgate.stack.versions import binary_versions
-from obsgate.tools.versions_line import describe_line
-
-try:  # pytest-html's Environment table comes from pytest-metadata
-    from pytest_metadata.plugin import metadata_key
-except ImportError:  # pragma: no cover - pytest-html is a dependency
-    metadata_key = None
 
 E = TypeVar("E", bound=Endpoint)
 
@@ -238,22 +232,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """What judged this run: config dir, backend, versions, time scale, Hypothesis seed."""
-    stack = config.getoption("stack")
-    versions = binary_versions()
-    seed = config.getoption("hypothesis_seed", default=None)
-    header = {
-        "obs-config": str(config_dir(config)),
-        "stack": f"{resolve_backend(stack)} (requested {stack})",
-        "server versions": describe_line(server_versions(config)),
-        "versions": ", ".join(f"{name} {v}" for name, v in versions.items()),
-        "time scale (live layer)": f"every rule duration divided by {time_scale(config):g}",
-        "hypothesis seed": str(seed) if seed is not None else "random (printed on failure)",
-    }
-    metadata = config.stash.get(metadata_key, None) if metadata_key else None
-    if metadata is not None:  # the HTML report's Environment table
-        metadata.update({f"gate {k}": v for k, v in header.items()})
-    return [f"{k}: {v}" for k, v in header.items()]
+    """What judged this run: config dir, backend, versions, time scale, Hypothesis seed (the
+    same facts as the HTML report's Environment table and reports/index.html)."""
+    return [f"{k}: {v}" for k, v in gate_facts(config).items()]
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]

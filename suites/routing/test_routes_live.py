@@ -19,7 +19,13 @@ from obsgate.options import config_dir
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
-from obsgate.scenarios.routing import RouteCase, arrival, load_route_cases, slack_channels
+from obsgate.scenarios.routing import (
+    RouteCase,
+    accepted_firing,
+    live_arrivals,
+    load_route_cases,
+    slack_channels,
+)
 from obsgate.sinks.service import SinkClient
 from obsgate.tools.versions_line import chosen_line
 
@@ -71,13 +77,9 @@ def test_alert_reaches_the_intended_receivers_live(
     assert fired_at is not None, (
         f"{case.alert} never fired live in scenario {scenario.id}; see that scenario's test"
     )
-    arrived = [
-        n
-        for n in capture_sink.notifications()
-        if n.status == "firing" and n.answered < 300 and n.mentions(case.alert)
-    ]
-    channels = slack_channels(obs_config.alertmanager())
-    got = sorted({arrival(n.receiver, n.kind, n.channel, channels) for n in arrived})
+    notifications = capture_sink.notifications()
+    got = live_arrivals(case.alert, notifications, slack_channels(obs_config.alertmanager()))
+    arrived = accepted_firing(case.alert, notifications)
     # Latency from firing in Prometheus (as the watcher saw it, every 0.1 s) to the sink, on
     # notifications that name this scenario's alert (PagerDuty lists each alert's labels).
     iso = live_alert_run.targets.isolation_value(scenario.id)

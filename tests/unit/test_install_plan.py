@@ -75,7 +75,8 @@ def test_install_backends_refuses_an_unknown_step() -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "install-backends: unknown step 'promethus' (known: prometheus-debian "
-        "alertmanager-debian redis kafka elasticsearch wrk containers actionlint prometheus "
+        "alertmanager-debian redis kafka elasticsearch wrk containers actionlint browser "
+        "prometheus "
         "alertmanager jaeger sloth services)"
     ], proc.stderr
     assert "building" not in proc.stdout, proc.stdout  # checked before any step installs

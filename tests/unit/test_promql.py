@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
-from obsgate.promql import duration_text, output_labels, scale_expr
+from obsgate.promql import duration_text, output_labels, scale_expr, threshold_of_alert_expr
 from obsgate.tools import promtool
 
 ALERT_RULES = ObsConfig(DEFAULT_CONFIG_DIR).alert_rules()
@@ -131,3 +131,25 @@ def test_a_zero_duration_stays_zero_when_scaled() -> None:
     """`for: 0s` divided by any factor is 0s, never the 1ms floor of positive durations."""
     assert duration_text(0 / 240) == "0s"
     assert duration_text(0.0001) == "1ms"
+
+
+@pytest.mark.parametrize(
+    ("expr", "threshold"),
+    [
+        ("sum(rate(a[5m])) / sum(rate(b[5m])) > 0.05", (">", 0.05)),
+        ("0.9 <= x", (">=", 0.9)),  # read as `value OP number`
+        ("increase(restarts[1h]) > 5", (">", 5.0)),
+        ("x > bool 3", None),  # a 0/1 value, no threshold line
+        ("x > y", None),
+        ("up == 0 and on() vector(1)", None),
+    ],
+)
+def test_threshold_of_alert_expr(expr: str, threshold: tuple[str, float] | None) -> None:
+    assert threshold_of_alert_expr(expr) == threshold
+
+
+def test_every_shipped_rule_with_a_constant_comparison_has_a_threshold() -> None:
+    rules = ObsConfig(DEFAULT_CONFIG_DIR).alert_rules()
+    constant = [r for r in rules if re.search(r"[<>=]=?\s*[0-9.]+\s*$", r.expr.strip())]
+    assert constant, "the seed's rules compare with constants"
+    assert [r.name for r in constant if threshold_of_alert_expr(r.expr) is None] == []

@@ -1,0 +1,104 @@
+"""Each test's figures, drawn in the process that ran it (an xdist worker or the lone
+process) right after its call, while the servers still answer:
+
+- a test that replays a live scenario: its alert timeline, always (reports/timelines/);
+- a routing case that failed or is a finding: the routing tree with its path (reports/routes/).
+
+Each figure is a file under the reports dir, named on the test's report (the run's owner
+puts it on the landing page), and inline in the test's row of report.html unless it passed.
+Drawing never fails a test: an error is one warning naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from obsgate.config import ObsConfig
+from obsgate.options import config_dir, reports_dir
+from obsgate.reports.landing import ROUTES_DIR, TIMELINES_DIR
+from obsgate.reports.record import FIGURES_ATTR
+from obsgate.scenarios.routing import RouteCase, live_arrivals, slack_channels
+
+FIGURE_DIRS = (TIMELINES_DIR, ROUTES_DIR)
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    return "xfailed" if hasattr(report, "wasxfail") else report.outcome
+
+
+def _file_name(item: pytest.Item) -> str:
+    """One file per test: the alerts and routing suites both replay a scenario, and each
+    figure carries its own test's outcome."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-") + ".svg"
+
+
+def attach_figures(item: pytest.Item, report: pytest.TestReport) -> None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    funcargs = getattr(item, "funcargs", {})
+    if params.get("scenario") is not None and funcargs.get("live_alert_run") is not None:
+        _attach(item, report, TIMELINES_DIR, lambda: _timeline(params, funcargs, report))
+    case = params.get("case")
+    if isinstance(case, RouteCase) and _outcome(report) != "passed":
+        _attach(item, report, ROUTES_DIR, lambda: _route_tree(item, case, funcargs, report))
+
+
+def _attach(
+    item: pytest.Item, report: pytest.TestReport, folder: str, draw: Callable[[], str | None]
+) -> None:
+    path = reports_dir(item.config) / folder / _file_name(item)
+    try:
+        svg = draw()
+        if svg is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(svg, encoding="utf-8")
+    except Exception as exc:
+        item.warn(pytest.PytestWarning(f"obs-gate: could not write {path}: {exc}"))
+        return
+    figures = getattr(report, FIGURES_ATTR, None) or []
+    setattr(report, FIGURES_ATTR, [*figures, f"{folder}/{path.name}"])
+    if _outcome(report) != "passed":
+        from pytest_html import extras
+
+        inline = svg[svg.find("<svg") :]
+        report.extras = [*getattr(report, "extras", []), extras.html(f"<div>{inline}</div>")]
+
+
+def _timeline(
+    params: dict[str, Any], funcargs: dict[str, Any], report: pytest.TestReport
+) -> str | None:
+    from obsgate.reports.plots import alert_timeline_svg
+    from obsgate.scenarios.timeline import alert_timeline
+
+    timeline = alert_timeline(funcargs["live_alert_run"], params["scenario"])
+    return None if timeline is None else alert_timeline_svg(timeline, _outcome(report))
+
+
+@lru_cache(maxsize=4)
+def _alertmanager_config(directory: Path) -> dict[str, Any]:
+    return ObsConfig(directory).alertmanager()
+
+
+def _route_tree(
+    item: pytest.Item, case: RouteCase, funcargs: dict[str, Any], report: pytest.TestReport
+) -> str:
+    """The tree from the config under test; for the live check, also where notifications
+    naming the case's alert really arrived."""
+    from obsgate.reports.route_plot import RoutedCase, route_tree_svg
+    from obsgate.scenarios.route_tree import route_tree
+
+    directory = config_dir(item.config)
+    cfg = _alertmanager_config(directory)
+    delivered = None
+    sink = funcargs.get("capture_sink")
+    if sink is not None and case.alert and funcargs.get("live_alert_run") is not None:
+        delivered = tuple(live_arrivals(case.alert, sink.notifications(), slack_channels(cfg)))
+    routed = RoutedCase(case.id, dict(case.labels), tuple(case.receivers), delivered)
+    root = route_tree(cfg, str(directory / "alertmanager"))
+    return route_tree_svg(root, routed, _outcome(report))
