@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from obsgate.config import load_yaml, parse_duration
+from obsgate.config.files import value_node
 from obsgate.errors import ConfigError
 
 MANIFEST = "obs-gate.yaml"
@@ -81,14 +82,6 @@ def _line(node: yaml.Node | None) -> int:
     return node.start_mark.line + 1 if node is not None else 1
 
 
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
-    return None
-
-
 class _Reader:
     """Validates the `policy:` mapping, each error one line at the offending YAML line."""
 
@@ -103,7 +96,7 @@ class _Reader:
             raise self.fail(node, f"{what} is not a mapping", f"give {', '.join(sorted(keys))}")
         unknown = sorted(str(k) for k in value if k not in keys)
         if unknown:
-            key_node = _child(node, unknown[0])
+            key_node = value_node(node, unknown[0])
             raise self.fail(
                 key_node or node,
                 f"unknown key {unknown[0]!r} in {what}",
@@ -133,14 +126,14 @@ class _Reader:
         raw = self.mapping(value, node, "runbook", _RUNBOOK_KEYS)
         out = Runbook()
         if "annotation" in raw:
-            annotation = self.text(raw["annotation"], _child(node, "annotation"), "annotation")
+            annotation = self.text(raw["annotation"], value_node(node, "annotation"), "annotation")
             out = Runbook(annotation, out.scheme, out.required_for)
         if raw.get("scheme") is not None:
-            scheme = self.text(raw["scheme"], _child(node, "scheme"), "runbook.scheme")
+            scheme = self.text(raw["scheme"], value_node(node, "scheme"), "runbook.scheme")
             out = Runbook(out.annotation, scheme.removesuffix("://"), out.required_for)
         if "required_for" in raw:
             required = self.names(
-                raw["required_for"], _child(node, "required_for"), "runbook.required_for"
+                raw["required_for"], value_node(node, "required_for"), "runbook.required_for"
             )
             out = Runbook(out.annotation, out.scheme, required)
         return out
@@ -149,11 +142,11 @@ class _Reader:
         raw = self.mapping(value, node, "route_timings", set(ROUTE_TIMINGS))
         out = {}
         for key, bound in raw.items():
-            where = _child(node, key)
+            where = value_node(node, key)
             if isinstance(bound, dict):
                 limits = self.mapping(bound, where, f"route_timings.{key}", _BOUND_KEYS)
                 lo, hi = (
-                    self.duration(limits[k], _child(where, k), f"route_timings.{key}.{k}")
+                    self.duration(limits[k], value_node(where, k), f"route_timings.{key}.{k}")
                     if limits.get(k) is not None
                     else None
                     for k in ("min", "max")
@@ -172,16 +165,16 @@ class _Reader:
         return Policy(
             required_alert_labels=self.names(
                 raw.get("required_alert_labels") or [],
-                _child(node, "required_alert_labels"),
+                value_node(node, "required_alert_labels"),
                 "required_alert_labels",
             ),
             severities=None
             if severities is None
-            else self.names(severities, _child(node, "severities"), "severities"),
-            runbook=self.runbook(raw["runbook"], _child(node, "runbook"))
+            else self.names(severities, value_node(node, "severities"), "severities"),
+            runbook=self.runbook(raw["runbook"], value_node(node, "runbook"))
             if raw.get("runbook") is not None
             else Runbook(),
-            route_timings=self.timings(raw["route_timings"], _child(node, "route_timings"))
+            route_timings=self.timings(raw["route_timings"], value_node(node, "route_timings"))
             if raw.get("route_timings") is not None
             else {},
             source=self.path,
@@ -201,4 +194,4 @@ def load_policy(root: Path) -> Policy:
         raise ConfigError(f"{path}:1: expected a mapping of sections (e.g. policy:)")
     if data.get("policy") is None:
         return Policy()
-    return _Reader(path).policy(data["policy"], _child(root_node, "policy"))
+    return _Reader(path).policy(data["policy"], value_node(root_node, "policy"))
