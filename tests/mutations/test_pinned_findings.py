@@ -45,3 +45,18 @@ def test_a_second_offender_turns_the_pinned_finding_red(tmp_path: Path, case: Br
     assert test in run.failed, run.describe()
     assert case.must_say in run.output, run.describe()
     assert f"the finding {case.id} does not explain this" in run.output, run.describe()
+
+
+def test_a_changed_label_of_a_scenario_finding_s_alert_turns_it_red(tmp_path: Path) -> None:
+    """The twelvefold spike's finding pins the alert promtool got, labels included: with
+    UnusualApiCallSpike's severity changed, its wrong description no longer counts as the
+    finding."""
+    test = "test_alert_scenario_exact and twelvefold"
+    config = copy_config(tmp_path / "config")
+    edit(config / RULES, "severity: info", "severity: warning")
+    run = run_gate(f"--obs-config={config}", "-k", test, junit=tmp_path / "junit.xml")
+    assert run.returncode == 1, run.describe()
+    assert "the finding api-call-spike-twelvefold-fires does not explain this" in run.output, (
+        run.describe()
+    )
+    assert '"severity": "warning"' in run.output, run.describe()
