@@ -25,7 +25,7 @@ from obsgate import options, preflight
 from obsgate.applicability import is_not_applicable
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
-from obsgate.findings import parse_finding_reason
+from obsgate.findings import CATEGORIES, categories, parse_reason
 from obsgate.options import config_dir, is_ci, reports_dir
 from obsgate.scenarios.floor import AlertsSuiteClock
 from obsgate.scenarios.model import load_scenarios
@@ -331,10 +331,13 @@ class FindingsReport:
         reason = getattr(report, "wasxfail", "")
         if report.when not in ("setup", "call") or not reason.startswith("finding:"):
             return
-        parsed = parse_finding_reason(reason)
-        finding_id, text = parsed or (f"unnamed:{report.nodeid}", reason.removeprefix("finding:"))
+        parsed = parse_reason(reason)
+        finding_id = parsed.id if parsed else f"unnamed:{report.nodeid}"
+        text = parsed.text if parsed else reason.removeprefix("finding:")
         entry = self.findings.setdefault(finding_id, {"text": text.strip(), "tests": set()})
         entry["tests"].add(report.nodeid)  # type: ignore[union-attr]
+        if parsed and parsed.category:
+            entry["tags"] = (parsed.category, parsed.seed)
 
     def announce_crashes(self) -> None:
         """Each server that ended on its own, once, as soon as a report comes in."""
@@ -348,21 +351,33 @@ class FindingsReport:
                 self.reporter.write_line(line)
 
     def write(self, path: Path, config_dir: Path, selection: str) -> None:
-        lines = [
-            f"# Findings in {config_dir}",
-            "",
-            f"Run: {selection}. Each is a strict xfail: fix the config and its tests turn red "
-            "until the finding is removed.",
-            "",
-            "| id | suite | finding | tests |",
-            "|---|---|---|---|",
-        ]
+        try:  # a test that builds its reason without a category: the config's findings.yaml
+            declared = categories(ObsConfig(config_dir))
+        except GateError:
+            declared = {}
+        groups: dict[str, list[str]] = {}
         for finding_id, entry in sorted(self.findings.items()):
+            category, seed = entry.get("tags") or declared.get(finding_id) or (None, None)  # type: ignore[misc]
             tests = sorted(entry["tests"])  # type: ignore[call-overload]
             suites = sorted({suite_of(t) for t in tests})
             text = str(entry["text"]).replace("|", chr(92) + "|")
             cells = "<br>".join(f"`{t}`" for t in tests)
-            lines.append(f"| `{finding_id}` | {', '.join(suites)} | {text} | {cells} |")
+            where = f"seed:{seed}" if seed else ""
+            groups.setdefault(category or "uncategorised", []).append(
+                f"| `{finding_id}` | {where} | {', '.join(suites)} | {text} | {cells} |"
+            )
+        lines = [
+            f"# Findings in {config_dir}",
+            "",
+            f"Run: {selection}. Each is a strict xfail: fix the config and its tests turn red "
+            "until the finding is removed. By category: a defect breaks the config's own stated "
+            "intent; a risk works today and breaks under the condition its text states; "
+            "hardening is advice.",
+        ]
+        for category in (*CATEGORIES, "uncategorised"):
+            if category in groups:
+                lines += ["", f"## {category}", "", "| id | rests on | suite | finding | tests |"]
+                lines += ["|---|---|---|---|---|", *groups[category]]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
 

@@ -7,6 +7,10 @@ the heading "## Findings of the shipped config" counts. `python -m tools.finding
 docs/findings.md reports/findings.md` (those are also the defaults) exits 1 naming every id
 that one side has and the other lacks; run it after a whole-gate run (scripts/test does),
 since a partial run shows fewer findings.
+
+Both group their rows by category under a heading named after it (`## defect` in the report,
+`### defect` under the docs' section); an id filed under another category on one side than on
+the other, or under none, is named too.
 """
 
 from __future__ import annotations
@@ -17,29 +21,44 @@ from pathlib import Path
 
 ID_IN_CELL = re.compile(r"`([a-z0-9][a-z0-9._:/\[\]-]*)`")
 SECTION = "## Findings of the shipped config"
+CATEGORIES = ("defect", "risk", "hardening")
 DEFAULT_TABLE = "docs/findings.md"
 DEFAULT_REPORT = "reports/findings.md"
 
 
-def table_ids(markdown: str, section: str | None = None) -> set[str]:
-    """The backticked ids in the first cell of every table row (of `section`, if named)."""
-    if section is not None:
-        if section not in markdown:
-            return set()
-        markdown = markdown.split(section, 1)[1]
-        markdown = re.split(r"\n## ", markdown, maxsplit=1)[0]
-    ids: set[str] = set()
-    for line in markdown.splitlines():
+def _section(markdown: str, section: str | None) -> str:
+    if section is None:
+        return markdown
+    if section not in markdown:
+        return ""
+    return re.split(r"\n## ", markdown.split(section, 1)[1], maxsplit=1)[0]
+
+
+def table_categories(markdown: str, section: str | None = None) -> dict[str, str | None]:
+    """Each backticked id in the first cell of a table row (of `section`, if named), with the
+    category its nearest heading names (None: under no category heading)."""
+    found: dict[str, str | None] = {}
+    category: str | None = None
+    for line in _section(markdown, section).splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            category = title if title in CATEGORIES else None
         if not line.startswith("|") or line.startswith("|---"):
             continue
-        first = line.split("|")[1]
-        ids.update(ID_IN_CELL.findall(first))
-    return ids
+        for finding_id in ID_IN_CELL.findall(line.split("|")[1]):
+            found[finding_id] = category
+    return found
+
+
+def table_ids(markdown: str, section: str | None = None) -> set[str]:
+    """The backticked ids in the first cell of every table row (of `section`, if named)."""
+    return set(table_categories(markdown, section))
 
 
 def disagreements(table: str, report: str, table_name: str = DEFAULT_TABLE) -> list[str]:
     """What keeps the documented table and the run's findings from agreeing, one line each."""
-    in_table, in_report = table_ids(table, SECTION), table_ids(report)
+    table_cats, report_cats = table_categories(table, SECTION), table_categories(report)
+    in_table, in_report = set(table_cats), set(report_cats)
     problems = [
         f"finding {i} shown by the run is not in the findings table of {table_name}"
         for i in sorted(in_report - in_table)
@@ -48,6 +67,12 @@ def disagreements(table: str, report: str, table_name: str = DEFAULT_TABLE) -> l
         f"finding {i} is in the findings table of {table_name} but no test of the run "
         "showed it (fixed? remove the row)"
         for i in sorted(in_table - in_report)
+    ]
+    problems += [
+        f"finding {i} is a {report_cats[i] or 'finding without category'} in the run's report "
+        f"but filed under {table_cats[i] or 'no category'} in {table_name}"
+        for i in sorted(in_table & in_report)
+        if table_cats[i] != report_cats[i] and not i.startswith("unnamed:")
     ]
     problems += [
         f"{i}: a finding's xfail reason must be 'finding: <id>: <text>'"

@@ -6,6 +6,8 @@ annotations are checked exactly, in seconds, without waiting for `for:` to elaps
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from obsgate.scenarios.model import Scenario
+from obsgate.scenarios.model import Scenario, canonical_alert
 from obsgate.tools.promtool import test_rules as promtool_test_rules
 
 T = TypeVar("T")
@@ -96,3 +98,34 @@ def run_all(
     """Run every scenario's promtool test at once (run_concurrently)."""
     jobs = {s.id: partial(run_exact, s, rule_files, workdir) for s in scenarios}
     return run_concurrently(jobs, max_workers)
+
+
+_LABEL_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_RULE_ERROR = re.compile(r"^\s*rule: (?P<rule>\S+), time: [^,]*, err: (?P<err>.*)$")
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """promtool's `{a="x", b="y"}` (Go-quoted values) as a dict."""
+    return {k: json.loads(f'"{v}"') for k, v in _LABEL_PAIR.findall(text)}
+
+
+def promtool_got(tool_output: str) -> frozenset[str]:
+    """What promtool reports instead of the intent: each alert of its `got:[...]` blocks
+    (labels and annotations, `canonical_alert`) and each rule error as `error: RULE: TEXT`."""
+    got: set[str] = set()
+    in_got = False
+    labels: dict[str, str] | None = None
+    for line in tool_output.splitlines():
+        text = line.strip()
+        if error := _RULE_ERROR.match(line):
+            got.add(f"error: {error['rule']}: {error['err'].strip()}")
+        elif text.startswith("got:["):
+            in_got = True
+        elif text.startswith(("exp:[", "alertname:", "name:")):
+            in_got = False
+        elif in_got and text.startswith("Labels:{"):
+            labels = _pairs(text)
+        elif in_got and text.startswith("Annotations:{") and labels is not None:
+            got.add(canonical_alert(labels, _pairs(text)))
+            labels = None
+    return frozenset(got)

@@ -19,9 +19,12 @@ A scenario file is data beside the rules it tests (like a promtool test file), i
               - labels: {severity: critical, team: platform}      # the complete label set
                 annotations: {summary: High error rate detected}  # every annotation, rendered
         finding: optional text; the scenario states intent the shipped config breaks
-        finding_shows: text the failure shows while the config breaks it that way, one for
-          every layer (`{exact: ..., live: ...}`) or one text for both; a failure without
-          it is a real failure, so a finding never hides a second breakage
+        finding_shows: what the failure shows while the config breaks it that way, for every
+          layer (`{exact: ..., live: ...}`): for `exact`, what promtool got instead, exactly
+          (`{got: [{labels: {...}, annotations: {...}}], errors: ["RULE: promtool's err"]}`,
+          every alert of its got blocks, `got: []` for none); for `live`, a text the failure
+          shows. Broken any other way, the failure is real: a finding never hides a second
+          breakage
         layers: [exact, live]              # default both; a layer left out needs `live_note`
         history: 55m                       # optional, live layer only: see below
 
@@ -41,6 +44,7 @@ checks it), so every checkpoint is judged on real evaluations; no `up` series wi
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -131,6 +135,8 @@ class Scenario:
     file: Path
     finding: str | None = None
     finding_shows: dict[str, str] = field(default_factory=dict)  # layer -> text
+    # The exact layer's pin: what promtool got (obsgate.scenarios.exact.promtool_got).
+    finding_got: frozenset[str] | None = None
     layers: tuple[str, ...] = LAYERS
     live_note: str | None = None
     history_seconds: float = 0.0
@@ -231,6 +237,7 @@ def _scenario(raw: Any, file: Path, index: int) -> Scenario:
         file=file,
         finding=raw.get("finding"),
         finding_shows=_finding_shows(raw, layers, where),
+        finding_got=_finding_got(raw, where),
         layers=layers,
         live_note=raw.get("live_note"),
         history_seconds=history,
@@ -255,7 +262,27 @@ def _finding_shows(raw: dict[str, Any], layers: tuple[str, ...], where: str) -> 
             f"{where}: a finding needs `finding_shows`, the text its failure shows, for each of "
             f"its layers {list(layers)}: without it a second breakage would pass as the finding"
         )
-    return {str(k): str(v) for k, v in shows.items()}
+    return {str(k): str(v) for k, v in shows.items() if not isinstance(v, dict)}
+
+
+def _finding_got(raw: dict[str, Any], where: str) -> frozenset[str] | None:
+    """The exact layer's pin, `finding_shows.exact` as a mapping (None: a text pin)."""
+    shows = raw.get("finding_shows") if raw.get("finding") else None
+    pin = shows.get("exact") if isinstance(shows, dict) else None
+    if not isinstance(pin, dict):
+        return None
+    got, errors = pin.get("got", []), pin.get("errors", [])
+    if not isinstance(got, list) or not isinstance(errors, list) or set(pin) - {"got", "errors"}:
+        raise ConfigError(
+            f"{where}: finding_shows.exact pins what promtool got: `got: [{{labels: {{...}}, "
+            'annotations: {...}}]` and `errors: ["RULE: promtool\'s error"]`'
+        )
+    alerts = set()
+    for alert in got:
+        if not isinstance(alert, dict) or set(alert) - {"labels", "annotations"}:
+            raise ConfigError(f"{where}: finding_shows.exact.got: {alert!r} is not an alert")
+        alerts.add(canonical_alert(alert.get("labels") or {}, alert.get("annotations") or {}))
+    return frozenset(alerts | {f"error: {e}" for e in errors})
 
 
 def load_scenarios(directory: Path) -> list[Scenario]:
@@ -295,3 +322,12 @@ def _parse_scenarios(files: list[Path]) -> list[Scenario]:
             seen[sc.id] = file
             scenarios.append(sc)
     return scenarios
+
+
+def canonical_alert(labels: dict[str, Any], annotations: dict[str, Any]) -> str:
+    """One alert, labels and annotations, as one comparable line."""
+    return json.dumps(
+        {"labels": {str(k): str(v) for k, v in labels.items()},
+         "annotations": {str(k): str(v) for k, v in annotations.items()}},
+        sort_keys=True,
+    )  # fmt: skip

@@ -1,5 +1,5 @@
 """Scenarios as pytest parameters, one per scenario and layer (findings are judged in the
-test, against the text their failure shows: obsgate.findings.judge_with_finding)."""
+test, against the text their failure shows: obsgate.findings.judge)."""
 
 from __future__ import annotations
 

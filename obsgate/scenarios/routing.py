@@ -14,7 +14,7 @@ from typing import Any
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
-from obsgate.findings import PinnedFinding
+from obsgate.findings import Finding, declared_finding
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
 from obsgate.sinks.capture import Notification
@@ -41,17 +41,21 @@ class RouteCase:
         """The id of the routing entry this case came from: its findings' id."""
         return self.id.split(":", 1)[0]
 
-    def live_finding_pin(self, line: str) -> PinnedFinding:
+    def finding_pin(self, config: ObsConfig) -> Finding | None:
+        """The finding amtool's answer is judged against: where the case really goes."""
+        return declared_finding(config, self.entry_id, self.finding, self.finding_receivers)
+
+    def live_finding_pin(self, line: str, config: ObsConfig) -> Finding | None:
         """The finding a live check judges against on this Alertmanager version line: the
         live finding where there is one (with why this line differs), else the finding."""
         if not self.live_finding:
-            return PinnedFinding(id=self.entry_id, text=self.finding, known=self.finding_receivers)
+            return self.finding_pin(config)
         pins = self.live_finding_receivers or {}
         pin = pins.get(line, pins.get("*"))
         text = " ".join(self.live_finding.split())
         if pin is not None and pin.why:
             text += f" On the {line} version line: {pin.why}"
-        return PinnedFinding(id=self.entry_id, text=text, known=pin.arrivals if pin else None)
+        return declared_finding(config, self.entry_id, text, pin.arrivals if pin else None)
 
 
 @dataclass(frozen=True)

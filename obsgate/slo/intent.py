@@ -30,9 +30,9 @@ from typing import Any
 
 import promql_parser
 
+from obsgate import findings
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
-from obsgate.findings import PinnedFinding, judge_with_finding
 
 INTENT_DIR = "scenarios/slo"
 
@@ -209,14 +209,12 @@ def _finding(finding_id: str, raw: Any, path: Path) -> Finding:
     )
 
 
-def judge(ok: bool, failure: str, finding: Finding | None, check: str) -> None:
+def judge(ok: bool, failure: str, finding: Finding | None, check: str, config: ObsConfig) -> None:
     """Pass, or fail with `failure`; a declared finding makes it an expected failure only
     while the failure shows what the finding says (fixed, or broken otherwise: red)."""
-    judge_with_finding(
-        intent_holds=ok,
+    findings.judge(
+        holds=ok,
         observed=finding is not None and finding.shown_by(check, failure),
-        finding=PinnedFinding(
-            id=finding.id if finding else "", text=finding.text if finding else None, known=True
-        ),
+        finding=findings.declared_finding(config, finding.id, finding.text) if finding else None,
         failure=failure,
     )

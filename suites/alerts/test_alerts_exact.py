@@ -12,9 +12,9 @@ import os
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import PinnedFinding, judge_with_finding
+from obsgate.findings import declared_finding, judge
 from obsgate.params import parametrize_from_config
-from obsgate.scenarios.exact import ExactResult, run_all
+from obsgate.scenarios.exact import ExactResult, promtool_got, run_all
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS, layer_scenarios
 
@@ -49,17 +49,24 @@ def exact_results(
     }
 
 
-def test_alert_scenario_exact(scenario: Scenario, exact_results: dict[str, ExactResult]) -> None:
+def test_alert_scenario_exact(
+    scenario: Scenario, exact_results: dict[str, ExactResult], obs_config: ObsConfig
+) -> None:
     """The real rule engine agrees with the scenario's intent at every checkpoint."""
     result = exact_results.get(scenario.id)
     assert result is not None, (
         f"{scenario.id}: not run: the collected config dir and the obs_config fixture differ"
     )
-    shows = scenario.finding_shows.get("exact", "")
-    judge_with_finding(
-        intent_holds=result.ok,
-        observed=bool(shows) and shows in result.tool_output,
-        finding=PinnedFinding(id=scenario.id, text=scenario.finding, known=True),
+    if scenario.finding_got is not None:  # pinned: exactly the alerts and errors promtool got
+        observed: object = promtool_got(result.tool_output)
+        evidence: object = scenario.finding_got
+    else:  # a text pin: a substring of promtool's output
+        shows = scenario.finding_shows.get("exact", "")
+        observed, evidence = bool(shows) and shows in result.tool_output, True
+    judge(
+        holds=result.ok,
+        observed=observed,
+        finding=declared_finding(obs_config, scenario.id, scenario.finding, evidence),
         failure=f"scenario {scenario.id} (alert {scenario.alert}, {scenario.file}): "
         f"intent: {scenario.intent}\n"
         f"promtool test file: {result.test_file}\n{result.tool_output}",

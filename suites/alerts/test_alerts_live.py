@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from obsgate.findings import PinnedFinding, judge_with_finding
+from obsgate.config import ObsConfig
+from obsgate.findings import declared_finding, judge
 from obsgate.params import parametrize_from_config
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario
@@ -31,15 +32,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
-def test_scenario_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None:
+def test_scenario_live(
+    scenario: Scenario, live_alert_run: LiveAlertRun, obs_config: ObsConfig
+) -> None:
     live_alert_run.wait_for(scenario)
     verdict = live_alert_run.judge(scenario)
     shown = "\n".join(verdict.problems) + "\n" + verdict.history
     shows = scenario.finding_shows.get("live", "")
-    judge_with_finding(
-        intent_holds=verdict.ok,
+    judge(
+        holds=verdict.ok,
         observed=bool(shows) and shows in shown,
-        finding=PinnedFinding(id=scenario.id, text=scenario.finding, known=True),
+        finding=declared_finding(obs_config, scenario.id, scenario.finding),
         failure=f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time "
         f"scale {live_alert_run.factor:g}:\n  "
         + "\n  ".join(verdict.problems)

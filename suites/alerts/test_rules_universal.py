@@ -6,18 +6,15 @@ import re
 
 import pytest
 
-from obsgate.config import AlertRule, ObsConfig
-from obsgate.findings import expect_known_finding
-from obsgate.promql import grouping_labels, output_labels, selectors
+from obsgate.config import ObsConfig
+from obsgate.findings import judge, universal_finding
+from obsgate.promql import output_labels
+from obsgate.scrape_labels import rule_id, unattached_labels
 from obsgate.tools import promtool
 
 pytestmark = [pytest.mark.alerts]
 
 _LABEL_REF = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)|\.Labels\.([a-zA-Z_][a-zA-Z0-9_]*)")
-
-
-def rule_id(rule: AlertRule) -> str:
-    return f"{rule.name} ({rule.file.name}:{rule.line})"
 
 
 def test_promtool_check_rules_is_clean(obs_config: ObsConfig) -> None:
@@ -78,46 +75,17 @@ def test_annotations_only_reference_labels_the_alert_can_have(obs_config: ObsCon
     assert not problems, "\n".join(problems)
 
 
-def attached_labels(scrape_config: dict) -> set[str]:
-    """Labels a scrape job puts on every series it scrapes: job, instance, and every
-    explicit relabel target. `labelmap` is not counted: it copies whatever Kubernetes
-    labels a pod happens to have, which no rule can rely on."""
-    labels = {"job", "instance"}
-    for rc in scrape_config.get("relabel_configs") or []:
-        target = rc.get("target_label")
-        if rc.get("action", "replace") in ("replace", "lowercase", "uppercase") and target:
-            labels.add(target)
-    return {label for label in labels if not label.startswith("__")}
-
-
 @pytest.mark.requires("app_settings", "prometheus")
-def test_rules_select_on_labels_the_scrape_config_attaches(
-    obs_config: ObsConfig, request: pytest.FixtureRequest
-) -> None:
+def test_rules_select_on_labels_the_scrape_config_attaches(obs_config: ObsConfig) -> None:
     """A rule that filters or groups an app metric by a label that neither the app (its
     labelNames) nor any scrape job attaches matches nothing in production: it never fires."""
-    expect_known_finding(request, obs_config, "rule-labels-attached-by-scrape")
-    metrics = obs_config.app_settings("metrics")["metrics"]
-    by_job = {j["job_name"]: attached_labels(j) for j in obs_config.prometheus()["scrape_configs"]}
-    from_scrape = set().union(*by_job.values())
-    problems: set[str] = set()
-    for rule in obs_config.alert_rules():
-        for sel in selectors(rule.expr, rule_id(rule)):
-            base = re.sub(r"_(bucket|count|sum)$", "", sel.metric or "")
-            if sel.metric != "up" and base not in metrics:
-                continue  # exporters' metrics (cAdvisor, kube-state-metrics) bring their own
-            own = set(metrics.get(base, {}).get("labelNames", []))
-            if metrics.get(base, {}).get("type") == "histogram":
-                own.add("le")
-            used = {name for name, _, _ in sel.matchers} | grouping_labels(rule.expr)
-            for label in sorted(used - own - from_scrape - {"__name__"}):
-                problems.append(
-                    f"{rule_id(rule)}: {sel.metric} by/with label {label!r}, which neither "
-                    f"the app's labelNames {sorted(own)} nor any scrape job attaches"
-                )
-    assert not problems, (
-        "scrape jobs attach only "
+    by_job, offenders = unattached_labels(obs_config)
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "rule-labels-attached-by-scrape"),
+        observed=offenders,
+        failure="scrape jobs attach only "
         + "; ".join(f"{j}: {sorted(ls)}" for j, ls in by_job.items())
         + "\n"
-        + "\n".join(sorted(problems))
+        + "\n".join(sorted(offenders.values())),
     )

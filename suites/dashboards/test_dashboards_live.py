@@ -15,10 +15,9 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.dashboards import Panel, panels, pinned
+from obsgate.findings import judge, universal_finding
 from obsgate.refapp.client import app_scrape_target, exercise_routes
 from obsgate.stack.endpoint import Endpoint
-
-from .conftest import judge_named
 
 pytestmark = [pytest.mark.dashboards, pytest.mark.needs("prometheus")]
 PIN = "gate_dashboard"
@@ -59,10 +58,10 @@ def test_every_panel_returns_data_with_the_app_under_traffic(
                 result = query(prometheus, pinned(expr, PIN, tag)).json()["data"]["result"]
                 if not result:
                     empty.append((panel.id, expr))
-    judge_named(
-        obs_config,
-        "dashboard-panels-return-data",
-        sorted({panel_id for panel_id, _ in empty}),
-        "panels without data while the app serves traffic:\n"
+    judge(
+        holds=not empty,
+        finding=universal_finding(obs_config, "dashboard-panels-return-data"),
+        observed={panel_id for panel_id, _ in empty},
+        failure="panels without data while the app serves traffic:\n"
         + "\n".join(f"{p}: {e}" for p, e in empty),
     )

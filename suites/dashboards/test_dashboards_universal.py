@@ -19,32 +19,34 @@ from obsgate.dashboards import (
     panels,
     produced_metrics,
 )
-from obsgate.findings import expect_known_finding
-
-from .conftest import judge_named
+from obsgate.findings import judge, universal_finding
 
 pytestmark = [pytest.mark.dashboards]
 
 
-def test_no_dashboard_uid_is_duplicated(
-    request: pytest.FixtureRequest, obs_config: ObsConfig
-) -> None:
-    expect_known_finding(request, obs_config, "dashboard-uids-unique")
-    uids = Counter(str(doc.get("uid")) for _, doc in load_dashboards(obs_config))
+def test_no_dashboard_uid_is_duplicated(obs_config: ObsConfig) -> None:
     files = [(p.name, doc.get("uid")) for p, doc in load_dashboards(obs_config)]
-    assert all(doc_uid not in (None, "") for _, doc_uid in files), (
-        f"a dashboard without uid: {files}"
+    uids = Counter(str(doc_uid) for _, doc_uid in files)
+    offenders = [f"{name}: no uid" for name, doc_uid in files if doc_uid in (None, "")]
+    offenders += [f"uid {u} used {n} times" for u, n in sorted(uids.items()) if n > 1]
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "dashboard-uids-unique"),
+        observed=offenders,
+        failure=f"dashboards without a unique uid: {offenders} (files and uids: {files})",
     )
-    assert [u for u, n in uids.items() if n > 1] == [], f"uids used twice: {files}"
 
 
-def test_panels_do_not_overlap(request: pytest.FixtureRequest, obs_config: ObsConfig) -> None:
-    expect_known_finding(request, obs_config, "dashboard-grid-no-overlap")
+def test_panels_do_not_overlap(obs_config: ObsConfig) -> None:
     found = panels(obs_config)
-    unplaced = [p.id for p in found if p.grid is None]
-    assert not unplaced, f"panels without gridPos: {unplaced}"
-    pairs = [f"{a.id} {a.grid} and {b.title} {b.grid}" for a, b in overlapping(found)]
-    assert not pairs, "panels overlap (x, y, w, h):\n" + "\n".join(pairs)
+    offenders = [f"{p.id}: no gridPos" for p in found if p.grid is None]
+    offenders += [f"{a.id} {a.grid} and {b.title} {b.grid}" for a, b in overlapping(found)]
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "dashboard-grid-no-overlap"),
+        observed=offenders,
+        failure="panels overlap (x, y, w, h) or have no gridPos:\n" + "\n".join(offenders),
+    )
 
 
 @pytest.mark.requires("app_settings")
@@ -57,11 +59,11 @@ def test_every_panel_metric_is_produced(obs_config: ObsConfig) -> None:
             for sel in promql.selectors(expr, f"{panel.file}: {panel.title}"):
                 if sel.metric and sel.metric not in produced:
                     missing.setdefault(sel.metric, []).append(panel.id)
-    judge_named(
-        obs_config,
-        "dashboard-metrics-produced",
-        sorted(missing),
-        f"panels read metrics nothing in the config produces: {missing}",
+    judge(
+        holds=not missing,
+        finding=universal_finding(obs_config, "dashboard-metrics-produced"),
+        observed=[f"{panel}: {metric}" for metric, ids in missing.items() for panel in ids],
+        failure=f"panels read metrics nothing in the config produces: {missing}",
     )
 
 
@@ -89,17 +91,23 @@ def test_mirrored_panel_reads_what_its_rule_reads(obs_config: ObsConfig, mirror:
 
 
 @pytest.mark.requires("scenarios/dashboards", "rules")
-def test_mirrored_panel_unit_and_red_threshold(
-    request: pytest.FixtureRequest, obs_config: ObsConfig, mirror: Mirror
-) -> None:
+def test_mirrored_panel_unit_and_red_threshold(obs_config: ObsConfig, mirror: Mirror) -> None:
     """The panel turns red exactly where its alert fires, in the intended unit."""
-    expect_known_finding(request, obs_config, f"dashboard-mirrors-{mirror.alert.lower()}")
     panel, expr = mirror_of(obs_config, mirror)
     compared = alert_threshold(expr, f"alert {mirror.alert}")
     assert compared and compared[1] in (">", ">="), f"{mirror.alert} is not `value > threshold`"
     threshold = compared[2] * mirror.scale
-    assert panel.unit == mirror.unit, f"{panel.id}: unit {panel.unit!r}, intended {mirror.unit!r}"
-    assert panel.red_threshold() == pytest.approx(threshold), (
-        f"{panel.id} turns red at {panel.red_threshold()} {panel.unit}, but {mirror.alert} "
-        f"fires above {compared[2]} (x{mirror.scale:g} = {threshold:g} {panel.unit})"
+    offenders = []
+    if panel.unit != mirror.unit:
+        offenders.append(f"{panel.id}: unit {panel.unit!r}, intended {mirror.unit!r}")
+    if panel.red_threshold() != pytest.approx(threshold):
+        offenders.append(
+            f"{panel.id}: red at {panel.red_threshold()} {panel.unit}, {mirror.alert} fires "
+            f"above {compared[2]} (x{mirror.scale:g} = {threshold:g} {panel.unit})"
+        )
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, f"dashboard-mirrors-{mirror.alert.lower()}"),
+        observed=offenders,
+        failure="\n".join(offenders),
     )

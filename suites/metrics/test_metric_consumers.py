@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from obsgate.config import ObsConfig, load_yaml_documents
-from obsgate.findings import FINDINGS_FILE, PinnedFinding, judge_with_finding, known_finding
+from obsgate.findings import FINDINGS_FILE, judge, universal_finding
 from obsgate.promql import Selector, selectors
 from obsgate.refapp.intent import not_app_metrics
 from obsgate.refapp.settings import load_settings
@@ -73,11 +73,10 @@ def test_every_app_metric_the_config_queries_is_defined(obs_config: ObsConfig) -
         if defined_name(str(sel.metric), defined) is None:
             base = re.sub(r"_(bucket|count|sum)$", "", str(sel.metric))
             undefined.setdefault(base, set()).add(where)
-    finding = known_finding(obs_config, "consumer-metrics-defined")
-    judge_with_finding(
-        intent_holds=not undefined,
-        observed=bool(finding) and all(name in str(finding) for name in undefined),
-        finding=PinnedFinding(id="consumer-metrics-defined", text=finding, known=True),
+    judge(
+        holds=not undefined,
+        finding=universal_finding(obs_config, "consumer-metrics-defined"),
+        observed=undefined,
         failure="queried but defined nowhere in metrics/instrumentation.yaml "
         f"(an exporter's metric belongs in not_app_metrics; a known one in {FINDINGS_FILE}): "
         + "; ".join(f"{m} by {sorted(w)}" for m, w in sorted(undefined.items())),

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from obsgate.config import ObsConfig
-from obsgate.findings import finding_reason, known_finding
+from obsgate.config import ObsConfig, load_yaml
+from obsgate.findings import finding_reason, judge, known_finding, universal_finding
 from obsgate.logship import shipper_settings
+from obsgate.logship.fluentbit import CONFIG_FILE
+from obsgate.logship.fluentbit_conf import is_on, parse_conf, plugins
 from obsgate.redaction.logstore import LeakFound, LogStore, Placement, new_secret
 from obsgate.refapp.logs import make_logger
 from obsgate.refapp.redaction import PinoRedactor
@@ -78,28 +80,27 @@ def test_one_megabyte_line_leaks_nothing_and_the_next_line_is_kept(
     store.assert_nowhere([Placement(secret, "a 1 MB pino line", ("password",), "password")])
 
 
-class NotStored(AssertionError):
-    """A line the pipeline neither stored nor counted in a metric."""
-
-
-def test_one_megabyte_line_is_stored_or_counted_in_a_metric(
-    request: pytest.FixtureRequest,
-    container_log: tuple[Path, LogStore],
-    obs_config: ObsConfig,
-    tmp_path: Path,
-) -> None:
-    """Fluent Bit's tail exports records, bytes and files opened, closed and rotated: a
-    line it skips is counted in no metric, so the pipeline must store it."""
-    text = known_finding(obs_config, "fluentbit-long-lines-dropped")
-    if text:
-        reason = finding_reason("fluentbit-long-lines-dropped", text)
-        request.applymarker(pytest.mark.xfail(strict=True, raises=NotStored, reason=reason))
-    path, store = container_log
-    case = uuid.uuid4().hex
-    append(path, pino_line(obs_config, tmp_path, {"gate_case": case, "blob": "x" * ONE_MB}))
-    report = store.ship()
-    if not store.docs("gate_case", [case]):
-        raise NotStored(f"the 1 MB line was not stored, and no metric counts it: {report.dropped}")
+def test_tail_input_joins_the_runtime_s_split_lines(obs_config: ObsConfig) -> None:
+    """In Kubernetes, docker (json-file) and containerd (CRI) split a line longer than
+    16 KiB into fragments before Fluent Bit reads it, so no line reaches Skip_Long_Lines;
+    the tail input must join the fragments with a multiline parser (`docker`, `cri`), or
+    each fragment fails Merge_Log (not JSON) and is stored raw, its fields unparsed."""
+    path = obs_config.path(CONFIG_FILE)
+    data = (load_yaml(Path(path)) or {}).get("data") or {}
+    conf = parse_conf(data["fluent-bit.conf"], f"{path} (fluent-bit.conf)")
+    joined = {"docker", "cri"}
+    unjoined = [
+        f"[INPUT] tail {tail.get('Path')} (line {tail.line})"
+        for tail in plugins(conf, "INPUT", "tail")
+        if not joined <= {p.strip() for v in tail.values("multiline.parser") for p in v.split(",")}
+        and not is_on(tail.get("Docker_Mode"))
+    ]
+    judge(
+        holds=not unjoined,
+        finding=universal_finding(obs_config, "fluentbit-split-lines-not-joined"),
+        observed=[u.split(" (line")[0] for u in unjoined],
+        failure=f"tail inputs without `multiline.parser docker, cri`: {unjoined}",
+    )
 
 
 def test_invalid_utf8_is_stored_and_stays_redacted(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import PinnedFinding, judge_with_finding
+from obsgate.findings import judge
 from obsgate.params import parametrize_from_config
 from obsgate.scenarios.routing import RouteCase, load_route_cases
 from obsgate.stack.endpoint import Endpoint
@@ -26,15 +26,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_from_config(metafunc, "case", load_route_cases, id_of=lambda c: c.id)
 
 
-def judge_routing(case: RouteCase, routing: Path | str) -> None:
+def judge_routing(case: RouteCase, routing: Path | str, config: ObsConfig) -> None:
     """amtool's answer for the case's labels, from a config file or a running Alertmanager,
     must be exactly the intended receivers, each once."""
     got = amtool.routes_test(routing, case.labels)
     twice = sorted(r for r, n in Counter(got).items() if n > 1)
-    judge_with_finding(
-        intent_holds=sorted(set(got)) == sorted(case.receivers) and not twice,
+    judge(
+        holds=sorted(set(got)) == sorted(case.receivers) and not twice,
         observed=tuple(sorted(got)),
-        finding=PinnedFinding(id=case.entry_id, text=case.finding, known=case.finding_receivers),
+        finding=case.finding_pin(config),
         failure=f"{case.id} ({case.file.name}): {case.intent}\n"
         f"labels {case.labels}\n"
         f"  expected receivers {sorted(case.receivers)}\n"
@@ -46,18 +46,18 @@ def judge_routing(case: RouteCase, routing: Path | str) -> None:
 
 
 def test_label_set_reaches_exactly_the_intended_receivers(
-    case: RouteCase, offline_alertmanager_config: Path
+    case: RouteCase, offline_alertmanager_config: Path, obs_config: ObsConfig
 ) -> None:
-    judge_routing(case, offline_alertmanager_config)
+    judge_routing(case, offline_alertmanager_config, obs_config)
 
 
 @pytest.mark.needs("alertmanager")
 def test_running_alertmanager_routes_label_set_as_intended(
-    case: RouteCase, alertmanager: Endpoint
+    case: RouteCase, alertmanager: Endpoint, obs_config: ObsConfig
 ) -> None:
     """The config the Alertmanager under test has loaded routes as intended: on a staging
     deployment (--stack external), this is the check that what runs is what was reviewed."""
-    judge_routing(case, alertmanager.url)
+    judge_routing(case, alertmanager.url, obs_config)
 
 
 def test_every_alert_rule_has_routing_intent(obs_config: ObsConfig) -> None:

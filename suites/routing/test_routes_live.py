@@ -14,7 +14,7 @@ import pytest
 from obsgate.applicability import placeholder
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.findings import judge_with_finding
+from obsgate.findings import judge
 from obsgate.options import config_dir
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
@@ -95,10 +95,10 @@ def test_alert_reaches_the_intended_receivers_live(
             if n.answered >= 300 and n.mentions(case.alert)
         }
     )
-    judge_with_finding(
-        intent_holds=got == sorted(case.receivers),
+    judge(
+        holds=got == sorted(case.receivers),
         observed=tuple(got),
-        finding=case.live_finding_pin(chosen_line()),
+        finding=case.live_finding_pin(chosen_line(), obs_config),
         failure=f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")

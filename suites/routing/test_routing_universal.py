@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import expect_known_finding
+from obsgate.findings import judge, universal_finding
 from obsgate.scenarios.route_tree import Route, route_tree
 from obsgate.scenarios.routing import produced_alerts
 from obsgate.stack.alertmanager_config import (
@@ -76,33 +76,36 @@ def test_no_alert_is_routed_nowhere(
 
 @pytest.mark.requires("rules")
 def test_every_route_is_reachable_by_an_alert_the_rules_produce(
-    obs_config: ObsConfig, offline_alertmanager_config: Path, request: pytest.FixtureRequest
+    obs_config: ObsConfig, offline_alertmanager_config: Path
 ) -> None:
     """A route no alert can reach is dead config, or a team that is never told anything.
     The root receiver is the fallback for unknown alerts and is exempt."""
-    expect_known_finding(request, obs_config, "routes-reachable")
     cfg = obs_config.alertmanager()
     reached: set[str] = set()
     for labels in produced_alerts(obs_config):
         reached |= set(amtool.routes_test(offline_alertmanager_config, labels))
     dead = sorted(receivers_referenced(cfg["route"]) - reached - {cfg["route"]["receiver"]})
-    assert not dead, (
-        f"routes whose receivers no alert of the rules ever reaches: {dead} "
-        f"(the rules reach {sorted(reached)})"
+    judge(
+        holds=not dead,
+        finding=universal_finding(obs_config, "routes-reachable"),
+        observed=dead,
+        failure=f"routes whose receivers no alert of the rules ever reaches: {dead} "
+        f"(the rules reach {sorted(reached)})",
     )
 
 
 def test_every_template_a_receiver_uses_exists(
     obs_config: ObsConfig,
     offline_adapter: AlertmanagerConfigAdapter,
-    request: pytest.FixtureRequest,
 ) -> None:
     """Judged by real amtool rendering: a missing template fails every notification."""
-    expect_known_finding(request, obs_config, "alertmanager-templates-exist")
     missing = offline_adapter.missing_templates()
-    assert not missing, (
-        "receivers call templates that neither Alertmanager's defaults nor the config's "
-        f"template files define: {missing}"
+    judge(
+        holds=not missing,
+        finding=universal_finding(obs_config, "alertmanager-templates-exist"),
+        observed=[f"{receiver}: {name}" for receiver, names in missing.items() for name in names],
+        failure="receivers call templates that neither Alertmanager's defaults nor the "
+        f"config's template files define: {missing}",
     )
 
 

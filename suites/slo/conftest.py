@@ -71,12 +71,12 @@ def slo_intent(obs_config: ObsConfig) -> SLOIntent:
 
 
 @pytest.fixture
-def judge_slo(slo_intent: SLOIntent, slo: SLO):
+def judge_slo(slo_intent: SLOIntent, slo: SLO, obs_config: ObsConfig):
     """`judge_slo(check, ok, failure)`: pass, fail, or an expected failure if the config
     declares a finding of `check` for this SLO and the failure shows it."""
 
     def verdict(check: str, ok: bool, failure: str) -> None:
-        judge(ok, failure, slo_intent.finding(check, slo.id), check)
+        judge(ok, failure, slo_intent.finding(check, slo.id), check, obs_config)
 
     return verdict
 

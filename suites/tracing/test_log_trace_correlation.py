@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from obsgate.config import ObsConfig
-from obsgate.findings import PinnedFinding, judge_with_finding
+from obsgate.findings import declared_finding, judge
 from obsgate.logship import LogShipper, ShipReport
 from obsgate.logship.shipper import Line
 from obsgate.stack.endpoint import Endpoint
@@ -115,10 +115,10 @@ def test_line_as_fluent_bit_enriches_it_keeps_its_trace_in_the_store(
     finally:
         requests.delete(f"{elasticsearch.url}/{index}", timeout=30)
     finding_id, _, text = (tracing_intent.enriched_line_finding or "").partition(": ")
-    judge_with_finding(
-        intent_holds=kept == sent.trace_id,
+    judge(
+        holds=kept == sent.trace_id,
         observed=error,
-        finding=PinnedFinding(id=finding_id, text=text or None, known="illegal_argument_exception"),
+        finding=declared_finding(obs_config, finding_id, text, "illegal_argument_exception"),
         failure="Elasticsearch did not keep the line as Fluent Bit would send it "
         f"({error or 'stored'}, trace id {kept!r}): {json.dumps(record)[:600]}\n"
         f"{result.text[:600]}",

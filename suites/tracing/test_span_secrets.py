@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from obsgate.findings import PinnedFinding, judge_with_finding
+from obsgate.config import ObsConfig
+from obsgate.findings import declared_finding, judge
 from obsgate.tracing.intent import TRACE_INTENT, TraceIntent
 from obsgate.tracing.jaeger_query import JaegerQuery
 from obsgate.tracing.shape import is_server
@@ -24,7 +25,7 @@ ALNUM = string.ascii_letters + string.digits
 
 
 def test_api_key_in_path_stays_out_of_spans(
-    caller: Caller, jaeger_query: JaegerQuery, tracing_intent: TraceIntent
+    caller: Caller, jaeger_query: JaegerQuery, tracing_intent: TraceIntent, obs_config: ObsConfig
 ) -> None:
     if not tracing_intent.secret_path:
         pytest.fail(f"{TRACE_INTENT} names no secret_in_path: nothing to check")
@@ -47,13 +48,11 @@ def test_api_key_in_path_stays_out_of_spans(
         | {k for s in trace.spans for k, v in s.tags.items() if key in str(v)}
     )
     finding_id, _, text = (tracing_intent.secret_finding or "").partition(": ")
-    judge_with_finding(
-        intent_holds=not leaks,
+    judge(
+        holds=not leaks,
         observed=leaks,
-        finding=PinnedFinding(
-            id=finding_id,
-            text=text or None,
-            known=sorted(tracing_intent.secret_finding_attributes),
+        finding=declared_finding(
+            obs_config, finding_id, text, sorted(tracing_intent.secret_finding_attributes)
         ),
         failure=f"the API key of GET {path} is in clear in Jaeger, in {leaks}:\n{trace.describe()}",
     )

@@ -21,10 +21,17 @@ TABLE = textwrap.dedent(
 
     ## Findings of the shipped config
 
+    ### defect
+
+    | id | finding |
+    |---|---|
+    | `bad-template`, and live: `warning-platform` | an undefined template |
+
+    ### hardening
+
     | id | finding |
     |---|---|
     | `dead-route` (routing) | a route nothing reaches |
-    | `bad-template`, and live: `warning-platform` | an undefined template |
 
     ## Another section
 
@@ -33,9 +40,17 @@ TABLE = textwrap.dedent(
 )
 
 
-def report(*ids: str) -> str:
-    rows = "\n".join(f"| `{i}` | routing | text | `suites/x.py::t` |" for i in ids)
-    return f"# Findings\n\n| id | suite | finding | tests |\n|---|---|---|---|\n{rows}\n"
+def report(*ids: str, hardening: tuple[str, ...] = ("dead-route",)) -> str:
+    out = "# Findings\n"
+    for category in ("defect", "hardening"):
+        rows = [
+            f"| `{i}` | seed:1 | routing | text | `suites/x.py::t` |"
+            for i in ids
+            if (i in hardening) == (category == "hardening")
+        ]
+        head = "| id | rests on | suite | finding | tests |\n|---|---|---|---|---|"
+        out += f"\n## {category}\n\n{head}\n" + "\n".join(rows) + "\n" if rows else ""
+    return out
 
 
 def test_reason_round_trips_id_and_text() -> None:
@@ -60,6 +75,16 @@ def test_a_finding_missing_from_the_table_is_named() -> None:
     problems = disagreements(TABLE, report("dead-route", "bad-template", "warning-platform", "x"))
     assert problems == [
         "finding x shown by the run is not in the findings table of docs/findings.md"
+    ]
+
+
+def test_a_finding_filed_under_another_category_is_named() -> None:
+    problems = disagreements(
+        TABLE, report("dead-route", "bad-template", "warning-platform", hardening=())
+    )
+    assert problems == [
+        "finding dead-route is a defect in the run's report but filed under hardening in "
+        "docs/findings.md"
     ]
 
 

@@ -1,0 +1,54 @@
+"""What the gate's Alertmanager adapter must change to run the config, where the change
+changes meaning: each is checked on the config as written, so the report says what
+production does, while the rest of the routing suite runs on the adapted config."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from obsgate.config import ObsConfig
+from obsgate.findings import judge, universal_finding
+from obsgate.tools import amtool
+
+pytestmark = [pytest.mark.routing]
+_FAILED = re.compile(r"FAILED: (?P<why>.+)")
+V1_KEYS = ("service_key", "service_key_file")
+
+
+def test_alertmanager_loads_the_config_as_written(obs_config: ObsConfig, tmp_path: Path) -> None:
+    """Alertmanager expands no `${VAR}`: the file it is given must load as it is written.
+    (The adapter substitutes each variable so the rest of the gate can run.)"""
+    source = obs_config.alertmanager_source()
+    as_written = tmp_path / "alertmanager.yaml"
+    as_written.write_text(source.text)
+    result = amtool.check_config(as_written)
+    errors = sorted({m["why"].strip() for m in _FAILED.finditer(result.output)})
+    judge(
+        holds=result.ok,
+        finding=universal_finding(obs_config, "alertmanager-env-vars-not-expanded"),
+        observed=errors or [result.output.strip()],
+        failure=f"amtool check-config rejects {source.describe()} as written:\n{result.describe()}",
+    )
+
+
+def test_pagerduty_receivers_use_events_api_v2(obs_config: ObsConfig) -> None:
+    """`service_key` selects PagerDuty's Events API v1, at an endpoint built into
+    Alertmanager: it ignores `pagerduty_url` and the v1 event carries no `severity`. (The
+    adapter turns it into a v2 `routing_key`, so the gate can point it at its sink.)"""
+    offenders = sorted(
+        f"{receiver.get('name')}: {key}"
+        for receiver in obs_config.alertmanager().get("receivers") or []
+        for entry in receiver.get("pagerduty_configs") or []
+        for key in V1_KEYS
+        if key in entry
+    )
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "pagerduty-events-api-v1"),
+        observed=offenders,
+        failure=f"{obs_config.alertmanager_source().describe()}: PagerDuty receivers on "
+        f"Events API v1 (use routing_key, Events API v2): {offenders}",
+    )

@@ -1,0 +1,62 @@
+"""A pinned universal finding hides nothing: one more offender of the same check, added in a
+copy of the config by a one-line change, turns the check red, and the failure names it.
+
+Each case runs the one check as a child gate, on the copy and, as the control, on the seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gate_subprocess import RULES, Breakage, copy_config, edit, run_gate
+
+CASES = [
+    Breakage(
+        id="rule-labels-attached-by-scrape",
+        old='up{namespace="mindweave-services"} == 0',
+        new='up{namespace="mindweave-services",cluster="mindweave-production"} == 0',
+        must_fail=("suites/alerts", "test_rules_select_on_labels_the_scrape_config_attaches"),
+        must_say="not in the finding: ['ServiceDown: up cluster']",
+        file=RULES,
+    ),
+    Breakage(
+        id="dashboard-metrics-produced",
+        old='phase=\\"Running\\"})"',
+        new='phase=\\"Running\\"}) + sum(kube_pod_info)"',
+        must_fail=("suites/dashboards", "test_every_panel_metric_is_produced"),
+        must_say="not in the finding: ['mindweave-overview/Active Pods: kube_pod_info']",
+        file=Path("dashboards") / "mindweave-overview.json",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_a_second_offender_turns_the_pinned_finding_red(tmp_path: Path, case: Breakage) -> None:
+    suite, test = case.must_fail
+    assert case.file is not None
+    seed = run_gate("-k", test, junit=tmp_path / "seed.xml", suite=suite)
+    assert seed.returncode == 0 and "1 xfailed" in seed.output, seed.describe()
+    config = copy_config(tmp_path / "config")
+    edit(config / case.file, case.old, case.new)
+    run = run_gate(f"--obs-config={config}", "-k", test, junit=tmp_path / "junit.xml", suite=suite)
+    assert run.returncode == 1, run.describe()
+    assert test in run.failed, run.describe()
+    assert case.must_say in run.output, run.describe()
+    assert f"the finding {case.id} does not explain this" in run.output, run.describe()
+
+
+def test_a_changed_label_of_a_scenario_finding_s_alert_turns_it_red(tmp_path: Path) -> None:
+    """The twelvefold spike's finding pins the alert promtool got, labels included: with
+    UnusualApiCallSpike's severity changed, its wrong description no longer counts as the
+    finding."""
+    test = "test_alert_scenario_exact and twelvefold"
+    config = copy_config(tmp_path / "config")
+    edit(config / RULES, "severity: info", "severity: warning")
+    run = run_gate(f"--obs-config={config}", "-k", test, junit=tmp_path / "junit.xml")
+    assert run.returncode == 1, run.describe()
+    assert "the finding api-call-spike-twelvefold-fires does not explain this" in run.output, (
+        run.describe()
+    )
+    assert '"severity": "warning"' in run.output, run.describe()
