@@ -192,6 +192,11 @@ def validate(config: pytest.Config) -> None:
         )
 
 
+def services_kind(config: pytest.Config) -> str:
+    """node or python: which services under test the run starts (--services)."""
+    return str(config.getoption("services", default=None) or DEFAULT_SERVICES)
+
+
 def server_versions(config: pytest.Config) -> str:
     return str(config.getoption("server_versions", default=None) or DEFAULT_SERVER_VERSIONS)
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from obsgate.redaction.logstore import LogStore, Placement, new_secret
+from obsgate.redaction.senders import traceparent
 from obsgate.stack.endpoint import Endpoint
 
 from .conftest import RedactionIntent
@@ -34,17 +35,17 @@ def test_login_logs_the_email_hash_and_never_the_address(
     local = f"Gate{uuid.uuid4().hex}"
     email = f"{local}@Example.COM"  # mixed case: the hash is of the lower-cased address
     password = new_secret("password") if outcome == "success" else ""
-    request_id = uuid.uuid4().hex
+    trace_id = uuid.uuid4().hex  # authLogger's lines carry the trace id, no request_id
     resp = requests.post(
         f"{refapp.url}/api/v1/auth/login",
         json={"email": email, "password": password},
-        headers={"x-request-id": request_id},
+        headers=traceparent(trace_id),
         timeout=10,
     )
     assert resp.status_code == (200 if outcome == "success" else 401), resp.text
     report = log_store.ship()
     assert not report.dropped, report.dropped
-    lines = [d for d in log_store.docs("request_id", [request_id]) if d.get("category") == "auth"]
+    lines = [d for d in log_store.docs("trace_id", [trace_id]) if d.get("category") == "auth"]
     assert [d.get("event") for d in lines] == [f"login.{outcome}"], lines
     stored = lines[0].get(spec["field"])
     assert stored == expected_hash(email, spec), (
