@@ -19,7 +19,7 @@ STACKS = ("auto", "process", "containers", "external")
 SERVER_VERSIONS = ("current", "debian")
 # The services under test: the seed's TypeScript under Node, or the Python model of it.
 SERVICES = ("node", "python")
-DEFAULT_SERVICES = "python"
+DEFAULT_SERVICES = "node"
 SERVICES_ENV = "OBS_SERVICES"
 # The suites (and benchmarks) by marker: `pytest -k alerts` or `-m load` selects one.
 SUITE_MARKERS = {
