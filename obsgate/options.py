@@ -19,7 +19,7 @@ STACKS = ("auto", "process", "containers", "external")
 SERVER_VERSIONS = ("current", "debian")
 # The services under test: the seed's TypeScript under Node, or the Python model of it.
 SERVICES = ("node", "python")
-DEFAULT_SERVICES = "python"
+DEFAULT_SERVICES = "node"
 SERVICES_ENV = "OBS_SERVICES"
 # The suites (and benchmarks) by marker: `pytest -k alerts` or `-m load` selects one.
 SUITE_MARKERS = {
@@ -190,6 +190,11 @@ def validate(config: pytest.Config) -> None:
             f"--obs-config {directory}: no such directory (point it at your config dir; "
             "see docs/config.md for the layout)"
         )
+
+
+def services_kind(config: pytest.Config) -> str:
+    """node or python: which services under test the run starts (--services)."""
+    return str(config.getoption("services", default=None) or DEFAULT_SERVICES)
 
 
 def server_versions(config: pytest.Config) -> str:

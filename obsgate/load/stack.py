@@ -1,4 +1,5 @@
-"""The load gate's own stack: the reference app, Prometheus, Alertmanager and a sink.
+"""The load gate's own stack: the services under test (--services, as their contract
+says), the upstream stub, Prometheus, Alertmanager and a sink.
 
 Its own, not the run's shared servers: load must not slow another suite's live replay, and
 an alert the load raises must not reach another suite's sink. Kafka and Redis are the
@@ -25,7 +26,9 @@ import yaml
 
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, ServiceError
-from obsgate.refapp.fixtures import start_service
+from obsgate.options import DEFAULT_SERVICES
+from obsgate.refapp.fixtures import start_service, start_under_contract
+from obsgate.services.contract import services_under_test
 from obsgate.sinks.service import SinkClient
 from obsgate.slo.rules import rule_groups
 from obsgate.slo.spec import config_slos
@@ -185,12 +188,13 @@ def write_app_targets(
 @dataclass(frozen=True, kw_only=True)
 class LoadStackSettings:
     """What the load gate's servers run: the config under test, the factor its rules are
-    scaled by, and the run's Redis and Kafka, which the app uses."""
+    scaled by, the run's Redis and Kafka, which the app uses, and which services under test."""
 
     config: ObsConfig
     factor: float
     redis: Endpoint
     kafka: KafkaEndpoint
+    services: str = DEFAULT_SERVICES  # node or python (obsgate/services/contract.py)
 
 
 def start_load_stack(
@@ -205,24 +209,25 @@ def start_load_stack(
             config=config, factor=factor, write_config=write_prometheus_config, prefix="load-"
         ),
     )
-    common = {
-        "MW_OBS_CONFIG_DIR": str(config.root),
-        "MW_REDIS_URL": f"redis://{redis.host}:{redis.port}/1",
-        "MW_KAFKA_BOOTSTRAP": kafka.bootstrap,
-        "MW_USAGE_TOPIC": USAGE_TOPIC,
+    services = services_under_test(settings.services, config.root)
+    wired = {  # no otlp: spans under load go to the services' fallback, exported nowhere
+        "redis": f"redis://{redis.host}:{redis.port}/1",
+        "kafka": kafka.bootstrap,
+        "topic": USAGE_TOPIC,
+        "consumer_group": "usage-tracker-load",
     }
     upstream = registry.get_or_start(
         "load-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
     )
-    tracker_env = {**common, "SERVICE_NAME": TRACKER, "MW_CONSUMER_GROUP": "usage-tracker-load"}
     tracker = registry.get_or_start(
         "load-usage-tracker",
-        lambda wd: start_service(TRACKER, "usage_tracker", wd, tracker_env, "/health"),
+        lambda wd: start_under_contract(services.usage_tracker, wd, wired),
     )
-    gateway_env = {**common, "SERVICE_NAME": GATEWAY, "MW_UPSTREAM_URL": upstream.url}
     gateway = registry.get_or_start(
         "load-gateway",
-        lambda wd: start_service(GATEWAY, "gateway", wd, gateway_env, "/health/ready"),
+        lambda wd: start_under_contract(
+            services.gateway, wd, {**wired, "upstream": upstream.url}, services.changes
+        ),
     )
     write_app_targets(config, Path(alerting.prometheus.file_sd_dir), gateway, tracker)
     return LoadStack(

@@ -9,6 +9,7 @@ query for it finds every occurrence in any text field of any index.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,9 @@ from obsgate.logship import LogShipper, ShipperSettings, ShipReport
 
 ALL_INDICES = "*"
 MAX_DOCS = 10_000
+# Ship again after this pause until a pass finds no new line (at most this many passes).
+SETTLE_SECONDS = 0.1
+SETTLE_PASSES = 20
 
 
 def new_secret(kind: str) -> str:
@@ -76,8 +80,16 @@ class LogStore:
         self.shipper.start_at_end()
 
     def ship(self) -> ShipReport:
-        """Ship every complete new line, then refresh so that a search sees them."""
-        report = self.shipper.ship_new_lines()
+        """Ship every complete new line, until a pass finds none, then refresh so that a
+        search sees them. pino writes asynchronously (sonic-boom): a line logged before a
+        response was sent may reach the file a moment after the client has its answer."""
+        report = ShipReport()
+        for _ in range(SETTLE_PASSES):
+            time.sleep(SETTLE_SECONDS)
+            new = self.shipper.ship_new_lines()
+            report.add(new)
+            if not (new.shipped or new.dropped):
+                break
         self.refresh()
         return report
 

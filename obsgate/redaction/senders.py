@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 
+from obsgate.redaction.events import EventLogger
 from obsgate.redaction.logstore import Placement, new_secret
-from obsgate.refapp.logs import PinoLogger
 from obsgate.stack.endpoint import Endpoint
 
 # Routes of the gateway that log part of the request body, with the key they log it under.
@@ -20,11 +20,19 @@ AUDIT_EVENT = "audit.action"
 VIOLATION_EVENT = "policy.violation"  # a compliance warning logs the request's `context`
 
 
+def traceparent(trace_id: str) -> dict[str, str]:
+    """The W3C header that puts a request in trace `trace_id`. The seed's mixin writes the
+    active trace id into every line, the event loggers' too: authLogger, auditLogger and
+    governanceLogger are module-level, so their lines carry no request_id."""
+    return {"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}
+
+
 def post_logged_body(
-    app: Endpoint, request_id: str, route: str, nested: dict[str, Any], headers: dict[str, str]
+    app: Endpoint, trace_id: str, route: str, nested: dict[str, Any], headers: dict[str, str]
 ) -> tuple[str, tuple[str, ...], str]:
-    """POST `nested` where the gateway logs it: (channel, path prefix, event of the line)."""
-    hdrs = {"x-request-id": request_id, **headers}
+    """POST `nested` where the gateway logs it, in trace `trace_id`: (channel, path prefix,
+    event of the line)."""
+    hdrs = {"x-request-id": uuid.uuid4().hex, **traceparent(trace_id), **headers}
     if route == "usage":
         body = {"org_id": str(uuid.uuid4()), "project_id": "42", "model": "claude-3-5-sonnet"}
         resp = requests.post(
@@ -58,16 +66,18 @@ class RequestCase:
     intent: str
 
 
-def send_request_case(app: Endpoint, request_id: str, case: RequestCase) -> list[Placement]:
-    """Secrets under the case's keys one level into the logged body, and in its headers."""
+def send_request_case(app: Endpoint, case: RequestCase) -> list[Placement]:
+    """Secrets under the case's keys one level into the logged body, and in its headers;
+    each line found again by its trace id."""
     secrets = {key: new_secret(key) for key in case.keys}
     header_secrets = {h: new_secret(h) for h in case.headers}
     header_values = {
         h: (f"Bearer {s}" if h == "authorization" else f"session={s}" if h == "cookie" else s)
         for h, s in header_secrets.items()
     }
-    channel, prefix, event = post_logged_body(app, request_id, case.route, secrets, header_values)
-    locator = {"request_id": request_id, "event": event}
+    trace_id = uuid.uuid4().hex
+    channel, prefix, event = post_logged_body(app, trace_id, case.route, secrets, header_values)
+    locator = {"trace_id": trace_id, "event": event}
     out = [
         Placement(s, channel, (*prefix, k), case.intent.format(key=k), locator)
         for k, s in secrets.items()
@@ -90,7 +100,7 @@ class EventCase:
     level: str = "info"
 
 
-def log_event_case(logger: PinoLogger, case_id: str, case: EventCase) -> list[Placement]:
+def log_event_case(logger: EventLogger, case_id: str, case: EventCase) -> list[Placement]:
     """The case's log call, every value a fresh secret."""
     placements = []
     obj: dict[str, Any] = {"gate_case": case_id, "event": "gate.redaction"}

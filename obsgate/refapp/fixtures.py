@@ -33,6 +33,7 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
+from obsgate.options import services_kind
 from obsgate.services.contract import PORT, ServiceDef, ServicesUnderTest, services_under_test
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import AppEndpoint, Endpoint, JaegerEndpoint, KafkaEndpoint
@@ -208,7 +209,7 @@ def refapp(
         request.getfixturevalue(name) if run_needs(request.session, name) else None
         for name in ("kafka", "jaeger")
     )
-    kind = str(pytestconfig.getoption("services", default="python"))
+    kind = services_kind(pytestconfig)
     return start_refapp(services_under_test(kind, obs_config.root), redis, kafka, jaeger)
 
 

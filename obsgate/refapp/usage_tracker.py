@@ -15,8 +15,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from aiokafka import AIOKafkaConsumer
 from opentelemetry import propagate
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.trace import SpanKind
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -51,6 +54,16 @@ OWN_METRICS = (
     MetricDef("usage_events_received_total", "counter", ("topic",)),
     MetricDef("usage_events_dropped_total", "counter", ("topic", "reason")),
 )
+
+
+def js_number(value: Any, convert: Callable[[float], Any]) -> Any:
+    """`Number(value)` as the Node tracker reads a count: null is 0, what does not parse is
+    NaN, which Redis refuses (so the error names Redis' reply, not the value)."""
+    try:
+        number = float(0 if value is None else value)
+    except (TypeError, ValueError):
+        return "NaN"
+    return "NaN" if math.isnan(number) or math.isinf(number) else convert(number)
 
 
 class UsageTracker:
@@ -112,7 +125,7 @@ class UsageTracker:
                     },
                     "usage event processed",
                 )
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RedisError) as exc:
                 record_exception(span, exc)
                 self.instruments.inc("usage_events_dropped_total", {**labels, "reason": "invalid"})
                 self.logger.error({"err": exc, "offset": message.offset}, "usage event dropped")
@@ -126,11 +139,11 @@ class UsageTracker:
 
     async def count(self, key: str, event: dict[str, Any]) -> None:
         for field in ("input_tokens", "output_tokens"):
-            value = int(event.get(field, 0))
+            value = js_number(event.get(field, 0), math.trunc)
             await redis_op(
                 self.instruments, "hincrby", lambda f=field, v=value: self.redis.hincrby(key, f, v)
             )
-        cost = float(event.get("cost_cents", 0))
+        cost = js_number(event.get("cost_cents", 0), float)
         await redis_op(
             self.instruments,
             "hincrbyfloat",

@@ -34,7 +34,8 @@ class ServiceDef:
     metrics_path: str = "/metrics"
     logs: str = "stdout"  # "stdout", or the env variable that names its log file
     # role -> env variable: otlp (OTLP endpoint URL), redis (redis:// URL), kafka
-    # (bootstrap host:port), upstream (the upstream stub's URL), topic (usage topic)
+    # (bootstrap host:port), upstream (the upstream stub's URL), topic (usage topic),
+    # consumer_group (the usage-tracker's Kafka consumer group)
     wiring: Mapping[str, str] = field(default_factory=dict)
     otlp: str = "http"  # which of Jaeger's OTLP receivers it speaks: grpc or http
     otlp_fallback: str = ""  # the otlp value when the run has no Jaeger ("": unset)
@@ -66,6 +67,7 @@ WIRING = {
     "kafka": "MW_KAFKA_BOOTSTRAP",
     "upstream": "MW_UPSTREAM_URL",
     "topic": "MW_USAGE_TOPIC",
+    "consumer_group": "MW_CONSUMER_GROUP",
 }
 
 

@@ -1,15 +1,16 @@
 """The redaction suite's intent (from the config dir) and the log store it searches.
 
-Two sources write what the store receives, both configured from the config under test:
-the reference app's real processes (the api-gateway's JSON log and its stderr, as Fluent
-Bit tails a container's log, and the usage-tracker's log when the run has Kafka), and
-`event_logger`, the app's own pino logger (obsgate.refapp.logs) with the config's redact
-paths and censor, for log events no route writes (a top-level `ssn`, a secret in a
-message): every MindWeave service logs through that logger.
+Two sources write what the store receives, both built from the config under test: the
+services' real processes (the api-gateway's JSON log and its stderr, as Fluent Bit tails a
+container's log, and the usage-tracker's log when the run has Kafka), and `event_logger`,
+the services' own logger (on node the seed's logger.ts under real pino), for log events no
+route writes (a top-level `ssn`, a secret in a message): every MindWeave service logs
+through that logger.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,9 @@ import pytest
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError, GateError
 from obsgate.logship import shipper_settings
+from obsgate.options import services_kind
+from obsgate.redaction.events import EventLogger, open_event_logger
 from obsgate.redaction.logstore import LogStore
-from obsgate.refapp.logs import PinoLogger, make_logger
-from obsgate.refapp.redaction import PinoRedactor
-from obsgate.refapp.settings import load_settings
 from obsgate.stack.endpoint import Endpoint
 
 INTENT_FILE = "scenarios/redaction/never-logged.yaml"
@@ -94,9 +94,10 @@ def log_store(
 
 
 @pytest.fixture(scope="session")
-def event_logger(log_store: LogStore, obs_config: ObsConfig) -> PinoLogger:
-    """The app's logger as a MindWeave service configures it, from the config under test."""
-    settings = load_settings(obs_config.root)
-    redactor = PinoRedactor(settings.redact_paths, settings.censor)
-    base = {"service": "gate-redaction", "version": "1.0.0", "environment": "test"}
-    return make_logger(log_store.events_file, redactor, base)  # type: ignore[attr-defined]
+def event_logger(
+    log_store: LogStore, obs_config: ObsConfig, pytestconfig: pytest.Config
+) -> Iterator[EventLogger]:
+    """The services' logger as a MindWeave service configures it, from the config under test."""
+    events = log_store.events_file  # type: ignore[attr-defined]
+    with open_event_logger(services_kind(pytestconfig), obs_config.root, events) as logger:
+        yield logger

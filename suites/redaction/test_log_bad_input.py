@@ -1,13 +1,14 @@
 """Lines that are not clean JSON: nothing is lost silently (stored raw, or counted as
 dropped with its reason), and no secret the app redacted comes back through the raw path.
 
-The lines are written as a container's log holds them: pino's lines (made by the app's
+The lines are written as a container's log holds them: pino's lines (made by the services'
 logger from the config under test) beside whatever else the process printed.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,12 @@ from obsgate.findings import finding_reason, judge, known_finding, universal_fin
 from obsgate.logship import shipper_settings
 from obsgate.logship.fluentbit import CONFIG_FILE
 from obsgate.logship.fluentbit_conf import is_on, parse_conf, plugins
+from obsgate.options import services_kind
+from obsgate.redaction.events import logged_line
 from obsgate.redaction.logstore import LeakFound, LogStore, Placement, new_secret
-from obsgate.refapp.logs import make_logger
-from obsgate.refapp.redaction import PinoRedactor
-from obsgate.refapp.settings import load_settings
 from obsgate.stack.endpoint import Endpoint
+
+from .conftest import RedactionIntent
 
 pytestmark = [
     pytest.mark.redaction,
@@ -40,13 +42,14 @@ def container_log(
     return path, LogStore(elasticsearch.url, shipper_settings(obs_config), [path])
 
 
-def pino_line(config: ObsConfig, tmp_path: Path, obj: dict[str, object]) -> bytes:
-    """The line the app's logger writes for `obj`, redacted by the config under test."""
-    settings = load_settings(config.root)
-    out = tmp_path / f"pino-{uuid.uuid4().hex}.log"
-    logger = make_logger(out, PinoRedactor(settings.redact_paths, settings.censor), {})
-    logger.info(obj, "bad input case")
-    return out.read_bytes()
+PinoLine = Callable[[dict[str, object]], bytes]
+
+
+@pytest.fixture
+def pino_line(pytestconfig: pytest.Config, obs_config: ObsConfig, tmp_path: Path) -> PinoLine:
+    """The line the services' logger writes for an object, redacted as the config says."""
+    kind = services_kind(pytestconfig)
+    return lambda obj: logged_line(kind, obs_config.root, tmp_path, obj, "bad input case")
 
 
 def append(path: Path, data: bytes) -> None:
@@ -65,13 +68,13 @@ def test_line_that_is_not_json_is_stored_raw(container_log: tuple[Path, LogStore
 
 
 def test_one_megabyte_line_leaks_nothing_and_the_next_line_is_kept(
-    container_log: tuple[Path, LogStore], obs_config: ObsConfig, tmp_path: Path
+    container_log: tuple[Path, LogStore], pino_line: PinoLine
 ) -> None:
     path, store = container_log
     secret, case, after = new_secret("password"), uuid.uuid4().hex, uuid.uuid4().hex
     obj = {"gate_case": case, "password": secret, "blob": "x" * ONE_MB}
-    append(path, pino_line(obs_config, tmp_path, obj))
-    append(path, pino_line(obs_config, tmp_path, {"gate_case": after}))
+    append(path, pino_line(obj))
+    append(path, pino_line({"gate_case": after}))
     report = store.ship()
     stored = {d["gate_case"] for d in store.docs("gate_case", [case, after])}
     dropped = [d for d in report.dropped if d.startswith(f"{path}:1:")]
@@ -104,17 +107,17 @@ def test_tail_input_joins_the_runtime_s_split_lines(obs_config: ObsConfig) -> No
 
 
 def test_invalid_utf8_is_stored_and_stays_redacted(
-    container_log: tuple[Path, LogStore], obs_config: ObsConfig, tmp_path: Path
+    container_log: tuple[Path, LogStore], pino_line: PinoLine, redaction_intent: RedactionIntent
 ) -> None:
     path, store = container_log
     secret, case, raw_marker = new_secret("token"), uuid.uuid4().hex, uuid.uuid4().hex
-    line = pino_line(obs_config, tmp_path, {"gate_case": case, "token": secret, "note": "@@"})
+    line = pino_line({"gate_case": case, "token": secret, "note": "@@"})
     append(path, line.replace(b"@@", b"\xff\xfe\xc3"))  # a binary value inside a JSON string
     append(path, b"\xff\xfe panic " + raw_marker.encode() + b"\n")  # and outside any JSON
     report = store.ship()
     assert report.shipped == 2 and not report.dropped, report
     [doc] = store.docs("gate_case", [case])
-    assert doc["token"] == load_settings(obs_config.root).censor, doc
+    assert doc["token"] == redaction_intent.censor, doc
     assert "\ufffd" in doc["note"], f"invalid bytes should read as U+FFFD: {doc['note']!r}"
     assert store.where([raw_marker]), "the invalid UTF-8 raw line is not in the store"
     store.assert_nowhere([Placement(secret, "a pino line with invalid UTF-8", ("token",), "token")])

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from obsgate.options import is_ci
+from obsgate.redaction.events import EventLogger
 from obsgate.redaction.logstore import LogStore, Placement, value_at
 from obsgate.redaction.senders import EventCase, RequestCase, log_event_case, send_request_case
-from obsgate.refapp.logs import PinoLogger
 from obsgate.stack.endpoint import Endpoint
 
 from .conftest import RedactionIntent
@@ -40,7 +40,7 @@ LEVELS = ("info", "warn", "error")
 
 
 def sweep(
-    app: Endpoint, logger: PinoLogger, intent: RedactionIntent, batch: str
+    app: Endpoint, logger: EventLogger, intent: RedactionIntent, batch: str
 ) -> list[Placement]:
     """One secret at every path of the intent, by every channel that can carry it."""
     top, nested = intent.top_level(), intent.one_level_down()
@@ -51,15 +51,15 @@ def sweep(
     headers = list(intent.headers_never_logged)
     for route in ("usage", "policy"):
         case = RequestCase(route=route, keys=nested, headers=headers, intent="*.{key}")
-        out += send_request_case(app, f"{batch}-sweep-{route}", case)
+        out += send_request_case(app, case)
     return out
 
 
 def censored_where_logged(store: LogStore, placements: list[Placement], censor: str) -> list[str]:
     """Each placement's own log line is stored, and its field reads the censor."""
-    by_request = [p.locator["request_id"] for p in placements if "request_id" in p.locator]
+    by_trace = [p.locator["trace_id"] for p in placements if "trace_id" in p.locator]
     by_case = [p.locator["gate_case"] for p in placements if "gate_case" in p.locator]
-    docs = store.docs("request_id", sorted(set(by_request))) if by_request else []
+    docs = store.docs("trace_id", sorted(set(by_trace))) if by_trace else []
     docs += store.docs("gate_case", sorted(set(by_case))) if by_case else []
     problems = []
     for p in placements:
@@ -78,7 +78,7 @@ def censored_where_logged(store: LogStore, placements: list[Placement], censor: 
 def test_no_secret_from_a_covered_place_reaches_the_store(
     refapp: Endpoint,
     log_store: LogStore,
-    event_logger: PinoLogger,
+    event_logger: EventLogger,
     redaction_intent: RedactionIntent,
 ) -> None:
     assert not (is_ci() and EXAMPLES < CI_EXAMPLES), f"CI runs at least {CI_EXAMPLES} examples"
@@ -119,7 +119,7 @@ def test_no_secret_from_a_covered_place_reaches_the_store(
         placements.extend(log_event_case(event_logger, f"{batch}-{n}", case))
         route, keys, headers = request
         sent = RequestCase(route=route, keys=keys, headers=headers, intent="*.{key}")
-        placements.extend(send_request_case(refapp, f"{batch}-r{n}", sent))
+        placements.extend(send_request_case(refapp, sent))
 
     send()
     examples = next(counter)

@@ -16,7 +16,9 @@ import pytest
 from tests.gate_subprocess import Breakage, GateRun, copy_config, edit, run_gate
 
 SETTINGS = Path("metrics") / "instrumentation.yaml"
-SELECT = ("-k", "not kafka and not prometheus", "--stack", "process")
+# The edits are to the Python model's YAML copy of the seed's settings, which only
+# `--services python` reads; the Node services read the seed's TypeScript.
+SELECT = ("-k", "not kafka and not prometheus", "--stack", "process", "--services", "python")
 UUID_EXAMPLE = (
     "test_example_path_gets_its_label"
     "[/api/v1/orgs/123e4567-e89b-12d3-a456-426614174000/projects/42/messages]"

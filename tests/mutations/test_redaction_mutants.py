@@ -20,7 +20,9 @@ from tests.gate_subprocess import SEED_CONFIG, GateRun, clean_env, copy_config, 
 REDACTION = Path("logging") / "redaction.yaml"
 PATHS = yaml.safe_load((SEED_CONFIG / REDACTION).read_text())["paths"]
 PROPERTY = "test_no_secret_from_a_covered_place_reaches_the_store"
-SELECT = ("-k", f"{PROPERTY} or universal", "--stack", "process")
+# The edits are to the Python model's YAML copy of the seed's settings, which only
+# `--services python` reads; the Node services read the seed's TypeScript.
+SELECT = ("-k", f"{PROPERTY} or universal", "--stack", "process", "--services", "python")
 
 
 def without(path: str, config: Path) -> None:

@@ -18,10 +18,13 @@ import pytest
 from tests.gate_subprocess import Breakage, GateRun, copy_config, edit, run_gate
 
 SETTINGS = Path("tracing") / "propagation.yaml"
+# The edits are to the Python model's YAML copy of the seed's settings, which only
+# `--services python` reads; the Node services read the seed's TypeScript.
 SELECT = (
     "-k",
     "continues_the_callers_trace or kafka_hop or health_route or same_for_any_ids",
     "--stack=process",
+    "--services=python",
 )
 NORMALIZE = Path("metrics") / "instrumentation.yaml"
 CONTINUES = "test_server_span_continues_the_callers_trace"

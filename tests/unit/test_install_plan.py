@@ -11,10 +11,10 @@ import pytest
 from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 
 
-def plan(tmp_path: Path, *args: str) -> dict[str, str]:
+def plan(tmp_path: Path, *args: str, suite: str = "suites") -> dict[str, str]:
     """The plan a child gate writes for `args`: step -> the suites that need it."""
     out = tmp_path / "plan.txt"
-    run = run_gate(*args, "--obs-install-plan", str(out), suite="suites", timeout=120)
+    run = run_gate(*args, "--obs-install-plan", str(out), suite=suite, timeout=120)
     assert run.returncode == 0, run.describe()
     assert " passed" not in run.output and "failed" not in run.output, run.describe()
     return dict(line.split(" ", 1) for line in out.read_text().splitlines())
@@ -51,6 +51,13 @@ def test_the_node_services_are_built_only_for_tests_of_the_services(tmp_path: Pa
     assert node.get("services") == "metrics", node
     assert "services" not in plan(tmp_path, "-k", "metrics", "--services", "python")
     assert "services" not in plan(tmp_path, "-k", "alerts", "--services", "node")
+
+
+def test_the_default_services_and_the_load_gate_need_the_node_build(tmp_path: Path) -> None:
+    """node is the default; the load gate starts its own services (`load_stack`)."""
+    assert plan(tmp_path, "-k", "metrics").get("services") == "metrics"
+    assert plan(tmp_path, "-m", "load", suite="loadtests").get("services") == "load"
+    assert "services" not in plan(tmp_path, "-m", "load", "--services", "python", suite="loadtests")
 
 
 def test_a_bad_option_stops_the_plan_in_one_line(tmp_path: Path) -> None:
