@@ -48,9 +48,9 @@ class StackRegistry:
             try:
                 endpoint = start(self.run_dir / name)
             except GateError as exc:
-                state.write_text(json.dumps({"error": str(exc)}))
+                _write_atomically(state, json.dumps({"error": str(exc)}))
                 raise
-            state.write_text(endpoint.to_json())
+            _write_atomically(state, endpoint.to_json())
             return endpoint
 
     def started(self) -> list[Endpoint]:
@@ -64,3 +64,10 @@ class StackRegistry:
     def stop_all(self) -> None:
         """Stop every process this run started (the owner calls this once, at the end)."""
         stop_process_groups([e.pid for e in self.started() if e.pid])
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers that glob the run dir (stop_all, the crash reports) never see a half file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    partial.replace(path)

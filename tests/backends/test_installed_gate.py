@@ -22,7 +22,16 @@ from tests.gate_subprocess import REPO_ROOT, RULES, clean_env, copy_config, edit
 
 EXACT_ALERTS = ("-k", "alerts and exact", "-q", "-p", "no:cacheprovider")
 PIP_TIMEOUT = 600  # a cold pip cache downloads every dependency
-NOT_SHIPPED = (".git", ".venv", ".tox", "build", "*.egg-info", "reports", "__pycache__", ".cache")
+NOT_SHIPPED = (".git", ".venv", ".tox", "build", "*.egg-info", "__pycache__", ".cache")
+# Generated at the top of the checkout only (obsgate/reports is the package that writes them).
+TOP_LEVEL_NOT_SHIPPED = ("reports", "node_modules")
+
+
+def not_shipped(directory: str, names: list[str]) -> set[str]:
+    ignored = set(shutil.ignore_patterns(*NOT_SHIPPED)(directory, names))
+    if Path(directory) == REPO_ROOT:
+        ignored |= set(TOP_LEVEL_NOT_SHIPPED) & set(names)
+    return ignored
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +39,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv outside the checkout with the gate pip-installed (not editable), from a
     copy of the checkout without build leftovers, so the wheel holds what the tree holds."""
     source = tmp_path_factory.mktemp("gate-source") / "gate"
-    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    shutil.copytree(REPO_ROOT, source, ignore=not_shipped)
     env_dir = tmp_path_factory.mktemp("team-venv")
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"

@@ -63,7 +63,7 @@ def test_read_only_suites_pass_and_writers_are_named(
     assert against_staging, f"no test read the running Alertmanager: {sorted(ran)}"
     assert (
         "deselected on --stack external: suites/routing/test_routing_semantics.py::"
-        "test_continue_pages_critical_and_also_routes_to_the_team_branch: "
+        "test_continue_lets_an_alert_reach_every_matching_route: "
         "pushes test alerts into Alertmanager"
     ) in run.output, run.describe()
 
