@@ -318,6 +318,7 @@ def gate_container_names(client: docker.DockerClient) -> set[str]:
 
 
 @pytest.mark.parametrize("suites", [ALERTING, TRACING], ids=["alerting", "tracing"])
+@pytest.mark.timeout(1300)  # two child gate runs, each bounded at 600 s by run_gate
 def test_suites_give_the_same_outcomes_on_containers_as_on_process(
     client: docker.DockerClient,
     suites: tuple[str, ...],
