@@ -204,7 +204,7 @@ def judge(*, holds: bool, finding: Finding | None, failure: str, observed: objec
     failure (broken any other way, or fixed while a finding is declared)."""
     if holds:
         if finding is not None:
-            pytest.fail(f"the finding {finding.id} is fixed, remove it: {finding.text}")
+            pytest.fail(f"the finding is fixed, remove it: {finding.id}: {finding.text}")
         return
     if finding is None:
         raise AssertionError(failure)

@@ -4,7 +4,9 @@ production does, while the rest of the routing suite runs on the adapted config.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,13 +20,16 @@ _FAILED = re.compile(r"FAILED: (?P<why>.+)")
 V1_KEYS = ("service_key", "service_key_file")
 
 
-def test_alertmanager_loads_the_config_as_written(obs_config: ObsConfig, tmp_path: Path) -> None:
+def test_alertmanager_loads_the_config_as_written(obs_config: ObsConfig) -> None:
     """Alertmanager expands no `${VAR}`: the file it is given must load as it is written.
-    (The adapter substitutes each variable so the rest of the gate can run.)"""
+    (The adapter substitutes each variable so the rest of the gate can run.) The copy that
+    amtool reads goes to the run's own dir, which no exit path leaves behind: the config
+    may hold secrets."""
     source = obs_config.alertmanager_source()
-    as_written = tmp_path / "alertmanager.yaml"
-    as_written.write_text(source.text)
-    result = amtool.check_config(as_written)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("OBS_GATE_RUN_DIR")) as tmp:
+        as_written = Path(tmp) / "alertmanager.yaml"
+        as_written.write_text(source.text)
+        result = amtool.check_config(as_written)
     errors = sorted({m["why"].strip() for m in _FAILED.finditer(result.output)})
     judge(
         holds=result.ok,
