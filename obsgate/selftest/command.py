@@ -25,21 +25,43 @@ from obsgate.selftest.runner import PART_SUITES, Interrupted, Outcome, Runner
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="obs-gate self-test", description=__doc__)
-    p.add_argument("dir", nargs="?", default=str(options.DEFAULT_CONFIG_DIR),
-                   help="the config dir (default: the seed's config)")  # fmt: skip
-    p.add_argument("--operators", default="",
-                   help=f"comma-separated operators to use (default all: {', '.join(OPERATORS)})")  # fmt: skip
-    p.add_argument("--parts", default=",".join(PART_SUITES),
-                   help="comma-separated config parts to mutate (default: rules,alertmanager,slos)")  # fmt: skip
-    p.add_argument("--match", default="",
-                   help="only mutants whose subject, file:line or description contains this")  # fmt: skip
-    p.add_argument("--limit", type=int, default=0,
-                   help="at most N mutants, spread over the operators (default: all)")  # fmt: skip
+    p.add_argument(
+        "dir",
+        nargs="?",
+        default=str(options.DEFAULT_CONFIG_DIR),
+        help="the config dir (default: the seed's config)",
+    )
+    p.add_argument(
+        "--operators",
+        default="",
+        help=f"comma-separated operators (default all: {', '.join(OPERATORS)})",
+    )
+    p.add_argument(
+        "--parts",
+        default=",".join(PART_SUITES),
+        help="comma-separated parts to mutate (default: rules,alertmanager,slos)",
+    )
+    p.add_argument(
+        "--match", default="", help="only mutants whose subject, file:line or description has this"
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="at most N mutants, spread over the operators (default: all)",
+    )
     p.add_argument("--workers", type=int, default=2, help="gate runs at once (default 2)")
-    p.add_argument("--min-kill-rate", type=float, default=0.0,
-                   help="exit 1 below this kill rate, in percent (default 0: report only)")  # fmt: skip
-    p.add_argument("--reports-dir", default=options.DEFAULT_REPORTS_DIR,
-                   help="where self-test.md and self-test.html go (default ./reports)")  # fmt: skip
+    p.add_argument(
+        "--min-kill-rate",
+        type=float,
+        default=0.0,
+        help="exit 1 below this kill rate in percent (default 0: report only)",
+    )
+    p.add_argument(
+        "--reports-dir",
+        default=options.DEFAULT_REPORTS_DIR,
+        help="where self-test.md and self-test.html go (default ./reports)",
+    )
     p.add_argument("--list", action="store_true", help="print the mutants and exit")
     return p
 
@@ -135,8 +157,12 @@ def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
     parts = sorted({m.part for m in mutants})
     interrupted = False
     try:
-        print(f"self-test: baseline run of {', '.join(sorted({s for p in parts for s in PART_SUITES[p]}))} "
-              f"on {root}, then {len(mutants)} mutants, {runner.workers} at a time", flush=True)  # fmt: skip
+        suites = ", ".join(sorted({s for p in parts for s in PART_SUITES[p]}))
+        print(
+            f"self-test: baseline run of {suites} on {root}, then {len(mutants)} mutants, "
+            f"{runner.workers} at a time",
+            flush=True,
+        )
         baseline = runner.baseline(parts)
         if baseline.returncode not in (0, 1):
             return _fail(f"the gate does not run on the unmutated config: {baseline.last_line}")
@@ -144,25 +170,32 @@ def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
 
         def progress(o: Outcome) -> None:
             done[0] += 1
-            print(f"[{done[0]}/{len(mutants)}] {o.status:10} {o.mutant.file}:{o.mutant.line} "
-                  f"{o.mutant.description} ({o.seconds:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"[{done[0]}/{len(mutants)}] {o.status:10} {o.mutant.file}:{o.mutant.line} "
+                f"{o.mutant.description} ({o.seconds:.0f} s)",
+                flush=True,
+            )
 
         try:
             outcomes = runner.run_all(mutants, baseline, progress)
         except Interrupted as stop:
             outcomes, interrupted = stop.outcomes, True
-        md = report.write(reports_dir, outcomes, baseline, root, time.monotonic() - started,
-                          interrupted)  # fmt: skip
+        run = report.SelfTestRun(root, baseline, outcomes, time.monotonic() - started, interrupted)
+        md = report.write(reports_dir, run)
     except KeyboardInterrupt:
         runner.stop_all()
-        print("obs-gate self-test: interrupted before the baseline finished; no report",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "obs-gate self-test: interrupted before the baseline finished; no report",
+            file=sys.stderr,
+        )
         return 2
     finally:
         runner.cleanup()
     rate = report.rate_of(outcomes)
-    print(f"self-test: kill rate {rate.text()} ({rate.killed} killed, {rate.survived} survived, "
-          f"{rate.equivalent} equivalent, {rate.not_run} not run); report {md}")  # fmt: skip
+    print(
+        f"self-test: kill rate {rate.text()} ({rate.killed} killed, {rate.survived} survived, "
+        f"{rate.equivalent} equivalent, {rate.not_run} not run); report {md}"
+    )
     if interrupted:
         return 2
     if args.min_kill_rate > 0 and (rate.rate is None or 100 * rate.rate < args.min_kill_rate):

@@ -61,7 +61,7 @@ def comparisons(line: str) -> Iterator[Edit]:
     for m in _COMPARISON.finditer(line):
         if not _outside_quotes(line, m.start()) or _in_braces(line, m.start()):
             continue
-        op, space, number = m.groups()
+        op, _, number = m.groups()
         yield Edit(m.start(1), op, _EDGE[op], "comparison", f"`{op}` became `{_EDGE[op]}`")
         bigger = op in (">", ">=", "==", "!=")
         moved = nudged(number, up=bigger)
@@ -125,7 +125,7 @@ def _carried(expr: str, labels: list[str]) -> frozenset[str] | None:
     unknown (a raw selector carries whatever its series have)."""
     try:
         tree = pp.parse(expr)
-    except Exception:  # noqa: BLE001 - the caller validates; no proof without a parse
+    except Exception:  # the caller validates; no proof without a parse
         return None
     found: list[Any] = []
 

@@ -146,19 +146,18 @@ class FileMutator:
         self.text_lines = self.text.split("\n")
         self.found: list[Mutant] = []
 
-    def edit(self, line0: int, col: int, old: str, new: str, operator: str, description: str,
-             subject: str = "", equivalent: str | None = None) -> None:  # fmt: skip
-        """Replace `old` at (line0, col) of the read text, mapped onto the user's file line."""
+    def edit(self, line0: int, e: Edit, subject: str = "") -> None:
+        """Apply edit `e` at (line0, e.col) of the read text, mapped onto the user's file line."""
         text_line = self.text_lines[line0]
         file_line = self.file_lines[line0]
-        if not file_line.endswith(text_line) or text_line[col : col + len(old)] != old:
+        if not file_line.endswith(text_line) or text_line[e.col : e.col + len(e.old)] != e.old:
             return
-        at = col + len(file_line) - len(text_line)
-        changed = file_line[:at] + new + file_line[at + len(old) :]
+        at = e.col + len(file_line) - len(text_line)
+        changed = file_line[:at] + e.new + file_line[at + len(e.old) :]
         if changed == file_line:
             return
-        self.found.append(Mutant(self.part, self.rel, line0 + 1, file_line, changed, operator,
-                                 description, subject, equivalent))  # fmt: skip
+        self.found.append(Mutant(self.part, self.rel, line0 + 1, file_line, changed, e.operator,
+                                 e.description, subject, e.equivalent))  # fmt: skip
 
     def scalar(self, node: yaml.Node, new: str, operator: str, description: str,
                subject: str = "") -> None:  # fmt: skip
@@ -167,7 +166,9 @@ class FileMutator:
             return
         line, start, end = node.start_mark.line, node.start_mark.column, node.end_mark.column
         written = self.text_lines[line][start:end]
-        self.edit(line, start, written, _scalar_text(new, node), operator, description, subject)
+        self.edit(
+            line, Edit(start, written, _scalar_text(new, node), operator, description), subject
+        )
 
     def flow_list(self, node: yaml.Node, operator: str, what: str, subject: str) -> None:
         """Each item of a one-line flow list removed, and the list emptied."""
@@ -179,10 +180,10 @@ class FileMutator:
         texts = [self.text_lines[line][n.start_mark.column : n.end_mark.column] for n in items]
         for i, item in enumerate(items):
             kept = ", ".join(t for j, t in enumerate(texts) if j != i)
-            self.edit(line, start, written, f"[{kept}]", operator,
-                      f"{item.value!r} removed from {what}", subject)  # fmt: skip
+            removed = f"{item.value!r} removed from {what}"
+            self.edit(line, Edit(start, written, f"[{kept}]", operator, removed), subject)
         if len(items) > 1:
-            self.edit(line, start, written, "[]", operator, f"{what} emptied", subject)
+            self.edit(line, Edit(start, written, "[]", operator, f"{what} emptied"), subject)
 
     def lines_of(self, node: yaml.Node) -> list[int]:
         """The read text's lines (0-based) holding a scalar's content."""
@@ -198,8 +199,7 @@ class FileMutator:
             return
         for i in self.lines_of(node):
             for e in ops(self.text_lines[i], node.value):
-                self.edit(i, e.col, e.old, e.new, rename or e.operator, e.description, subject,
-                          e.equivalent)  # fmt: skip
+                self.edit(i, e._replace(operator=rename or e.operator), subject)
 
 
 # -- rules --------------------------------------------------------------------------------
@@ -258,12 +258,13 @@ def _annotation(m: FileMutator, key: str, node: yaml.Node, subject: str) -> None
     found = re.search(r"\$labels\.(\w+)", text[node.start_mark.column :])
     if found:
         col = node.start_mark.column + found.start()
-        m.edit(line, col, found.group(0), found.group(0) + "_typo", "annotation",
-               f"{key}: {found.group(0)} -> {found.group(0)}_typo", subject)  # fmt: skip
+        typo = found.group(0) + "_typo"
+        what = f"{key}: {found.group(0)} -> {typo}"
+        m.edit(line, Edit(col, found.group(0), typo, "annotation", what), subject)
     value = re.search(r"\$value\b", text[node.start_mark.column :])
     if value:
         col = node.start_mark.column + value.start()
-        m.edit(line, col, "$value", "0", "annotation", f"{key}: $value -> 0", subject)
+        m.edit(line, Edit(col, "$value", "0", "annotation", f"{key}: $value -> 0"), subject)
 
 
 # -- Alertmanager -------------------------------------------------------------------------
@@ -398,8 +399,8 @@ def _slo_mutants(m: FileMutator, vocab: Vocabulary) -> None:
                     e_query, t_query = error.value.strip(), total.value.strip()
                     col = e.find(e_query)
                     if col >= 0 and t_query in t:
-                        m.edit(e_lines[0], col, e_query, t_query, "slo-query",
-                               "errorQuery replaced by the totalQuery", name)  # fmt: skip
+                        what = "errorQuery replaced by the totalQuery"
+                        m.edit(e_lines[0], Edit(col, e_query, t_query, "slo-query", what), name)
             for query in (error, total):
                 if query is not None:
                     m.query(query, name, lambda line, _q: matchers(line), "slo-query")
@@ -472,7 +473,7 @@ def still_valid(mutant: Mutant, root: Path) -> bool:
     for query in _queries(docs):
         try:
             pp.parse(query.replace("{{.window}}", "5m"))
-        except Exception:  # noqa: BLE001 - the binding raises ValueError or a Rust panic
+        except Exception:  # the binding raises ValueError, or a Rust panic
             return False
     return True
 

@@ -47,24 +47,37 @@ def _where(o: Outcome) -> str:
     return f"{o.mutant.file}:{o.mutant.line}"
 
 
-def markdown(outcomes: Sequence[Outcome], baseline: GateRun, config: Path, seconds: float,
-             interrupted: bool) -> str:  # fmt: skip
+@dataclass(frozen=True)
+class SelfTestRun:
+    """What one self-test did: the config, the baseline run, each mutant's outcome."""
+
+    config: Path
+    baseline: GateRun
+    outcomes: Sequence[Outcome]
+    seconds: float
+    interrupted: bool = False
+
+
+def markdown(run: SelfTestRun) -> str:
+    outcomes, baseline = run.outcomes, run.baseline
     total = rate_of(outcomes)
     ran = [o for o in outcomes if o.status in DECIDED]
     per = sum(o.seconds for o in ran) / len(ran) if ran else 0.0
     out = [
         "# Self-test: would the gate catch a broken config?",
         "",
-        f"Config: `{config}`. {len(outcomes)} one-line mutants; kill rate **{total.text()}** "
+        f"Config: `{run.config}`. {len(outcomes)} one-line mutants; kill rate **{total.text()}** "
         f"({total.killed} killed, {total.survived} survived, {total.equivalent} equivalent, "
-        f"{total.not_run} not run). Wall time {seconds:.0f} s, {per:.1f} s per mutant run.",
+        f"{total.not_run} not run). Wall time {run.seconds:.0f} s, {per:.1f} s per mutant run.",
         "",
     ]
-    if interrupted:
+    if run.interrupted:
         out += ["**Interrupted:** this report holds the mutants that finished.", ""]
     b = baseline.counts
-    out.append(f"Baseline (unmutated, non-live): {b.get('passed', 0)} passed, "
-               f"{b.get('skipped', 0)} xfailed or skipped, {b.get('failed', 0)} failed.")  # fmt: skip
+    out.append(
+        f"Baseline (unmutated, non-live): {b.get('passed', 0)} passed, "
+        f"{b.get('skipped', 0)} xfailed or skipped, {b.get('failed', 0)} failed."
+    )
     if baseline.failed:
         out.append("**The baseline is not green**; its failures are not counted as kills:")
         out += [f"- `{t}`" for t in sorted(baseline.failed)]
@@ -72,7 +85,8 @@ def markdown(outcomes: Sequence[Outcome], baseline: GateRun, config: Path, secon
             "unmutated config. A survivor is a scenario the config is missing.", ""]  # fmt: skip
     for title, key in (("file", "file"), ("operator", "operator")):
         out += [f"## Kill rate per {title}", "",
-                f"| {title} | killed | survived | equivalent | kill rate |", "|---|---|---|---|---|"]  # fmt: skip
+                f"| {title} | killed | survived | equivalent | kill rate |",
+                "|---|---|---|---|---|"]  # fmt: skip
         for name, r in _table(outcomes, key):
             out.append(f"| `{name}` | {r.killed} | {r.survived} | {r.equivalent} | {r.text()} |")
         out.append("")
@@ -119,11 +133,10 @@ def html_page(outcomes: Sequence[Outcome], markdown_text: str) -> str:
     )
 
 
-def write(reports_dir: Path, outcomes: Sequence[Outcome], baseline: GateRun, config: Path,
-          seconds: float, interrupted: bool = False) -> Path:  # fmt: skip
+def write(reports_dir: Path, run: SelfTestRun) -> Path:
     reports_dir.mkdir(parents=True, exist_ok=True)
-    text = markdown(outcomes, baseline, config, seconds, interrupted)
+    text = markdown(run)
     md = reports_dir / "self-test.md"
     md.write_text(text, encoding="utf-8")
-    (reports_dir / "self-test.html").write_text(html_page(outcomes, text), encoding="utf-8")
+    (reports_dir / "self-test.html").write_text(html_page(run.outcomes, text), encoding="utf-8")
     return md

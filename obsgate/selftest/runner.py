@@ -221,7 +221,7 @@ class Runner:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class Interrupted(Exception):  # noqa: N818 - it carries the partial result, it is no error
+class Interrupted(Exception):  # it carries the partial result: no Error suffix
     """The run was stopped; `outcomes` holds what finished and what did not run."""
 
     def __init__(self, outcomes: list[Outcome]) -> None:
