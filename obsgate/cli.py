@@ -6,7 +6,7 @@
 
 `run` is pytest with `--obs-config DIR` and the gate's suites as the test paths; every
 pytest option works after DIR (`-k alerts`, `-n 2`, `--stack process`, `-m load`).
-`self-test` writes reports/self-test.md and .html (docs/self-test.md); `self-test --help`.
+`self-test` writes reports/self-test.md, .html and .json (docs/self-test.md); `self-test --help`.
 """
 
 from __future__ import annotations

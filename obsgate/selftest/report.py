@@ -4,6 +4,7 @@ operator, and every survivor as a one-line diff: each is a scenario the config l
 from __future__ import annotations
 
 import html
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -133,10 +134,26 @@ def html_page(outcomes: Sequence[Outcome], markdown_text: str) -> str:
     )
 
 
+def as_json(run: SelfTestRun) -> str:
+    """Every outcome as data, for CI and for the gate's own tests."""
+    rows = [
+        {"file": o.mutant.file, "line": o.mutant.line, "operator": o.mutant.operator,
+         "subject": o.mutant.subject, "description": o.mutant.description,
+         "old": o.mutant.old, "new": o.mutant.new, "status": o.status,
+         "suites": list(o.suites), "seconds": round(o.seconds, 1),
+         "killed_by": o.killed_by, "note": o.note}
+        for o in run.outcomes
+    ]  # fmt: skip
+    rate = rate_of(run.outcomes).rate
+    return json.dumps({"kill_rate": rate, "baseline_failed": sorted(run.baseline.failed),
+                       "interrupted": run.interrupted, "mutants": rows}, indent=1)  # fmt: skip
+
+
 def write(reports_dir: Path, run: SelfTestRun) -> Path:
     reports_dir.mkdir(parents=True, exist_ok=True)
     text = markdown(run)
     md = reports_dir / "self-test.md"
     md.write_text(text, encoding="utf-8")
     (reports_dir / "self-test.html").write_text(html_page(run.outcomes, text), encoding="utf-8")
+    (reports_dir / "self-test.json").write_text(as_json(run), encoding="utf-8")
     return md
