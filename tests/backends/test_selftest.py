@@ -40,8 +40,9 @@ def self_test(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict]
 
 
 def _status(data: dict, line: int, operator: str, new_has: str) -> str:
-    found = [m["status"] for m in data["mutants"]
-             if m["line"] == line and m["operator"] == operator and new_has in m["new"]]  # fmt: skip
+    mutants = data["mutants"]
+    found = [m["status"] for m in mutants
+             if (m["line"], m["operator"]) == (line, operator) and new_has in m["new"]]  # fmt: skip
     assert len(found) == 1, (line, operator, new_has, data["mutants"])
     return found[0]
 
