@@ -135,6 +135,7 @@ def self_test(argv: list[str]) -> int:
     if not chosen:
         return _fail(f"no mutant of {root} matches the options given")
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # pytest --self-test set its own
     return _run(config.root, chosen, args, _scenario_ids(config))
 
 

@@ -3,6 +3,8 @@ mutated file still loads, and the equivalence rules prove what they claim."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from obsgate.config import ObsConfig
 from obsgate.selftest.command import spread
 from obsgate.selftest.exprops import nudged
 from obsgate.selftest.mutants import Mutant, generate, still_valid
+from tests.gate_subprocess import clean_env
 
 RULES = """\
 groups:
@@ -232,3 +235,17 @@ def test_a_config_that_does_not_load_is_one_line(
     assert len(err.splitlines()) == 1, err
     assert "r.yaml" in err and "self-test" in err
     assert not (tmp_path / "reports").exists()
+
+
+def test_pytest_self_test_refuses_a_config_that_does_not_load_in_one_line(tmp_path: Path) -> None:
+    rules = tmp_path / "cfg" / "prometheus" / "rules" / "r.yaml"
+    rules.parent.mkdir(parents=True)
+    rules.write_text(RULES.replace("for: 5m", "for: soon"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--self-test", f"--obs-config={tmp_path / 'cfg'}",
+         "-p", "no:locust", f"--reports-dir={tmp_path / 'reports'}"],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "r.yaml" in proc.stderr, proc.stderr
+    assert not (tmp_path / "reports" / "self-test.md").exists()
