@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
         default=options.DEFAULT_REPORTS_DIR,
         help="where self-test.md and self-test.html go (default ./reports)",
     )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="run surviving rule mutants again with their alert's live scenarios (slower)",
+    )
     p.add_argument("--list", action="store_true", help="print the mutants and exit")
     return p
 
@@ -136,23 +141,26 @@ def self_test(argv: list[str]) -> int:
         return _fail(f"no mutant of {root} matches the options given")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # pytest --self-test set its own
-    return _run(config.root, chosen, args, _scenario_ids(config))
+    ids = {layer: _scenario_ids(config, layer) for layer in ("exact", "live")}
+    return _run(config.root, chosen, args, ids)
 
 
-def _scenario_ids(config: ObsConfig) -> dict[str, list[str]]:
-    """Each alert's scenario ids (the exact layer's test ids)."""
+def _scenario_ids(config: ObsConfig, layer: str) -> dict[str, list[str]]:
+    """Each alert's scenario ids in `layer` (the test ids of that layer)."""
     from obsgate.scenarios.model import load_scenarios
 
     directory = config.scenarios_dir / "alerts"
     ids: dict[str, list[str]] = {}
     for scenario in load_scenarios(directory) if directory.is_dir() else []:
-        ids.setdefault(scenario.alert, []).append(scenario.id)
+        if layer in scenario.layers:
+            ids.setdefault(scenario.alert, []).append(scenario.id)
     return ids
 
 
 def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
-         scenario_ids: dict[str, list[str]]) -> int:  # fmt: skip
-    runner = Runner(root, workers=args.workers, scenario_ids=scenario_ids)
+         scenario_ids: dict[str, dict[str, list[str]]]) -> int:  # fmt: skip
+    runner = Runner(root, workers=args.workers, scenario_ids=scenario_ids["exact"],
+                    live_ids=scenario_ids["live"] if args.live else None)  # fmt: skip
     started = time.monotonic()
     reports_dir = Path(args.reports_dir)
     parts = sorted({m.part for m in mutants})
@@ -171,14 +179,21 @@ def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
 
         def progress(o: Outcome) -> None:
             done[0] += 1
+            step = f"{done[0]}/{len(mutants)}" if done[0] <= len(mutants) else "live"
             print(
-                f"[{done[0]}/{len(mutants)}] {o.status:10} {o.mutant.file}:{o.mutant.line} "
+                f"[{step}] {o.status:10} {o.mutant.file}:{o.mutant.line} "
                 f"{o.mutant.description} ({o.seconds:.0f} s)",
                 flush=True,
             )
 
         try:
             outcomes = runner.run_all(mutants, baseline, progress)
+            if args.live:
+                try:
+                    runner.rerun_live(outcomes, progress)
+                except KeyboardInterrupt:
+                    runner.stop_all()
+                interrupted = runner.stopping.is_set()
         except Interrupted as stop:
             outcomes, interrupted = stop.outcomes, True
         run = report.SelfTestRun(root, baseline, outcomes, time.monotonic() - started, interrupted)

@@ -38,6 +38,7 @@ PART_SUITES: dict[str, tuple[str, ...]] = {
 _INHERITED_STATE = ("OBS_GATE_", "OBS_CONFIG_DIR", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
 STOP_GRACE_SECONDS = 60
 EXACT_TEST = "test_alert_scenario_exact"
+LIVE_TEST = "test_scenario_live"
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,11 @@ class Runner:
     """Runs the baseline and the mutants of one config dir, `workers` at a time."""
 
     def __init__(self, config_root: Path, workers: int = 2, timeout: float = 600,
-                 scenario_ids: dict[str, list[str]] | None = None) -> None:  # fmt: skip
+                 scenario_ids: dict[str, list[str]] | None = None,
+                 live_ids: dict[str, list[str]] | None = None) -> None:  # fmt: skip
         self.config_root = config_root
         self.scenario_ids = scenario_ids or {}
+        self.live_ids = live_ids or {}
         self.workers = max(1, workers)
         self.timeout = timeout
         self.tmp = Path(tempfile.mkdtemp(prefix="obs-gate-self-test-"))  # 0700
@@ -119,11 +122,17 @@ class Runner:
                                     env=child_env(), start_new_session=True)  # fmt: skip
             with self._lock:
                 self._procs.add(proc)
+            if self.stopping.is_set():  # started while stop_all was stopping the others
+                self._stop(proc)
             try:
                 returncode = proc.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 self._stop(proc)
                 returncode = -1
+            except KeyboardInterrupt:  # waited on in the main thread: baseline, live re-runs
+                self.stopping.set()
+                self._stop(proc)
+                raise
             finally:
                 with self._lock:
                     self._procs.discard(proc)
@@ -216,6 +225,43 @@ class Runner:
         if raise_after:
             raise Interrupted(result)
         return result
+
+    def live_selection(self, alerts: Sequence[str]) -> str | None:
+        """-k for the live layer's scenarios of `alerts`; None when they have none."""
+        ids = [i for a in alerts for i in self.live_ids.get(a, [])]
+        return f"{LIVE_TEST} and ({' or '.join(ids)})" if ids else None
+
+    def rerun_live(self, outcomes: list[Outcome], progress: Callable[[Outcome], None]) -> None:
+        """Survivors of rule mutants whose alert has live scenarios, run again with those
+        (real Prometheus and Alertmanager, time-scaled); killed when a live test fails that
+        the unmutated config's live run passed."""
+        todo = [o for o in outcomes if o.status == "survived" and o.mutant.part == "rules"
+                and self.live_selection([o.mutant.subject])]  # fmt: skip
+        if not todo:
+            return
+        select = self.live_selection(sorted({o.mutant.subject for o in todo}))
+        assert select is not None
+        baseline = self.gate(self.config_root, ["alerts"], self.tmp / "baseline-live", select)
+        if baseline.returncode not in (0, 1):
+            for o in todo:
+                o.note = f"live layer not run: {baseline.last_line}"
+            return
+        for o in todo:
+            if self.stopping.is_set():
+                return
+            workdir = self.tmp / f"live-{outcomes.index(o):04d}"
+            config = workdir / "config"
+            shutil.copytree(self.config_root, config, symlinks=True)
+            o.mutant.apply(config)
+            live = self.live_selection([o.mutant.subject])
+            run = self.gate(config, ["alerts"], workdir, live or "")
+            shutil.rmtree(config, ignore_errors=True)
+            o.seconds += run.seconds
+            o.suites = (*o.suites, "alerts (live)")
+            new = sorted(run.failed - baseline.failed)
+            if new:
+                o.status, o.killed_by, o.note = "killed", new, "by the live layer"
+            progress(o)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
