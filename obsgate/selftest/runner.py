@@ -261,6 +261,8 @@ class Runner:
             new = sorted(run.failed - baseline.failed)
             if new:
                 o.status, o.killed_by, o.note = "killed", new, "by the live layer"
+            elif run.returncode not in (0, 1):
+                o.note = f"live layer did not decide: {run.last_line}"
             progress(o)
 
     def cleanup(self) -> None:
