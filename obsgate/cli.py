@@ -2,9 +2,11 @@
 
     obs-gate run [DIR] [pytest args...]   the suites on DIR (default: the seed's config)
     obs-gate doctor                       which servers and tools are here, and their versions
+    obs-gate self-test [DIR] [options]    how many one-line mutants of DIR the gate catches
 
 `run` is pytest with `--obs-config DIR` and the gate's suites as the test paths; every
 pytest option works after DIR (`-k alerts`, `-n 2`, `--stack process`, `-m load`).
+`self-test` writes reports/self-test.md, .html and .json (docs/self-test.md); `self-test --help`.
 """
 
 from __future__ import annotations
@@ -135,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         except GateError as exc:  # OBS_SERVER_VERSIONS=abc: argparse leaves defaults alone
             print(f"obs-gate doctor: {exc}", file=sys.stderr)
             return 2
+    if command == "self-test":
+        from obsgate.selftest.command import self_test
+
+        return self_test(rest)
     print(f"obs-gate: unknown command {command!r}\nusage:\n{USAGE}", file=sys.stderr)
     return 2
 

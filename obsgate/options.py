@@ -108,6 +108,12 @@ def add_options(parser: pytest.Parser) -> None:
         "each, for scripts/install-backends) and exit without running them",
     )
     group.addoption(
+        "--self-test",
+        action="store_true",
+        help="instead of the tests, run `obs-gate self-test` on the --obs-config dir: the "
+        "kill rate of one-line mutants, in <reports-dir>/self-test.md (docs/self-test.md)",
+    )
+    group.addoption(
         "--obs-config",
         default=os.environ.get("OBS_CONFIG_DIR"),
         help="config dir under test, relative to where you run pytest (env OBS_CONFIG_DIR; "

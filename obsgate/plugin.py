@@ -108,6 +108,17 @@ def pytest_load_initial_conftests(
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """`pytest --self-test`: the self-test of the --obs-config dir in place of the tests
+    (its other options, such as --workers, through `obs-gate self-test`)."""
+    if not config.getoption("self_test", default=False):
+        return None
+    from obsgate.selftest.command import self_test
+
+    return self_test([str(options.config_dir(config)), "--reports-dir", str(reports_dir(config))])
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Options and the config under test are checked before anything starts, each error in
     one line. Reports go under --reports-dir unless asked elsewhere (JUnit, the HTML page),

@@ -29,12 +29,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="module")
 def exact_results(
-    obs_config: ObsConfig, tmp_path_factory: pytest.TempPathFactory
+    obs_config: ObsConfig, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> dict[str, ExactResult]:
-    """Run every scenario's promtool test at once, instead of one process per test in turn."""
+    """Run the selected scenarios' promtool tests at once, instead of one process per test in
+    turn (`-k` on scenario ids, as the self-test does per mutant, runs only those)."""
     workers = max(1, min(8, os.cpu_count() or 1))
+    selected = {
+        item.callspec.params["scenario"].id
+        for item in request.session.items
+        if item.module is request.module
+        and "scenario" in getattr(getattr(item, "callspec", None), "params", {})
+    }  # fmt: skip
     scenarios = [
-        s for s in load_scenarios(obs_config.locate(ALERT_SCENARIOS)) if "exact" in s.layers
+        s
+        for s in load_scenarios(obs_config.locate(ALERT_SCENARIOS))
+        if "exact" in s.layers and s.id in selected
     ]
     results = run_all(
         scenarios,

@@ -1,0 +1,277 @@
+"""Run the gate on each mutant of a config, in a child pytest on a private copy.
+
+A mutant is killed when its run fails a test (or errors) that the unmutated baseline run
+did not: the comparison is test by test, so a finding the config already has (a strict
+xfail) neither kills nor hides a mutant. Children run in their own sessions; on Ctrl-C or
+SIGTERM this process stops them with SIGTERM (each stops its own servers, as the gate does
+on any interrupted run), waits for them, and keeps what finished.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from obsgate import options
+from obsgate.selftest.mutants import Mutant
+
+# The suites that read each part, non-live: the exact layer and the static checks. Routing
+# reads the rule files only for alert names, which no operator changes; routing and
+# inhibition take their alerts' label sets from the alert scenarios, not from the rules.
+PART_SUITES: dict[str, tuple[str, ...]] = {
+    "rules": ("alerts",),
+    "alertmanager": ("routing", "inhibition"),
+    "slos": ("slo",),
+}
+# Per-run state of a gate this process may run inside; a child must start its own.
+_INHERITED_STATE = ("OBS_GATE_", "OBS_CONFIG_DIR", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+STOP_GRACE_SECONDS = 60
+EXACT_TEST = "test_alert_scenario_exact"
+LIVE_TEST = "test_scenario_live"
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """One child gate run: exit code, the tests that failed or errored, the counts, the
+    output's last line (what the gate said when it refused to run) and how long it took."""
+
+    returncode: int
+    failed: frozenset[str]
+    counts: dict[str, int]
+    last_line: str
+    seconds: float
+
+
+@dataclass
+class Outcome:
+    """What became of one mutant: killed, survived, equivalent, or not decided (error)."""
+
+    mutant: Mutant
+    status: str
+    suites: tuple[str, ...] = ()
+    seconds: float = 0.0
+    killed_by: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def junit_results(junit: Path) -> tuple[frozenset[str], dict[str, int]]:
+    """`classname::name` of every failed or errored testcase, and counts by outcome."""
+    if not junit.exists():
+        return frozenset(), {}
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    failed: set[str] = set()
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.add(name)
+            counts["failed"] += 1
+        elif case.find("skipped") is not None:
+            counts["skipped"] += 1  # xfailed tests and skips
+        else:
+            counts["passed"] += 1
+    return frozenset(failed), counts
+
+
+def child_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}
+
+
+class Runner:
+    """Runs the baseline and the mutants of one config dir, `workers` at a time."""
+
+    def __init__(self, config_root: Path, workers: int = 2, timeout: float = 600,
+                 scenario_ids: dict[str, list[str]] | None = None,
+                 live_ids: dict[str, list[str]] | None = None) -> None:  # fmt: skip
+        self.config_root = config_root
+        self.scenario_ids = scenario_ids or {}
+        self.live_ids = live_ids or {}
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.tmp = Path(tempfile.mkdtemp(prefix="obs-gate-self-test-"))  # 0700
+        self._procs: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.suites_dir = options.suite_paths()[0]
+
+    # -- one child ------------------------------------------------------------------------
+
+    def gate(self, config: Path, suites: Sequence[str], workdir: Path, select: str) -> GateRun:
+        """pytest on `suites` with --obs-config=config, non-live, its JUnit in workdir."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        junit = workdir / "junit.xml"
+        paths = [str(self.suites_dir / s) for s in suites if (self.suites_dir / s).is_dir()]
+        cmd = [sys.executable, "-m", "pytest", *paths, f"--obs-config={config}", "-k", select,
+               "-q", "-p", "no:cacheprovider", "-p", "no:locust", "-o", "addopts=",
+               "--rootdir", str(self.suites_dir.parent), f"--reports-dir={workdir / 'reports'}",
+               f"--junitxml={junit}"]  # fmt: skip
+        started = time.monotonic()
+        log = (workdir / "output.log").open("w", encoding="utf-8")
+        with log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                    env=child_env(), start_new_session=True)  # fmt: skip
+            with self._lock:
+                self._procs.add(proc)
+            if self.stopping.is_set():  # started while stop_all was stopping the others
+                self._stop(proc)
+            try:
+                returncode = proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                self._stop(proc)
+                returncode = -1
+            except KeyboardInterrupt:  # waited on in the main thread: baseline, live re-runs
+                self.stopping.set()
+                self._stop(proc)
+                raise
+            finally:
+                with self._lock:
+                    self._procs.discard(proc)
+        failed, counts = junit_results(junit)
+        lines = [x for x in (workdir / "output.log").read_text().splitlines() if x.strip()]
+        return GateRun(returncode, failed, counts, lines[-1] if lines else "",
+                       time.monotonic() - started)  # fmt: skip
+
+    def _stop(self, proc: subprocess.Popen[str]) -> None:
+        """SIGTERM to the child's session (it stops its servers), then SIGKILL if it hangs."""
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_all(self) -> None:
+        self.stopping.set()
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            self._stop(proc)
+
+    # -- baseline and mutants ---------------------------------------------------------------
+
+    def baseline(self, parts: Sequence[str]) -> GateRun:
+        suites = sorted({s for p in parts for s in PART_SUITES[p]})
+        return self.gate(self.config_root, suites, self.tmp / "baseline", "not live")
+
+    def selection(self, mutant: Mutant) -> str:
+        """-k for a mutant: non-live; of a rule's exact-layer tests only its alert's scenarios
+        (a promtool test checks one alert, and no operator touches another rule)."""
+        if mutant.part != "rules":
+            return "not live"
+        ids = " or ".join(self.scenario_ids.get(mutant.subject, []))
+        return f"not live and (not {EXACT_TEST}{' or ' + ids if ids else ''})"
+
+    def run_mutant(self, index: int, mutant: Mutant, baseline: GateRun) -> Outcome:
+        suites = PART_SUITES[mutant.part]
+        if mutant.equivalent:
+            return Outcome(mutant, "equivalent", note=mutant.equivalent)
+        if self.stopping.is_set():
+            return Outcome(mutant, "not run", suites, note="stopped before it ran")
+        workdir = self.tmp / f"m{index:04d}"
+        config = workdir / "config"
+        shutil.copytree(self.config_root, config, symlinks=True)
+        mutant.apply(config)
+        run = self.gate(config, suites, workdir, self.selection(mutant))
+        shutil.rmtree(config, ignore_errors=True)
+        if self.stopping.is_set() and run.returncode in (2, -1):
+            return Outcome(mutant, "not run", suites, run.seconds, note="interrupted")
+        new = sorted(run.failed - baseline.failed)
+        if new:
+            return Outcome(mutant, "killed", suites, run.seconds, new)
+        if run.returncode not in (0, 1, 5):  # the gate refused the mutated config: red
+            return Outcome(mutant, "killed", suites, run.seconds, [], note=run.last_line)
+        return Outcome(mutant, "survived", suites, run.seconds)
+
+    def run_all(self, mutants: Sequence[Mutant], baseline: GateRun,
+                progress: Callable[[Outcome], None]) -> list[Outcome]:  # fmt: skip
+        """Every mutant, `workers` at a time; on KeyboardInterrupt the running children are
+        stopped and the outcomes so far returned (the rest marked not run)."""
+        outcomes: dict[int, Outcome] = {}
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        futures: dict[Future[Outcome], int] = {
+            pool.submit(self.run_mutant, i, m, baseline): i for i, m in enumerate(mutants)
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for f in done:
+                    outcomes[futures[f]] = f.result()
+                    progress(outcomes[futures[f]])
+        except KeyboardInterrupt:
+            self.stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for f, i in futures.items():
+                if f.done() and not f.cancelled() and i not in outcomes:
+                    outcomes[i] = f.result()
+            raise_after = True
+        else:
+            pool.shutdown(wait=True)
+            raise_after = False
+        result = [outcomes.get(i) or Outcome(m, "not run", PART_SUITES[m.part], note="interrupted")
+                  for i, m in enumerate(mutants)]  # fmt: skip
+        if raise_after:
+            raise Interrupted(result)
+        return result
+
+    def live_selection(self, alerts: Sequence[str]) -> str | None:
+        """-k for the live layer's scenarios of `alerts`; None when they have none."""
+        ids = [i for a in alerts for i in self.live_ids.get(a, [])]
+        return f"{LIVE_TEST} and ({' or '.join(ids)})" if ids else None
+
+    def rerun_live(self, outcomes: list[Outcome], progress: Callable[[Outcome], None]) -> None:
+        """Survivors of rule mutants whose alert has live scenarios, run again with those
+        (real Prometheus and Alertmanager, time-scaled); killed when a live test fails that
+        the unmutated config's live run passed."""
+        todo = [o for o in outcomes if o.status == "survived" and o.mutant.part == "rules"
+                and self.live_selection([o.mutant.subject])]  # fmt: skip
+        if not todo:
+            return
+        select = self.live_selection(sorted({o.mutant.subject for o in todo}))
+        assert select is not None
+        baseline = self.gate(self.config_root, ["alerts"], self.tmp / "baseline-live", select)
+        if baseline.returncode not in (0, 1):
+            for o in todo:
+                o.note = f"live layer not run: {baseline.last_line}"
+            return
+        for o in todo:
+            if self.stopping.is_set():
+                return
+            workdir = self.tmp / f"live-{outcomes.index(o):04d}"
+            config = workdir / "config"
+            shutil.copytree(self.config_root, config, symlinks=True)
+            o.mutant.apply(config)
+            live = self.live_selection([o.mutant.subject])
+            run = self.gate(config, ["alerts"], workdir, live or "")
+            shutil.rmtree(config, ignore_errors=True)
+            o.seconds += run.seconds
+            o.suites = (*o.suites, "alerts (live)")
+            new = sorted(run.failed - baseline.failed)
+            if new:
+                o.status, o.killed_by, o.note = "killed", new, "by the live layer"
+            elif run.returncode not in (0, 1):
+                o.note = f"live layer did not decide: {run.last_line}"
+            progress(o)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Interrupted(Exception):  # it carries the partial result: no Error suffix
+    """The run was stopped; `outcomes` holds what finished and what did not run."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        super().__init__("interrupted")
+        self.outcomes = outcomes

@@ -1,0 +1,151 @@
+"""`obs-gate self-test` on the MindWeave config, as a user runs it: six mutants of
+HighErrorRate, each classified against the unmutated baseline, and the exit code held to
+--min-kill-rate.
+
+Known here: the threshold nudged to 0.06 breaks `high-error-rate-fires` (6 % errors must
+page); `>` moved to `>=` is not caught, since no scenario sits exactly at 5 %; `5..` loosened
+to `5.*` on status codes is provably equivalent.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.gate_subprocess import REPO_ROOT, SEED_CONFIG, clean_env
+
+RULES = "prometheus/rules/mindweave-alerts.yaml"
+
+
+@pytest.fixture(scope="module")
+def self_test(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict]:
+    reports = tmp_path_factory.mktemp("self-test-reports")
+    cmd = [sys.executable, "-m", "obsgate.cli", "self-test", str(SEED_CONFIG),
+           "--match", "HighErrorRate", "--operators", "threshold,comparison,matcher-widen",
+           "--limit", "6", "--min-kill-rate", "99", "--reports-dir", str(reports)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=clean_env(), capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    output = proc.stdout + proc.stderr
+    data_file = reports / "self-test.json"
+    assert data_file.is_file(), output
+    assert (reports / "self-test.md").is_file() and (reports / "self-test.html").is_file()
+    return (
+        proc.returncode,
+        (reports / "self-test.md").read_text(),
+        json.loads(data_file.read_text()),
+    )
+
+
+def _status(data: dict, line: int, operator: str, new_has: str) -> str:
+    mutants = data["mutants"]
+    found = [m["status"] for m in mutants
+             if (m["line"], m["operator"]) == (line, operator) and new_has in m["new"]]  # fmt: skip
+    assert len(found) == 1, (line, operator, new_has, data["mutants"])
+    return found[0]
+
+
+def test_six_mutants_of_high_error_rate_are_classified(
+    self_test: tuple[int, str, dict],
+) -> None:
+    _, _, data = self_test
+    assert len(data["mutants"]) == 6
+    assert data["baseline_failed"] == []
+    assert _status(data, 12, "threshold", "> 0.06") == "killed"
+    assert _status(data, 10, "matcher-widen", 'status_code=~".*"') == "killed"
+    assert _status(data, 12, "comparison", ">= 0.05") == "survived"
+    assert _status(data, 10, "matcher-widen", 'status_code=~"5.*"') == "equivalent"
+    threshold = next(m for m in data["mutants"] if m["operator"] == "threshold")
+    assert any("high-error-rate-fires" in t for t in threshold["killed_by"]), threshold
+
+
+def test_report_lists_each_survivor_with_its_diff(self_test: tuple[int, str, dict]) -> None:
+    _, md, data = self_test
+    survivors = [m for m in data["mutants"] if m["status"] == "survived"]
+    assert survivors
+    for m in survivors:
+        assert f"`{RULES}:{m['line']}` {m['operator']}" in md
+        assert f"  + {m['new'].strip()}" in md
+    assert "## Kill rate per operator" in md and "| `threshold` | 1 | 0 | 0 | 100.0 % |" in md
+
+
+def test_exit_code_follows_min_kill_rate(self_test: tuple[int, str, dict]) -> None:
+    returncode, _, data = self_test
+    assert data["kill_rate"] < 0.99
+    assert returncode == 1
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children in their own sessions included)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def test_ctrl_c_stops_every_child_and_keeps_the_partial_report(tmp_path: Path) -> None:
+    """Alertmanager mutants run the routing suite, whose children start real servers."""
+    before = set(Path(tempfile.gettempdir()).glob("obs-gate-self-test-*"))
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "obsgate.cli", "self-test", str(SEED_CONFIG), "--parts",
+           "alertmanager", "--limit", "6", "--reports-dir", str(reports)]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=clean_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:  # the baseline, then the first mutant's verdict
+        lines.append(line)
+        if line.startswith("[1/"):
+            break
+    deadline = time.monotonic() + 60
+    below: set[int] = set()
+    while time.monotonic() < deadline and not any("pytest" in _cmdline(p) for p in below):
+        below = _descendants(proc.pid)  # the next mutants' gates are starting
+        time.sleep(0.2)
+    assert below, "".join(lines)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=180)[0]
+    assert proc.returncode == 2, "".join(lines) + rest
+    time.sleep(3)  # the servers' guards notice their owner is gone
+    assert _alive(below) == set(), [_cmdline(p) for p in _alive(below)]
+    report = (reports / "self-test.md").read_text()
+    assert "**Interrupted:**" in report
+    data = json.loads((reports / "self-test.json").read_text())
+    assert data["interrupted"] and len(data["mutants"]) == 6
+    assert {m["status"] for m in data["mutants"]} & {"killed", "survived"}
+    assert "not run" in {m["status"] for m in data["mutants"]}
+    assert set(Path(tempfile.gettempdir()).glob("obs-gate-self-test-*")) <= before
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
