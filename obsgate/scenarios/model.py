@@ -136,7 +136,7 @@ class Scenario:
     finding: str | None = None
     finding_shows: dict[str, str] = field(default_factory=dict)  # layer -> text
     # The exact layer's pin: what promtool got (obsgate.scenarios.exact.promtool_got).
-    finding_got: frozenset[str] | None = None
+    finding_got: dict[str, frozenset[str]] | None = None  # by version line, "*": any
     layers: tuple[str, ...] = LAYERS
     live_note: str | None = None
     history_seconds: float = 0.0
@@ -265,12 +265,30 @@ def _finding_shows(raw: dict[str, Any], layers: tuple[str, ...], where: str) -> 
     return {str(k): str(v) for k, v in shows.items() if not isinstance(v, dict)}
 
 
-def _finding_got(raw: dict[str, Any], where: str) -> frozenset[str] | None:
-    """The exact layer's pin, `finding_shows.exact` as a mapping (None: a text pin)."""
+LINES = ("current", "debian")
+
+
+def _finding_got(raw: dict[str, Any], where: str) -> dict[str, frozenset[str]] | None:
+    """The exact layer's pin, `finding_shows.exact` as a mapping (None: a text pin), by
+    --server-versions line ("*": every line). Where promtool's versions compute different
+    values, the pin is given per line, each with `why`."""
     shows = raw.get("finding_shows") if raw.get("finding") else None
     pin = shows.get("exact") if isinstance(shows, dict) else None
     if not isinstance(pin, dict):
         return None
+    if pin and set(pin) <= set(LINES):
+        pins = {}
+        for line, per_line in pin.items():
+            if not isinstance(per_line, dict) or not per_line.get("why"):
+                raise ConfigError(f"{where}: finding_shows.exact.{line} needs `got` and `why`")
+            rest = {k: v for k, v in per_line.items() if k != "why"}
+            pins[line] = _got_pin(rest, where)
+        return pins
+    return {"*": _got_pin(pin, where)}
+
+
+def _got_pin(pin: dict[str, Any], where: str) -> frozenset[str]:
+    """One pin of what promtool got: its alerts and its errors, canonical."""
     got, errors = pin.get("got", []), pin.get("errors", [])
     if not isinstance(got, list) or not isinstance(errors, list) or set(pin) - {"got", "errors"}:
         raise ConfigError(

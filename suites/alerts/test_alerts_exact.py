@@ -17,6 +17,7 @@ from obsgate.params import parametrize_from_config
 from obsgate.scenarios.exact import ExactResult, promtool_got, run_all
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS, layer_scenarios
+from obsgate.tools.versions_line import chosen_line
 
 pytestmark = [pytest.mark.alerts, pytest.mark.requires("scenarios/alerts")]
 
@@ -68,7 +69,8 @@ def test_alert_scenario_exact(
     )
     if scenario.finding_got is not None:  # pinned: exactly the alerts and errors promtool got
         observed: object = promtool_got(result.tool_output)
-        evidence: object = scenario.finding_got
+        line = chosen_line()
+        evidence: object = scenario.finding_got.get(line, scenario.finding_got.get("*"))
     else:  # a text pin: a substring of promtool's output
         shows = scenario.finding_shows.get("exact", "")
         observed, evidence = bool(shows) and shows in result.tool_output, True
