@@ -171,6 +171,8 @@ class InhibitionCase:
     target: LabelSet
     file: Path
     finding: str | None = None  # why the labels the rules produce never meet this intent
+    # the finding's evidence: the produced targets (alertnames) Alertmanager leaves unmuted
+    finding_unmuted: frozenset[str] | None = None
 
     def isolation_labels(self) -> list[str]:
         """The `equal` labels the test fills with a unique value: the ones the case leaves out."""
@@ -203,10 +205,26 @@ def load_inhibition_cases(config: ObsConfig) -> list[InhibitionCase]:
                 target={str(k): str(v) for k, v in raw["target"].items()},
                 file=file,
                 finding=" ".join(str(raw["finding"]).split()) if raw.get("finding") else None,
+                finding_unmuted=_unmuted_pin(raw, where),
             )
             _check_case(case, where)
             cases.append(case)
     return cases
+
+
+def _unmuted_pin(raw: dict, where: str) -> frozenset[str] | None:
+    """`finding_unmuted`: the alertnames of the produced targets the finding leaves unmuted."""
+    if not raw.get("finding"):
+        if "finding_unmuted" in raw:
+            raise ConfigError(f"{where}: 'finding_unmuted' pins a finding; give 'finding' too")
+        return None
+    pin = raw.get("finding_unmuted")
+    if not isinstance(pin, list) or not pin:
+        raise ConfigError(
+            f"{where}: a finding pins its evidence: give 'finding_unmuted', the alertnames of the "
+            "targets the rules produce that Alertmanager leaves unmuted"
+        )
+    return frozenset(str(name) for name in pin)
 
 
 def _check_case(case: InhibitionCase, where: str) -> None:
