@@ -15,7 +15,7 @@ from pathlib import Path
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
-from obsgate.logship.fluentbit_conf import is_on, parse_conf, plugins
+from obsgate.logship.fluentbit_conf import Section, is_on, parse_conf, plugins
 
 CONFIG_FILE = "k8s/monitoring/fluent-bit-config.yaml"
 # Fluent Bit's defaults for the settings the config leaves out (tail, es output).
@@ -47,6 +47,15 @@ class ShipperSettings:
 
     def index_for(self, date_text: str) -> str:
         return f"{self.index_prefix}{DEFAULT_PREFIX_SEPARATOR}{date_text}"
+
+
+def config_files(config: ObsConfig) -> dict[str, list[Section]]:
+    """Each file of the Fluent Bit ConfigMap (fluent-bit.conf, parsers.conf), parsed."""
+    path = config.path(CONFIG_FILE)
+    data = (load_yaml(Path(path)) or {}).get("data") or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: `data` is not a mapping of file names to texts (fix the file)")
+    return {name: parse_conf(str(data[name]), f"{path} ({name})") for name in sorted(data)}
 
 
 def shipper_settings(config: ObsConfig) -> ShipperSettings:

@@ -108,9 +108,9 @@ class LogStore:
             raise ServiceError(f"Elasticsearch {path} answered {resp.status_code}: {resp.text}")
         return resp.json()
 
-    def where(self, values: list[str]) -> dict[str, list[str]]:
-        """For each value, `index/id at field` for every stored document that holds it: one
-        _msearch over every index, a phrase query on every field."""
+    def hits(self, values: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """For each value, the stored documents that hold it: one _msearch over every
+        index, a phrase query on every field."""
         if not values:
             return {}
         lines = []
@@ -119,15 +119,30 @@ class LogStore:
             query = {"query_string": {"query": json.dumps(value), "lenient": True}}
             lines.append(json.dumps({"query": query, "size": 50}))
         answer = self._post("_msearch", "\n".join(lines) + "\n")
-        found: dict[str, list[str]] = {}
+        found: dict[str, list[dict[str, Any]]] = {}
         for value, response in zip(values, answer["responses"], strict=True):
             if "error" in response:
                 raise ServiceError(f"Elasticsearch search for a secret failed: {response}")
-            for hit in response["hits"]["hits"]:
+            if response["hits"]["hits"]:
+                found[value] = response["hits"]["hits"]
+        return found
+
+    def where(self, values: list[str]) -> dict[str, list[str]]:
+        """For each value, `index/id at field` for every stored document that holds it."""
+        found: dict[str, list[str]] = {}
+        for value, hits in self.hits(values).items():
+            for hit in hits:
                 fields = field_paths(hit["_source"], value) or ["(analysed text)"]
                 where = f"{hit['_index']}/{hit['_id']} at {', '.join(f'`{f}`' for f in fields)}"
                 found.setdefault(value, []).append(where)
         return found
+
+    def fields_holding(self, value: str) -> set[str]:
+        """The fields, as dotted paths, that hold `value` in any stored document."""
+        hits = self.hits([value]).get(value, [])
+        return {
+            f for hit in hits for f in field_paths(hit["_source"], value) or ["(analysed text)"]
+        }
 
     def docs(self, field_name: str, values: list[str]) -> list[dict[str, Any]]:
         """The stored documents whose keyword `field_name` is one of `values`."""

@@ -35,6 +35,7 @@ class RedactionIntent:
     headers_never_logged: tuple[str, ...]
     email_hash: dict[str, Any]
     pipeline: dict[str, Any]
+    secret_in_path: dict[str, Any]
 
     def top_level(self) -> list[str]:
         return [p for p in self.never_in_clear if "." not in p]
@@ -60,7 +61,25 @@ def load_intent(config: ObsConfig) -> RedactionIntent:
         tuple(str(h).lower() for h in data.get("headers_never_logged") or []),
         dict(data.get("email_hash") or {}),
         dict(data.get("pipeline") or {}),
+        secret_in_path(path, data.get("secret_in_path")),
     )
+
+
+def secret_in_path(path: Path, raw: object) -> dict[str, Any]:
+    """`secret_in_path`: a request path with `{key}` where a secret goes, and the key's
+    shape (`prefix` before random letters and digits); empty when the intent has none."""
+    if raw is None:
+        return {}
+    if (
+        not isinstance(raw, dict)
+        or "{key}" not in str(raw.get("path", ""))
+        or not str(raw.get("path", "")).startswith("/")
+    ):
+        raise ConfigError(
+            f"{path}: secret_in_path needs `path`, a request path with {{key}} (e.g. "
+            "/api/v1/api-keys/{key}/usage), and may give `prefix` (the key's first characters)"
+        )
+    return {"path": str(raw["path"]), "prefix": str(raw.get("prefix", ""))}
 
 
 @pytest.fixture(scope="session")

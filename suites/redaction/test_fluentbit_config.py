@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from obsgate.config import ObsConfig, load_yaml
-from obsgate.findings import expect_known_finding
+from obsgate.config import ObsConfig
+from obsgate.findings import expect_known_finding, judge, universal_finding
 from obsgate.logship import shipper_settings
-from obsgate.logship.fluentbit import CONFIG_FILE
+from obsgate.logship.container_lines import samples, unread_lines
+from obsgate.logship.fluentbit import config_files
 from obsgate.logship.fluentbit_conf import (
     FluentBitSyntaxError,
     Section,
@@ -25,6 +26,7 @@ from obsgate.logship.fluentbit_conf import (
     parse_conf,
     plugins,
 )
+from obsgate.logship.fluentbit_env import record_variables
 from obsgate.redaction.logstore import LogStore
 from obsgate.stack.endpoint import Endpoint
 
@@ -34,9 +36,14 @@ pytestmark = [pytest.mark.redaction]
 
 
 def seed_files(config: ObsConfig) -> dict[str, list[Section]]:
-    path = config.path(CONFIG_FILE)
-    data = (load_yaml(Path(path)) or {}).get("data") or {}
-    return {name: parse_conf(data[name], f"{path} ({name})") for name in sorted(data)}
+    return config_files(config)
+
+
+def parsers_of(files: dict[str, list[Section]]) -> dict[str, Section]:
+    """The [PARSER]s of the file [SERVICE] Parsers_File names (a key of the ConfigMap)."""
+    service = [s for s in files.get("fluent-bit.conf", []) if s.kind == "SERVICE"]
+    name = (service[0].get("Parsers_File") if service else None) or "parsers.conf"
+    return {p.get("Name") or "": p for p in files.get(name, []) if p.kind == "PARSER"}
 
 
 @pytest.mark.parametrize(
@@ -136,3 +143,39 @@ def test_shipper_stores_a_redacted_line_at_the_root_without_the_raw_line(
     prefix = store.settings.index_prefix
     assert doc["_index"].startswith(f"{prefix}-"), doc["_index"]
     assert doc["password"] == "[REDACTED]" and "log" not in doc, doc
+
+
+def test_record_fields_are_not_written_as_environment_variables(obs_config: ObsConfig) -> None:
+    """`${NAME}` is an environment variable Fluent Bit reads once at start, never a field
+    of the record: a setting that means the record's own value (the pod's `app` label)
+    gets one value for every record, or none, and modify's `Add KEY ${unset}` is left
+    with one word, which makes Fluent Bit refuse to start."""
+    conf = seed_files(obs_config)["fluent-bit.conf"]
+    found = record_variables(conf)
+    judge(
+        holds=not found,
+        finding=universal_finding(obs_config, "fluentbit-record-field-as-env-var"),
+        observed=[f.item for f in found],
+        failure="settings that write a record field as an environment variable (use the "
+        "record accessor where the plugin takes one, e.g. $kubernetes['labels']['app']):\n"
+        + "\n".join(f"    {f.item}\n      {f.what_fluent_bit_does({})}" for f in found),
+    )
+
+
+def test_tail_input_hands_each_runtime_s_line_to_merge_log(obs_config: ObsConfig) -> None:
+    """A node writes a container's line as docker's json-file or as CRI (containerd,
+    CRI-O); the tail input's parser must leave the service's own line in `log` for both,
+    or Merge_Log finds no JSON and the line is stored raw, none of its fields parsed."""
+    files = seed_files(obs_config)
+    tails = plugins(files["fluent-bit.conf"], "INPUT", "tail")
+    lines = samples()
+    unread = unread_lines(tails, parsers_of(files), lines)
+    judge(
+        holds=not unread,
+        finding=universal_finding(obs_config, "fluentbit-tail-parser-runtime-formats"),
+        observed=unread,
+        failure="tail inputs whose parser does not hand the service's line to Merge_Log "
+        "(use `multiline.parser docker, cri`):\n"
+        + "\n".join(f"    {u}" for u in unread)
+        + "".join(f"\n  {line.runtime} line: {line.raw[:120]}..." for line in lines),
+    )
