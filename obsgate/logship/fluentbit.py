@@ -85,6 +85,8 @@ def shipper_settings(config: ObsConfig) -> ShipperSettings:
         "adds no Kubernetes metadata (pod, namespace, container, labels) and so no "
         "`service.name` from the modify filter: there is no Kubernetes API here",
         "record time is the time a line is read (as the docker parser's `time` would be)",
+        "reads each line as the service wrote it: no container runtime wraps it (docker "
+        "json-file, CRI) and no tail parser unwraps it",
     ]
     return ShipperSettings(
         merge_log=bool(kube) and is_on(kube[0].get("Merge_Log", "off")),

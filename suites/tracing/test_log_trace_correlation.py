@@ -17,7 +17,7 @@ from obsgate.findings import declared_finding, judge
 from obsgate.logship import LogShipper, ShipReport
 from obsgate.logship.shipper import Line
 from obsgate.stack.endpoint import Endpoint
-from obsgate.tracing.fluentbit_enrich import enrich
+from obsgate.tracing.fluentbit_enrich import added_variables, enrich
 from obsgate.tracing.intent import TRACE_INTENT, TraceIntent
 from obsgate.tracing.jaeger_query import JaegerQuery
 from obsgate.tracing.log_search import any_of, app_log_lines, wait_for_logs
@@ -101,7 +101,12 @@ def test_line_as_fluent_bit_enriches_it_keeps_its_trace_in_the_store(
     shipped = shipped_logs.record(
         Line(Path("app.log"), 1, json.dumps(source)), datetime.now(UTC), report
     )
-    record = enrich(obs_config, shipped, tracing_intent.pod_namespace)
+    # Fluent Bit reads `${...}` from its environment once at start, not from the record
+    # (fluentbit-record-field-as-env-var: unset, it does not start at all). The key
+    # conflict does not depend on the value: give that environment the value the config
+    # means, this line's own service.
+    env = {name: str(source.get("service", "")) for name in added_variables(obs_config)}
+    record = enrich(obs_config, shipped, tracing_intent.pod_namespace, env)
     index = f"gate-tracing-{uuid.uuid4().hex}"
     try:
         result = requests.post(
