@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from obsgate.config import AlertRule
+from obsgate.applicability import Applicability
+from obsgate.config import AlertRule, ObsConfig
 from obsgate.config.runbooks import read_runbooks
 from obsgate.errors import ConfigError, GateError, ToolMissing
 from obsgate.runbooks import field_offenders, parse_offenders, templates
@@ -193,3 +194,15 @@ def test_the_checker_is_built_once_per_source(
     changed = tmp_path / "main.go"
     changed.write_text(gotemplate.SOURCE.read_text() + "\n// changed\n")
     assert checker_binary(changed).parent != first.parent
+
+
+def test_a_config_without_runbooks_is_not_applicable(tmp_path: Path) -> None:
+    assert Applicability(ObsConfig(tmp_path)).lacks("runbooks") == (
+        "no runbook operator config (k8s/monitoring/runbook-operator.yaml (default layout))"
+    )
+    (tmp_path / "ops").mkdir()
+    operator_file(tmp_path / "ops")
+    (tmp_path / "obs-gate.yaml").write_text("runbooks: ops/*.yaml\n")
+    config = ObsConfig(tmp_path)
+    assert Applicability(config).lacks("runbooks") is None
+    assert [r.name for r in config.runbooks()] == ["scale", "quiet"]
