@@ -98,14 +98,16 @@ def test_go_s_parser_places_the_error_and_reports_fields_and_functions() -> None
             ("unclosed", "line one\n{{ if .Labels.pod }}\nthree"),
             ("ok", "{{ add .Current.replicas 2 }} {{ .Metrics.rate | percent }} "
                    "{{ index .Labels \"pod\" }} {{ with .Other }}{{ .Labels.inner }}"
-                   "{{ $.Annotations.summary }}{{ end }} {{ printf \"%s\" .Labels.service }}"),
+                   "{{ $.Annotations.summary }}{{ end }} {{ printf \"%s\" .Labels.service }}"
+                   "{{ define \"d\" }}{{ $.Labels.defined }}{{ end }}"),
         ]
     )  # fmt: skip
     assert (checks["infix"].error, checks["infix"].line) == ('unexpected ">" in operand', 1)
     assert checks["unclosed"].error == "unexpected EOF" and checks["unclosed"].line == 3
     ok = checks["ok"]
     assert ok.error is None
-    # not Labels.inner: inside `with`, dot is .Other; `$` is the root
+    # not Labels.inner (inside `with`, dot is .Other) nor Labels.defined (in a define, `$`
+    # is the template's argument); `$` in the template itself is the root
     assert {f for f in ok.fields if "." in f} == {
         "Current.replicas",
         "Metrics.rate",

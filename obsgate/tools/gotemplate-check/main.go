@@ -8,10 +8,10 @@
 //
 // "fields" are the paths read from the template's root data (".Labels.service" is
 // "Labels.service"; `index .Labels "x"` is "Labels.x"); paths read where dot is not the
-// root (inside range or with) are not reported, `$.X` is. "funcs" maps each function the
-// template calls that text/template does not define to the argument counts it is called
-// with; the template is then parsed again by text/template itself with those functions
-// declared as stubs of that arity.
+// root (inside range or with, or in a {{define}}) are not reported; `$.X` in the template
+// itself is. "funcs" maps each function the template calls that text/template does not
+// define to the argument counts it is called with; the template is then parsed again by
+// text/template itself with those functions declared as stubs of that arity.
 package main
 
 import (
@@ -54,6 +54,7 @@ var errorAt = regexp.MustCompile(`^template: t[0-9]+:([0-9]+):(?:[0-9]+:)? (.*)$
 type walker struct {
 	fields map[string]bool
 	funcs  map[string]map[int]bool
+	main   bool // walking the template itself, not a {{define}}: `$` is the root data
 }
 
 func (w *walker) field(path []string) {
@@ -131,7 +132,7 @@ func (w *walker) arg(n parse.Node, root bool) {
 			w.field(n.Ident)
 		}
 	case *parse.VariableNode:
-		if n.Ident[0] == "$" {
+		if n.Ident[0] == "$" && w.main {
 			w.field(n.Ident[1:])
 		}
 	case *parse.PipeNode:
@@ -183,7 +184,8 @@ func check(index int, id, text string) result {
 	}
 	w := &walker{fields: map[string]bool{}, funcs: map[string]map[int]bool{}}
 	for tname, t := range trees {
-		w.list(t.Root, tname == name)
+		w.main = tname == name
+		w.list(t.Root, w.main)
 	}
 	stubs := template.FuncMap{}
 	for fn, arities := range w.funcs {
