@@ -52,6 +52,7 @@ PARTS = {
     "slo_policy": "error-budget policy",
     "dashboards": "dashboards",
     "prometheus": "scrape config",
+    "runbooks": "runbook operator config",
 }
 REQUIREMENTS = (*PARTS, *INTENT, "inhibit_rules", "app_settings")
 # What every test of a suite needs (the load gate's folder is suite "load").

@@ -37,6 +37,7 @@ from obsgate.config.rules import (
     parse_groups,
     read_rule_file,
 )
+from obsgate.config.runbooks import Runbook, read_runbooks
 from obsgate.errors import ConfigError
 from obsgate.options import DEFAULT_CONFIG_DIR
 from obsgate.tools import cache_root
@@ -52,6 +53,7 @@ __all__ = [
     "ObsConfig",
     "RecordingRule",
     "RuleSource",
+    "Runbook",
     "load_json",
     "load_yaml",
     "load_yaml_documents",
@@ -182,6 +184,10 @@ class ObsConfig:
     def dashboards(self) -> list[Dashboard]:
         """Every dashboard of the config, in file order (plain JSON, ConfigMap, CRD)."""
         return [d for f in self.files("dashboards") for d in read_dashboards(f)]
+
+    def runbooks(self) -> list[Runbook]:
+        """Every runbook of the config's runbook operator, in file order."""
+        return [r for f in self.files("runbooks") for r in read_runbooks(f)]
 
     def app_settings(self, name: str) -> dict[str, Any]:
         """App-level settings the seed gives as code: "logging", "tracing" or "metrics"."""

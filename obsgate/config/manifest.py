@@ -36,6 +36,8 @@ DEFAULT_LAYOUT: dict[str, tuple[str, ...]] = {
     "dashboards": ("dashboards/**/*.json", "dashboards/**/*.yaml", "dashboards/**/*.yml"),
     "prometheus": ("prometheus/prometheus.yaml", "prometheus/prometheus.yml"),
     "promtool_tests": (),
+    # a runbook operator's runbooks: Go templates rendered with the alert that triggers them
+    "runbooks": ("k8s/monitoring/runbook-operator.yaml",),
 }
 PARTS = (*DEFAULT_LAYOUT, "app_settings", "scenarios")
 # Keys other parts of the gate read from the manifest; accepted here, not interpreted.

@@ -105,10 +105,8 @@ def live_arrivals(
     return sorted({arrival(n.receiver, n.kind, n.channel, channels) for n in found})
 
 
-def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario]) -> list[dict]:
-    """Every distinct label set `alert` fires with in the scenarios, and, for each rule of that
-    name that no scenario fires (one name may be several rules: severity tiers, Sloth's page
-    and ticket), that rule's own labels (the coverage check fails that case anyway)."""
+def scenario_label_sets(alert: str, scenarios: list[Scenario]) -> list[dict[str, str]]:
+    """Every distinct label set `alert` fires with in the alert scenarios."""
     seen: list[dict[str, str]] = []
     for sc in scenarios:
         for cp in sc.expect:
@@ -116,6 +114,14 @@ def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario])
                 labels = {"alertname": sc.alert, **expected.labels}
                 if sc.alert == alert and labels not in seen:
                     seen.append(labels)
+    return seen
+
+
+def produced_label_sets(alert: str, rules: ObsConfig, scenarios: list[Scenario]) -> list[dict]:
+    """Every distinct label set `alert` fires with in the scenarios, and, for each rule of that
+    name that no scenario fires (one name may be several rules: severity tiers, Sloth's page
+    and ticket), that rule's own labels (the coverage check fails that case anyway)."""
+    seen = scenario_label_sets(alert, scenarios)
     for rule in rules.alert_rules():
         fired = any(rule.labels.items() <= labels.items() for labels in seen)
         own = {"alertname": alert, **rule.labels}

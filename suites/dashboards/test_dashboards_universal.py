@@ -1,6 +1,7 @@
 """Universal checks of any config's dashboards, no servers: unique uids, panels that do not
-overlap, every metric a panel reads produced by something in the config, and panels that
-mirror an alert showing the alert's own quantity, unit and firing threshold."""
+overlap, every metric a panel reads produced by something in the config, every dashboard
+link of an alert or receiver naming a dashboard of the config, and panels that mirror an
+alert showing the alert's own quantity, unit and firing threshold."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from obsgate.dashboards import (
     panels,
     produced_metrics,
 )
+from obsgate.dashboards.links import dashboard_uids, grafana_hosts, receiver_links, rule_links
 from obsgate.findings import judge, universal_finding
 
 pytestmark = [pytest.mark.dashboards]
@@ -64,6 +66,26 @@ def test_every_panel_metric_is_produced(obs_config: ObsConfig) -> None:
         finding=universal_finding(obs_config, "dashboard-metrics-produced"),
         observed=[f"{panel}: {metric}" for metric, ids in missing.items() for panel in ids],
         failure=f"panels read metrics nothing in the config produces: {missing}",
+    )
+
+
+@pytest.mark.requires("rules")
+def test_every_dashboard_link_names_a_dashboard_of_the_config(obs_config: ObsConfig) -> None:
+    """An alert's dashboard link (an annotation, or a receiver's literal URL) whose uid no
+    dashboard of the config has opens "Dashboard not found" for whoever is paged."""
+    rules = obs_config.alert_rules()
+    links = rule_links(rules)
+    if obs_config.has("alertmanager"):
+        source = obs_config.alertmanager_source().describe()
+        links += receiver_links(obs_config.alertmanager(), grafana_hosts(rules), source)
+    uids = dashboard_uids(d.doc for d in obs_config.dashboards())
+    broken = [link for link in links if link.uid not in uids]
+    judge(
+        holds=not broken,
+        finding=universal_finding(obs_config, "dashboard-links-resolve"),
+        observed=[link.evidence for link in broken],
+        failure=f"dashboard links naming no dashboard of the config (uids {sorted(uids)}):\n"
+        + "\n".join(f"{link.place}: {link.evidence}: {link.url}" for link in broken),
     )
 
 

@@ -1,16 +1,22 @@
 """A pinned universal finding hides nothing: one more offender of the same check, added in a
-copy of the config by a one-line change, turns the check red, and the failure names it.
+copy of the config by a one-line change, turns the check red, and the failure names it. And
+a finding is removed when it is fixed: with the config fixed, the check passes, which the
+judge turns red ("the finding is fixed, remove it") while the finding is still declared.
 
 Each case runs the one check as a child gate, on the copy and, as the control, on the seed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.gate_subprocess import RULES, Breakage, copy_config, edit, run_gate
+
+RUNBOOKS = Path("k8s") / "monitoring" / "runbook-operator.yaml"
+ALERT_SCENARIOS = Path("scenarios") / "alerts" / "availability.yaml"
 
 CASES = [
     Breakage(
@@ -28,6 +34,34 @@ CASES = [
         must_fail=("suites/dashboards", "test_every_panel_metric_is_produced"),
         must_say="not in the finding: ['mindweave-overview/Active Pods: kube_pod_info']",
         file=Path("dashboards") / "mindweave-overview.json",
+    ),
+    Breakage(
+        id="dashboard-links-resolve",
+        old='description: "Service has been down for more than 1 minute"',
+        new='description: "Down for 1 minute: https://grafana.mindweave.io/d/pods/pods"',
+        must_fail=(
+            "suites/dashboards",
+            "test_every_dashboard_link_names_a_dashboard_of_the_config",
+        ),
+        must_say="not in the finding: ['ServiceDown: description uid pods']",
+        file=RULES,
+    ),
+    Breakage(
+        id="runbook-templates-parse",
+        old='title: "Pod {{ .Labels.pod }} in restart loop"',
+        new='title: "Pod {{ .Labels.pod } in restart loop"',
+        must_fail=("suites/alerts", "test_every_runbook_template_parses"),
+        must_say="not in the finding: ['pod-restart-loop: steps[create-incident].title: "
+        'unexpected "}" in operand\']',
+        file=RUNBOOKS,
+    ),
+    Breakage(
+        id="runbook-fields-carried",
+        old="kubectl top pod {{ .Labels.pod }} -n {{ .Labels.namespace }}",
+        new="kubectl top pod {{ .Labels.pod }} -n {{ .Labels.namespace }} {{ .Labels.node }}",
+        must_fail=("suites/alerts", "test_runbooks_read_what_their_alert_carries"),
+        must_say="not in the finding: ['pod-restart-loop: .Labels.node not on PodRestartLoop']",
+        file=RUNBOOKS,
     ),
 ]
 
@@ -78,3 +112,73 @@ def test_one_more_unmuted_warning_turns_the_inhibition_finding_red(tmp_path: Pat
     assert run.returncode == 1, run.describe()
     assert "the finding critical-mutes-warning-of-same-alert does not explain this" in run.output
     assert "not in the finding: ['UnusualApiCallSpike']" in run.output, run.describe()
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The edits (file relative to the config, old, new) that fix a finding's offenders."""
+
+    id: str
+    edits: tuple[tuple[Path, str, str], ...]
+    suite: str
+    test: str
+
+
+HIGH_ERROR_RATE_FIRES = (
+    "          - labels: {severity: critical, team: platform}\n"
+    "            annotations:\n"
+    "              summary: High error rate detected\n"
+    "              description: 'Error rate is 6%"
+)
+FIXES = [
+    Fix(
+        "dashboard-links-resolve",
+        ((RULES, "/d/services/services?", "/d/mindweave-overview/mindweave-overview?"),),
+        "suites/dashboards",
+        "test_every_dashboard_link_names_a_dashboard_of_the_config",
+    ),
+    Fix(
+        "runbook-templates-parse",
+        (
+            (RUNBOOKS, "{{ .Metrics.error_rate > 0.1 }}", "{{ gt .Metrics.error_rate 0.1 }}"),
+            (RUNBOOKS, "{{ .Metrics.restart_count > 10 }}", "{{ gt .Metrics.restart_count 10 }}"),
+        ),
+        "suites/alerts",
+        "test_every_runbook_template_parses",
+    ),
+    Fix(  # HighErrorRate keeps service, and its scenario says it fires with it
+        "runbook-fields-carried",
+        (
+            (
+                RULES,
+                '  sum(rate(http_requests_total{status_code=~"5..",',
+                '  sum by (service) (rate(http_requests_total{status_code=~"5..",',
+            ),
+            (
+                RULES,
+                '  sum(rate(http_requests_total{namespace="mindweave-services"}[5m])) > 0.05',
+                '  sum by (service) (rate(http_requests_total{namespace="mindweave-services"}[5m]))'
+                " > 0.05",
+            ),
+            (
+                ALERT_SCENARIOS,
+                HIGH_ERROR_RATE_FIRES,
+                HIGH_ERROR_RATE_FIRES.replace("{severity:", "{service: api-gateway, severity:"),
+            ),
+        ),
+        "suites/alerts",
+        "test_runbooks_read_what_their_alert_carries",
+    ),
+]
+
+
+@pytest.mark.parametrize("fix", FIXES, ids=lambda f: f.id)
+def test_a_fixed_finding_turns_its_check_red_until_it_is_removed(tmp_path: Path, fix: Fix) -> None:
+    config = copy_config(tmp_path / "config")
+    for file, old, new in fix.edits:
+        edit(config / file, old, new)
+    run = run_gate(
+        f"--obs-config={config}", "-k", fix.test, junit=tmp_path / "junit.xml", suite=fix.suite
+    )
+    assert run.returncode == 1 and fix.test in run.failed, run.describe()
+    assert f"the finding is fixed, remove it: {fix.id}" in run.output, run.describe()
