@@ -210,3 +210,14 @@ def simulate(config: ObsConfig) -> Simulation:
         jobs=tuple(str(j.get("job_name")) for j in jobs),
         not_simulated=tuple(not_simulated),
     )
+
+
+def stored_as(config: ObsConfig, scrape: Scrape, series: list[Labels]) -> list[Labels | None]:
+    """`series` (an exposition's, e.g. the running app's) as `scrape`'s job stores them from
+    its target: the target's labels joined, metric_relabel_configs run; None: dropped."""
+    answer = run_relabel(
+        config.prometheus_file(),
+        [{"job": scrape.job, "target": scrape.target.name, "labels": scrape.target.labels,
+          "series": series}],
+    )  # fmt: skip
+    return list(answer["scrapes"][0].get("series") or [])

@@ -117,3 +117,24 @@ def test_scrape_jobs_that_attach_namespace_and_service_fix_the_finding(tmp_path:
     assert run.returncode == 1, run.describe()
     assert SCRAPE_TEST in run.failed, run.describe()
     assert "the finding is fixed, remove it: rule-labels-attached-by-scrape" in run.output
+
+
+def test_panels_read_through_the_seed_s_relabelling(tmp_path: Path) -> None:
+    """dashboard-panels-return-data scrapes the app as the seed's jobs label it: with
+    kubernetes-pods writing `namespace`, the overview's request and latency panels return
+    data, and the gate fails naming them instead of counting the rest as the finding."""
+    test = "test_every_panel_returns_data_through_the_config_s_scrape_jobs"
+    config = copy_config(tmp_path / "config")
+    edit(config / PROMETHEUS_YAML, "target_label: kubernetes_namespace", "target_label: namespace")
+    run = run_gate(
+        f"--obs-config={config}", "-k", test, junit=tmp_path / "junit.xml",
+        suite="suites/dashboards", timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 1, run.describe()
+    assert test in run.failed, run.describe()
+    assert "the finding dashboard-panels-return-data does not explain this" in run.output
+    assert (
+        "in the finding but not seen: ['mindweave-overview/Latency Percentiles', "
+        "'mindweave-overview/P99 Latency', 'mindweave-overview/Request Rate', "
+        "'mindweave-overview/Request Rate by Service']"
+    ) in run.output, run.describe()
