@@ -112,3 +112,23 @@ def unattached_labels(config: ObsConfig) -> tuple[dict[str, set[str]], dict[str,
     for rule in config.alert_rules():
         offenders.update(unattached_in_query(sim, app, rule.name, rule.expr, rule_id(rule)))
     return sim.attached_by_job(), offenders
+
+
+def unattached_in_slis(config: ObsConfig) -> dict[str, str]:
+    """Every `SLO id: metric label` an SLI query (its `{{.window}}` read as 5m) selects an app
+    metric (or `up`) by that the scrape never attaches to it (with why)."""
+    from obsgate.slo.spec import WINDOW_VAR, config_slos  # the SLO package reads the config
+
+    sim = simulate(config)
+    app = AppMetrics(config.app_settings("metrics")["metrics"])
+    offenders: dict[str, str] = {}
+    for slo in config_slos(config):
+        queries = (
+            (("errorRatioQuery", slo.error_ratio_query),)
+            if slo.error_ratio_query
+            else (("errorQuery", slo.error_query), ("totalQuery", slo.total_query))
+        )
+        for which, text in queries:
+            expr = WINDOW_VAR.sub("5m", text)
+            offenders.update(unattached_in_query(sim, app, slo.id, expr, f"{slo.where}: {which}"))
+    return offenders
