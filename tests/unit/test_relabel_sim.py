@@ -270,3 +270,22 @@ def test_the_mindweave_offenders() -> None:
         "HighLatency: http_request_duration_seconds_bucket service",
         "ServiceDown: up namespace",
     }
+
+
+@pytest.mark.parametrize(("scheme", "refused"), [("legacy", True), ("utf8", False)])
+def test_the_name_validation_scheme_is_the_config_s(
+    tmp_path: Path, scheme: str, refused: bool
+) -> None:
+    """A dotted target label is valid under Prometheus 3's default UTF-8 names only."""
+    config = tmp_path / "prometheus.yaml"
+    config.write_text(
+        f"global:\n  metric_name_validation_scheme: {scheme}\nscrape_configs:\n  - job_name: j\n"
+        "    relabel_configs:\n      - target_label: k8s.app\n        replacement: x\n"
+    )
+    if refused:
+        with pytest.raises(ConfigError, match=r'"k8s\.app" is invalid'):
+            run_relabel(config, [])
+    else:
+        labels = {"__address__": "192.0.2.1:80"}
+        out = run_relabel(config, [{"job": "j", "target": "t", "labels": labels, "series": []}])
+        assert out["scrapes"][0]["target_labels"]["k8s.app"] == "x"
