@@ -60,7 +60,7 @@ def _first_error(output: str) -> str:
 
 
 def relabel_binary(source: Path = SOURCE_DIR) -> Path:
-    """obs-relabel, built on first use (about 10 s with a warm module cache)."""
+    """obs-relabel, built on first use: a minute with a cold Go build cache, seconds warm."""
     ready = built(source)
     if ready is not None:
         return ready
