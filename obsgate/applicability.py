@@ -43,6 +43,7 @@ INTENT = {
     "scenarios/metrics": "metrics intent",
     "scenarios/redaction": "redaction intent",
     "scenarios/tracing": "tracing intent",
+    "scenarios/scrape": "discovered scrape targets",
 }
 # Config parts (obsgate/config/manifest.py) and what the user calls them.
 PARTS = {

@@ -171,19 +171,37 @@ def app_scrape_target(
     """The app as a scrape target of the run's Prometheus (file_sd) while the block runs,
     its series labelled `label=tag`, scraped every `interval`: the app's own pace, not the
     live layer's scaled 250 ms, which a big /metrics outgrows."""
+    with app_scrape_targets(prometheus, app, (label, tag), [{"job": "api-gateway"}], interval) as t:
+        yield t
+
+
+@contextmanager
+def app_scrape_targets(
+    prometheus: Endpoint,
+    app: Endpoint,
+    pin: tuple[str, str],
+    label_sets: list[dict[str, str]],
+    interval: str = "2s",
+) -> Iterator[ScrapeTarget]:
+    """The app as one scrape target per label set (`job`, `instance` and the rest become
+    its series' labels as given), each also labelled with `pin` (label, tag)."""
+    label, tag = pin
     sd_file = Path(prometheus.file_sd_dir) / f"{label}-{tag}.json"
-    group = {
-        "targets": [f"{app.host}:{app.port}"],
-        "labels": {
-            "job": "api-gateway",
-            label: tag,
-            "__metrics_path__": "/metrics",
-            "__scrape_interval__": interval,
-            "__scrape_timeout__": interval,
-        },
-    }
+    groups = [
+        {
+            "targets": [f"{app.host}:{app.port}"],
+            "labels": {
+                **labels,
+                label: tag,
+                "__metrics_path__": "/metrics",
+                "__scrape_interval__": interval,
+                "__scrape_timeout__": interval,
+            },
+        }
+        for labels in label_sets
+    ]
     tmp = sd_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps([group]))
+    tmp.write_text(json.dumps(groups))
     tmp.rename(sd_file)  # Prometheus must never read a half-written file
     try:
         yield ScrapeTarget(prometheus=prometheus, label=label, tag=tag)

@@ -75,10 +75,11 @@ def test_annotations_only_reference_labels_the_alert_can_have(obs_config: ObsCon
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.requires("app_settings", "prometheus")
+@pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
 def test_rules_select_on_labels_the_scrape_config_attaches(obs_config: ObsConfig) -> None:
-    """A rule that filters or groups an app metric by a label that neither the app (its
-    labelNames) nor any scrape job attaches matches nothing in production: it never fires."""
+    """A rule that filters or groups an app metric (or `up`) by a label that no series of it
+    carries as scraped matches nothing in production: it never fires. The scrape is the
+    config's own jobs, relabelled by Prometheus' code on the deployment's discovered targets."""
     by_job, offenders = unattached_labels(obs_config)
     judge(
         holds=not offenders,

@@ -1,14 +1,22 @@
 """Every panel query against a real Prometheus: it parses (Prometheus' own parser, through
-the query API), and with the reference app under traffic and scraped, it returns data.
+the query API), and with the reference app under traffic, scraped as the config's own scrape
+jobs label it, it returns data.
 
-The app is scraped as a file_sd target with this test's own label, and each query is
-pinned to that label on every selector, so series of other tests (the alert scenarios'
-hand-made `namespace` series) can never make a panel look alive.
+The app's series get exactly the labels the config's jobs give them in the deployment: the
+relabelling simulation (obsgate/relabel: Prometheus' relabel code on the discovered targets of
+`scenarios/scrape/targets.yaml`) says which jobs keep the gateway and with which labels, and
+the app is scraped once per such job with those labels; the test first checks that
+Prometheus stores every series exactly as the simulation says the job would. Each target
+also carries this test's own label, and each query is pinned to it on every selector, so
+series of other tests (the alert scenarios' hand-made `namespace` series) can never make a
+panel look alive.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -16,12 +24,19 @@ import requests
 from obsgate.config import ObsConfig
 from obsgate.dashboards import Panel, panels, pinned
 from obsgate.findings import judge, universal_finding
-from obsgate.refapp.client import app_scrape_target, exercise_routes
-from obsgate.stack.endpoint import Endpoint
+from obsgate.options import DEFAULT_SERVICES
+from obsgate.refapp.client import app_scrape_targets, exercise_routes, scrape
+from obsgate.relabel.simulate import Labels, simulate, stored_as
+from obsgate.services.contract import services_under_test
+from obsgate.stack.endpoint import AppEndpoint, Endpoint
+from obsgate.wait import eventually
 
 pytestmark = [pytest.mark.dashboards, pytest.mark.needs("prometheus")]
 PIN = "gate_dashboard"
 SCRAPE_WAIT = 40.0  # Prometheus 2.42 applies a new file_sd target on a 5 s tick
+# Prometheus 3 rewrites these values on ingestion ("1" is stored "1.0"): series carrying
+# them are left out of the exact comparison; their labels come from the same targets.
+NORMALISED = ("le", "quantile")
 
 
 def query(prometheus: Endpoint, expr: str) -> requests.Response:
@@ -37,20 +52,78 @@ def test_panel_query_parses_in_prometheus(prometheus: Endpoint, panel: Panel) ->
         )
 
 
-@pytest.mark.writes("adds the app as a scrape target in Prometheus' file_sd dir")
-@pytest.mark.requires("app_settings")
-def test_every_panel_returns_data_with_the_app_under_traffic(
-    prometheus: Endpoint, refapp: Endpoint, obs_config: ObsConfig
+def _key(labels: Labels) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def _stored_series(prometheus: Endpoint, tag: str) -> set[tuple[tuple[str, str], ...]]:
+    resp = requests.get(
+        f"{prometheus.url}/api/v1/series", params={"match[]": f'{{{PIN}="{tag}"}}'}, timeout=10
+    )
+    resp.raise_for_status()
+    return {_key({k: v for k, v in s.items() if k != PIN}) for s in resp.json()["data"]}
+
+
+def _expected_series(obs_config: ObsConfig, app: AppEndpoint, scrapes: list[Any]) -> set[Any]:
+    """The app's exposition now, as each of the config's jobs that keeps it would store it."""
+    exposition = scrape(app.metrics_url or f"{app.url}/metrics")
+    own = [
+        {"__name__": s.name, **s.labels}
+        for s in exposition.samples
+        if not set(s.labels) & set(NORMALISED)
+    ]
+    expected = set()
+    for s in scrapes:
+        expected |= {_key(x) for x in stored_as(obs_config, s, own) if x is not None}
+        expected.add(_key(s.up))
+    return expected
+
+
+@pytest.mark.writes("adds the app as scrape targets in Prometheus' file_sd dir")
+@pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
+def test_every_panel_returns_data_through_the_config_s_scrape_jobs(
+    prometheus: Endpoint, refapp: AppEndpoint, obs_config: ObsConfig, pytestconfig: pytest.Config
 ) -> None:
+    gateway = services_under_test(
+        pytestconfig.getoption("services", default=DEFAULT_SERVICES), obs_config.root
+    ).gateway.name
+    scrapes = simulate(obs_config).kept(service=gateway)
+    assert scrapes, (
+        f"no scrape job of {obs_config.prometheus_file()} keeps a target of {gateway} in "
+        "scenarios/scrape/targets.yaml: nothing would scrape the gateway"
+    )
     tag = uuid.uuid4().hex[:12]
-    with app_scrape_target(prometheus, refapp, PIN, tag, interval="1s") as target:
-        up = f'up{{{PIN}="{tag}"}} == 1'
-        target.wait_for_series(up, "the app's first scrape", timeout=SCRAPE_WAIT)
-        exercise_routes(refapp, kafka=False)
+    label_sets = [s.target_labels for s in scrapes]
+    with app_scrape_targets(prometheus, refapp, (PIN, tag), label_sets, "1s") as target:
         target.wait_for_series(
-            f'sum(rate(http_requests_total{{{PIN}="{tag}"}}[5m])) > 0',
-            "two scrapes of the app after the traffic",
+            f'count(up{{{PIN}="{tag}"}} == 1) == {len(scrapes)}',
+            f"the app's first scrape by each of {[s.job for s in scrapes]}",
             timeout=SCRAPE_WAIT,
+        )
+        exercise_routes(refapp, kafka=False)
+        # Every target's last scrape 1.5 s (1.5 intervals) after the traffic: two scrapes
+        # of each saw it, so every series it made has a rate.
+        target.wait_for_series(
+            f'count(timestamp(up{{{PIN}="{tag}"}}) > {time.time() + 1.5:.3f}) == {len(scrapes)}',
+            "two scrapes of the app by each job after the traffic",
+            timeout=SCRAPE_WAIT,
+        )
+        expected = _expected_series(obs_config, refapp, scrapes)
+        missing: set[Any] = set()
+
+        def stored_as_the_jobs_store_them() -> bool:
+            nonlocal missing
+            missing = expected - _stored_series(prometheus, tag)
+            return not missing
+
+        eventually(
+            stored_as_the_jobs_store_them,
+            timeout=SCRAPE_WAIT,
+            what="Prometheus to store the app's series as the config's scrape jobs label them",
+            on_timeout=lambda: (
+                "not stored so: " + "; ".join(str(dict(m)) for m in sorted(missing)[:5])
+            ),
+            interval=0.5,
         )
         empty = []
         for panel in panels(obs_config):
@@ -58,10 +131,11 @@ def test_every_panel_returns_data_with_the_app_under_traffic(
                 result = query(prometheus, pinned(expr, PIN, tag)).json()["data"]["result"]
                 if not result:
                     empty.append((panel.id, expr))
+    jobs = "; ".join(f"{s.job}: {sorted(s.target_labels)}" for s in scrapes)
     judge(
         holds=not empty,
         finding=universal_finding(obs_config, "dashboard-panels-return-data"),
         observed={panel_id for panel_id, _ in empty},
-        failure="panels without data while the app serves traffic:\n"
+        failure=f"panels without data while the app serves traffic, scraped by {jobs}:\n"
         + "\n".join(f"{p}: {e}" for p, e in empty),
     )

@@ -11,7 +11,10 @@ import pytest
 import yaml
 
 from obsgate.applicability import not_applicable
+from obsgate.config import ObsConfig
+from obsgate.findings import judge, universal_finding
 from obsgate.promql import Selector, selectors
+from obsgate.scrape_labels import unattached_in_slis
 from obsgate.slo import rules
 from obsgate.slo.intent import SLOIntent
 from obsgate.slo.spec import SLO, WINDOW_VAR
@@ -110,3 +113,17 @@ def test_page_and_ticket_carry_routing_labels(slo: SLO, slo_intent: SLOIntent, j
         if missing:
             problems.append(f"{severity} alert {meta.name} lacks {missing}")
     judge_slo("routing-labels", not problems, f"{slo.where}: " + "; ".join(problems))
+
+
+@pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
+def test_sli_queries_select_on_labels_the_scrape_config_attaches(obs_config: ObsConfig) -> None:
+    """An SLI that selects an app metric by a label no series of it carries as scraped (the
+    config's own jobs, relabelled by Prometheus' code on the discovered targets) reads no
+    events in production: its SLO never burns, its alerts never fire."""
+    offenders = unattached_in_slis(obs_config)
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "sli-labels-attached-by-scrape"),
+        observed=offenders,
+        failure="\n".join(sorted(offenders.values())),
+    )

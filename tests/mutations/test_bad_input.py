@@ -52,6 +52,19 @@ def test_malformed_slo_file_is_one_line_naming_file_and_line(tmp_path: Path) -> 
     )
 
 
+def test_a_typo_in_a_relabel_rule_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    """Prometheus' own relabel types read the scrape config: a mistyped key inside a rule is
+    what Prometheus would refuse, said once with the file and the line."""
+    config = copy_config(tmp_path / "config")
+    prometheus_yaml = config / "prometheus" / "prometheus.yaml"
+    anchor = "target_label: kubernetes_namespace"
+    line = prometheus_yaml.read_text().split(anchor)[0].count("\n") + 1
+    edit(prometheus_yaml, anchor, "target_lable: kubernetes_namespace")
+    run = run_gate(f"--obs-config={config}", "-k", "scrape_config_attaches")
+    assert_failed_cleanly(run)
+    line_with(run, "prometheus.yaml:", f"line {line}: field target_lable not found")
+
+
 def test_unknown_stack_names_the_allowed_values() -> None:
     run = run_gate("--stack", "nonsense", *NOT_LIVE)
     assert_failed_cleanly(run)

@@ -182,3 +182,63 @@ def test_a_fixed_finding_turns_its_check_red_until_it_is_removed(tmp_path: Path,
     )
     assert run.returncode == 1 and fix.test in run.failed, run.describe()
     assert f"the finding is fixed, remove it: {fix.id}" in run.output, run.describe()
+
+
+SCRAPE_TEST = "test_rules_select_on_labels_the_scrape_config_attaches"
+PROMETHEUS_YAML = Path("prometheus") / "prometheus.yaml"
+NAMESPACE_OFFENDERS = (
+    "in the finding but not seen: ['HighErrorRate: http_requests_total namespace', "
+    "'HighLatency: http_request_duration_seconds_bucket namespace', 'ServiceDown: up namespace']"
+)
+
+
+def test_the_seed_s_relabelling_decides_the_scrape_finding(tmp_path: Path) -> None:
+    """The scrape finding rests on the seed's relabelling as Prometheus runs it: with
+    kubernetes-pods writing the namespace to `namespace` (one line of prometheus.yaml), the
+    three namespace offenders are gone, and the gate fails naming them instead of counting
+    what is left as the finding."""
+    config = copy_config(tmp_path / "config")
+    edit(config / PROMETHEUS_YAML, "target_label: kubernetes_namespace", "target_label: namespace")
+    run = run_gate(f"--obs-config={config}", "-k", SCRAPE_TEST, junit=tmp_path / "junit.xml")
+    assert run.returncode == 1, run.describe()
+    assert SCRAPE_TEST in run.failed, run.describe()
+    assert "the finding rule-labels-attached-by-scrape does not explain this" in run.output
+    assert NAMESPACE_OFFENDERS in run.output, run.describe()
+
+
+def test_scrape_jobs_that_attach_namespace_and_service_fix_the_finding(tmp_path: Path) -> None:
+    """kubernetes-pods writing `namespace` and `service` (the pod's app label): every rule's
+    label is attached, so the finding is fixed and the gate says to remove it."""
+    config = copy_config(tmp_path / "config")
+    edit(config / PROMETHEUS_YAML, "target_label: kubernetes_namespace", "target_label: namespace")
+    edit(
+        config / PROMETHEUS_YAML,
+        "[__meta_kubernetes_pod_name]",
+        "[__meta_kubernetes_pod_label_app]",
+    )
+    edit(config / PROMETHEUS_YAML, "target_label: kubernetes_pod_name", "target_label: service")
+    run = run_gate(f"--obs-config={config}", "-k", SCRAPE_TEST, junit=tmp_path / "junit.xml")
+    assert run.returncode == 1, run.describe()
+    assert SCRAPE_TEST in run.failed, run.describe()
+    assert "the finding is fixed, remove it: rule-labels-attached-by-scrape" in run.output
+
+
+def test_panels_read_through_the_seed_s_relabelling(tmp_path: Path) -> None:
+    """dashboard-panels-return-data scrapes the app as the seed's jobs label it: with
+    kubernetes-pods writing `namespace`, the overview's request and latency panels return
+    data, and the gate fails naming them instead of counting the rest as the finding."""
+    test = "test_every_panel_returns_data_through_the_config_s_scrape_jobs"
+    config = copy_config(tmp_path / "config")
+    edit(config / PROMETHEUS_YAML, "target_label: kubernetes_namespace", "target_label: namespace")
+    run = run_gate(
+        f"--obs-config={config}", "-k", test, junit=tmp_path / "junit.xml",
+        suite="suites/dashboards", timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 1, run.describe()
+    assert test in run.failed, run.describe()
+    assert "the finding dashboard-panels-return-data does not explain this" in run.output
+    assert (
+        "in the finding but not seen: ['mindweave-overview/Latency Percentiles', "
+        "'mindweave-overview/P99 Latency', 'mindweave-overview/Request Rate', "
+        "'mindweave-overview/Request Rate by Service']"
+    ) in run.output, run.describe()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.errors import GateError, ToolMissing
+from obsgate.relabel.build import prometheus_module_version
 from obsgate.tools import versions_line
 from obsgate.tools.versions_line import BINARIES, locate_binary
 from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
@@ -142,6 +143,7 @@ def test_the_pins_agree_with_versions_env() -> None:
     )
     assert env["PROMETHEUS_VERSION"] == versions_line.PROMETHEUS_VERSION
     assert versions_line.PROMETHEUS_MODULE.endswith("@" + env["PROMETHEUS_MODULE_VERSION"])
+    assert prometheus_module_version() == env["PROMETHEUS_MODULE_VERSION"]  # obs-relabel's
     assert env["ALERTMANAGER_VERSION"] == versions_line.ALERTMANAGER_VERSION
     assert versions_line.ALERTMANAGER_MODULE.endswith("@v" + env["ALERTMANAGER_VERSION"])
 
