@@ -15,6 +15,7 @@ from obsgate.errors import ConfigError, GateError, ToolMissing
 from obsgate.relabel import build
 from obsgate.relabel.simulate import DiscoveredTarget, Scrape, Simulation, run_relabel, simulate
 from obsgate.scrape_labels import AppMetrics, unattached_in_query, unattached_labels
+from obsgate.tools import gobuild
 
 MINDWEAVE = Path(__file__).resolve().parents[2] / "fixtures" / "config" / "mindweave"
 POD = {
@@ -187,7 +188,7 @@ def test_the_build_is_cached_and_a_failed_build_leaves_nothing(
     broken = tmp_path / "sim"
     shutil.copytree(build.SOURCE_DIR, broken)
     (broken / "main.go").write_text((broken / "main.go").read_text() + "\nfunc broken() {\n")
-    with pytest.raises(GateError, match=r"go build of the relabelling simulation .* failed"):
+    with pytest.raises(GateError, match=r"go build of obs-relabel .* failed"):
         build.relabel_binary(broken)
     assert build.built(broken) is None
     assert not build.build_dir(broken).exists()
@@ -200,7 +201,9 @@ def test_without_go_one_line_says_what_to_install(
 ) -> None:
     monkeypatch.setenv("OBS_GATE_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ToolMissing, match=r"^go is not installed: .*prometheus@v0\.3\d+\.\d+"):
+    monkeypatch.delenv(gobuild.ENV_VAR, raising=False)
+    monkeypatch.setattr(gobuild, "GO_DEFAULT_DIR", str(tmp_path))
+    with pytest.raises(ToolMissing, match=r"^go not found: .*prometheus@v0\.3\d+\.\d+"):
         build.relabel_binary()
 
 

@@ -14,7 +14,7 @@ from obsgate.config.runbooks import read_runbooks
 from obsgate.errors import ConfigError, GateError, ToolMissing
 from obsgate.runbooks import field_offenders, parse_offenders, templates
 from obsgate.scenarios.model import scenario_from_mapping
-from obsgate.tools import gotemplate
+from obsgate.tools import gobuild, gotemplate
 from obsgate.tools.gotemplate import check_templates, checker_binary
 
 OPERATOR = """\
@@ -164,12 +164,12 @@ def test_field_offenders_hold_each_runbook_to_its_alert(tmp_path: Path) -> None:
 
 
 def test_without_go_one_line_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(gotemplate.ENV_VAR, "/nonexistent/go")
+    monkeypatch.setenv(gobuild.ENV_VAR, "/nonexistent/go")
     with pytest.raises(ToolMissing, match="OBS_GATE_GO=/nonexistent/go is not an executable"):
         gotemplate.go_binary()
-    monkeypatch.delenv(gotemplate.ENV_VAR)
+    monkeypatch.delenv(gobuild.ENV_VAR)
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(gotemplate, "GO_DEFAULT_DIR", "/nonexistent")
+    monkeypatch.setattr(gobuild, "GO_DEFAULT_DIR", "/nonexistent")
     with pytest.raises(ToolMissing, match=r"go not found: .* install Go 1\.18 or later"):
         gotemplate.go_binary()
 
