@@ -27,8 +27,12 @@ from obsgate.slo.budget import (
 )
 from obsgate.slo.intent import SLIIntent
 from obsgate.slo.spec import SLO
+from obsgate.tools import ToolResult
 
 EVENTS_PER_STEP = 1000.0
+# promtool's report of one failing alert test: its alert and eval time, then exp: and got:.
+_ALERT_TEST = re.compile(r"^\s*alertname: (?P<alert>[^,]*), time: (?P<time>[^,\s]+)", re.M)
+_PATH = re.compile(r"(?:/[^/\s:\"']+)+/([^/\s:\"']+)")
 
 
 @dataclass(frozen=True)
@@ -168,3 +172,26 @@ def write_test(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, wor
 def expects_firing(slo: SLO, case: BurnCase) -> set[str]:
     """The severities the workbook says this burn must fire."""
     return {t.severity for t in TIMELINES if any(expected_checks(slo, case, t).values())}
+
+
+def problems(severity: str, result: ToolResult) -> list[str]:
+    """What promtool found wrong with one severity's test file, in words that hold from run
+    to run: per failing alert test, its eval time, what was expected and what fired."""
+    if result.ok:
+        return []
+    out = result.output
+    heads = list(_ALERT_TEST.finditer(out))
+    found = []
+    for i, head in enumerate(heads):
+        block = out[head.end() : heads[i + 1].start() if i + 1 < len(heads) else len(out)]
+        want = "none" if re.search(r"exp:\s*\[\]", block) else "firing"
+        got = "none" if re.search(r"got:\s*\[\]", block) else "firing"
+        at = f"{severity} at {head['time']}"
+        if want == got:  # both fired: the labels or annotations differ
+            found.append(f"{at}: fired with other labels or annotations than expected")
+        else:
+            found.append(f"{at}: expected {want}, got {got}")
+    if not found:  # promtool could not run the test (a rule that does not load, ...)
+        said = [ln.strip() for ln in out.splitlines() if ln.strip()] or ["no output"]
+        found.append(f"{severity}: promtool failed: " + _PATH.sub(r"\1", said[-1]))
+    return found

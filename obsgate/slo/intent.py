@@ -15,8 +15,14 @@ SLO are, and the labels routing needs on its page and ticket alerts.
       <finding id>:
         slos: [<sloth id>, ...]
         checks: [<check id>, ...]     # as the suite's tests name them
-        shows: <text the failure shows>  # or {<check id>: <text>}: pins the failure
+        problems:                     # per check, exactly the problems it lists
+          <check id>: [<problem>, ...]              # the same for every SLO of the finding
+          <check id>: {<sloth id>: [<problem>, ...]}  # or per SLO, where they differ
         finding: <what the config does, what it should do>
+
+Each check computes a list of problems in words that do not change from run to run (no live
+ratio, no temp path); the failure shows them. A finding holds only while a check's problems
+are exactly those it pins: one more or one fewer fails the gate, naming the difference.
 
 An event increments every series its list names. `series(mix)` turns a timeline of event
 rates into cumulative counter values per step, for promtool and for live scrape targets.
@@ -24,6 +30,7 @@ rates into cumulative counter values per step, for promtool and for live scrape 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,11 +116,14 @@ class Finding:
     id: str
     slos: tuple[str, ...]
     checks: tuple[str, ...]
-    shows: dict[str, str]  # check id -> text its failure shows ("*": any check)
+    problems: dict[tuple[str, str], frozenset[str]]  # (check id, sloth id) -> its problems
     text: str
 
-    def shown_by(self, check: str, failure: str) -> bool:
-        return self.shows.get(check, self.shows.get("*", "")) in failure
+    def pinned(self, check: str, slo_id: str, config: ObsConfig) -> findings.Finding | None:
+        """The finding as the judge takes it: its evidence the exact problems `check` lists
+        for `slo_id` while the config breaks it this way (category and seed line from the
+        config's findings.yaml)."""
+        return findings.declared_finding(config, self.id, self.text, self.problems[check, slo_id])
 
 
 @dataclass(frozen=True)
@@ -193,28 +203,69 @@ def load_intent(config: ObsConfig) -> SLOIntent | None:
 
 def _finding(finding_id: str, raw: Any, path: Path) -> Finding:
     where = f"{path}: findings.{finding_id}"
-    if not isinstance(raw, dict) or not all(raw.get(k) for k in ("slos", "checks", "finding")):
-        raise ConfigError(f"{where}: give 'slos', 'checks', 'shows' and 'finding'")
-    raw_shows = raw.get("shows") or ""
-    if isinstance(raw_shows, dict):
-        shows = {str(k): str(v) for k, v in raw_shows.items()}
-    else:
-        shows = {"*": str(raw_shows)}
+    if isinstance(raw, dict) and "shows" in raw:
+        raise ConfigError(
+            f"{where}: 'shows' (a text the failure contains) is no longer read; write "
+            "'problems: {<check>: [<problem>, ...]}' instead, the exact problems each check "
+            "lists (its failure shows them), per SLO where they differ: {<check>: {<slo>: [...]}}"
+        )
+    if not isinstance(raw, dict) or not all(
+        raw.get(k) for k in ("slos", "checks", "problems", "finding")
+    ):
+        raise ConfigError(f"{where}: give 'slos', 'checks', 'problems' and 'finding'")
+    slos = tuple(str(x) for x in raw["slos"])
+    checks = tuple(str(x) for x in raw["checks"])
     return Finding(
         finding_id,
-        tuple(str(x) for x in raw["slos"]),
-        tuple(str(x) for x in raw["checks"]),
-        shows,
+        slos,
+        checks,
+        _pins(raw["problems"], slos, checks, where),
         " ".join(str(raw["finding"]).split()),
     )
 
 
-def judge(ok: bool, failure: str, finding: Finding | None, check: str, config: ObsConfig) -> None:
-    """Pass, or fail with `failure`; a declared finding makes it an expected failure only
-    while the failure shows what the finding says (fixed, or broken otherwise: red)."""
+def _pins(
+    raw: Any, slos: tuple[str, ...], checks: tuple[str, ...], where: str
+) -> dict[tuple[str, str], frozenset[str]]:
+    """`problems`: for each check, one list for every SLO of the finding, or one per SLO."""
+    if not isinstance(raw, dict) or {str(k) for k in raw} != set(checks):
+        got = sorted(str(k) for k in raw) if isinstance(raw, dict) else raw
+        raise ConfigError(
+            f"{where}: 'problems' maps each of the checks {list(checks)} to the problems it "
+            f"lists (got {got})"
+        )
+    pins: dict[tuple[str, str], frozenset[str]] = {}
+    for check, value in raw.items():
+        per_slo = value if isinstance(value, dict) else dict.fromkeys(slos, value)
+        if {str(k) for k in per_slo} != set(slos):
+            raise ConfigError(
+                f"{where}: problems.{check} gives a list per SLO of {list(slos)} "
+                f"(got {sorted(str(k) for k in per_slo)})"
+            )
+        for slo_id, items in per_slo.items():
+            if not isinstance(items, list) or not items:
+                raise ConfigError(
+                    f"{where}: problems.{check}: give the list of problems the check lists "
+                    f"for {slo_id} (a finding has at least one)"
+                )
+            pins[str(check), str(slo_id)] = frozenset(" ".join(str(p).split()) for p in items)
+    return pins
+
+
+def failure_text(header: str, problems: Sequence[str], detail: str = "") -> str:
+    """The failure of a check: what it checked, its problems one a line, then the detail
+    (a tool's output) that shows where they come from."""
+    lines = [header, *(f"  - {p}" for p in problems)]
+    return "\n".join([*lines, detail] if detail else lines)
+
+
+def judge(problems: Sequence[str], failure: str, finding: findings.Finding | None) -> None:
+    """Pass if the check lists no problems; else fail with `failure`, or, where `finding` is
+    declared, an expected failure only while the problems are exactly the ones it pins (one
+    more or one fewer: red, naming the difference; none left: fixed, red)."""
     findings.judge(
-        holds=ok,
-        observed=finding is not None and finding.shown_by(check, failure),
-        finding=findings.declared_finding(config, finding.id, finding.text) if finding else None,
+        holds=not problems,
+        observed=frozenset(" ".join(p.split()) for p in problems),
+        finding=finding,
         failure=failure,
     )

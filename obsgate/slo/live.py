@@ -29,6 +29,32 @@ STEP = 60.0  # one simulated minute per step, one scrape per step
 REAL_SECONDS = 900.0  # the events go on for 15 real minutes: they must outlast the run
 WINDOW = "5m"
 SETTLE = 3 * 5 * 60.0  # simulated seconds of data before a reading: three windows
+TOLERANCE = 0.01  # of a ratio: scrape timing, never the 0.6 between right and inverted
+# What a ratio that reads near one of these values, and not the bad fraction, means.
+MISREADINGS = (
+    (1 - BAD_FRACTION, "it reads the good fraction: the errorQuery counts good events"),
+    (0.0, "it reads 0: the errorQuery counts none of its bad events"),
+    (1.0, "it reads 1: the errorQuery counts every event"),
+)
+
+
+def ratio_problems(ratio: float | None, selects_nothing: list[str]) -> list[str]:
+    """What is wrong with an SLO's error ratio, by kind: the ratio itself varies from run to
+    run, its kind does not. `selects_nothing`: which of its queries ("error", "total")
+    return no series of its own events."""
+    if ratio is None:
+        said = [
+            f"its {which}Query selects no series of its own events" for which in selects_nothing
+        ]
+        return said or ["its errorQuery / totalQuery gives no ratio"]
+    if math.isclose(ratio, BAD_FRACTION, abs_tol=TOLERANCE):
+        return []
+    for value, meaning in MISREADINGS:
+        if math.isclose(ratio, value, abs_tol=TOLERANCE):
+            return [meaning]
+    if ratio > 1:
+        return ["it reads more than 1: the errorQuery counts events the totalQuery does not"]
+    return ["it reads neither the bad nor the good fraction"]
 
 
 def scenario_for(slo: SLO, sli: SLIIntent, factor: float) -> Scenario:

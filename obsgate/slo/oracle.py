@@ -20,7 +20,6 @@ import promql_parser
 import yaml
 
 from obsgate.config import load_yaml_documents
-from obsgate.errors import GateError
 from obsgate.slo.spec import SLO
 from obsgate.tools import sloth
 
@@ -48,16 +47,14 @@ def single_slo_spec(slo: SLO, workdir: Path) -> Path:
     raise AssertionError(f"{slo.where}: not found again in its file")
 
 
-def sloth_groups(slo: SLO) -> tuple[list[dict[str, Any]], str]:
+def sloth_groups(slo: SLO) -> tuple[list[dict[str, Any]], sloth.SlothRefused | None]:
     """Sloth's rule groups for the SLO alone, or no groups and Sloth's refusal; a missing
     or hung sloth is the GateError itself, not a refusal."""
     with tempfile.TemporaryDirectory(prefix="slo-spec-") as tmp:
         try:
-            return sloth.generate(single_slo_spec(slo, Path(tmp))), ""
-        except GateError as exc:
-            if "refused" not in str(exc):
-                raise
-            return [], str(exc)
+            return sloth.generate(single_slo_spec(slo, Path(tmp))), None
+        except sloth.SlothRefused as exc:
+            return [], exc
 
 
 def _key(rule: dict[str, Any]) -> tuple[str, str]:

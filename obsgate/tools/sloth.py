@@ -38,15 +38,27 @@ def version() -> str:
     return result.output.strip().splitlines()[0] if result.output.strip() else "unknown"
 
 
+class SlothRefused(GateError):
+    """Sloth refused a spec. `said` is its reason as it reads in every run and every Sloth
+    release: the innermost causes of its error chain, after the last one that names a thing
+    in quotes (the command, the SLO), and the spec's path reduced to its file name."""
+
+    def __init__(self, spec: Path, said: str):
+        super().__init__(f"sloth generate refused {spec}: {said}")
+        causes = said.replace(str(spec), spec.name).removeprefix("error: ").split(": ")
+        named = [i for i, cause in enumerate(causes[:-1]) if '"' in cause]
+        self.said = ": ".join(causes[named[-1] + 1 :] if named else causes)
+
+
 def generate(spec: Path, timeout: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
-    """Every rule group Sloth generates for `spec`, in its order; GateError if it refuses."""
+    """Every rule group Sloth generates for `spec`, in its order; SlothRefused if it refuses."""
     with tempfile.TemporaryDirectory(prefix="sloth-") as tmp:
         out = Path(tmp) / "rules.yaml"
         result = run_tool([binary(), "generate", "-i", str(spec), "-o", str(out)], timeout)
         if not result.ok or not out.exists():
-            errors = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
-            said = errors[-1] if errors else result.output.strip().splitlines()[-1:]
-            raise GateError(f"sloth generate refused {spec}: {said}")
+            lines = [ln.strip() for ln in result.output.splitlines() if ln.strip()]
+            errors = [ln for ln in lines if ln.startswith("error:")]
+            raise SlothRefused(spec, (errors or lines or ["no output"])[-1])
         docs = [d for d in yaml.safe_load_all(out.read_text()) if d]
     groups: list[dict[str, Any]] = []
     for doc in docs:

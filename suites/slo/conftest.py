@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from obsgate.errors import GateError
 from obsgate.options import config_dir
 from obsgate.slo import oracle
 from obsgate.slo.detection import CASES, TIMELINES, write_test
-from obsgate.slo.intent import RoutingIntent, SLOIntent, judge, load_intent
+from obsgate.slo.intent import RoutingIntent, SLOIntent, failure_text, judge, load_intent
 from obsgate.slo.live import LiveSLIRun
 from obsgate.slo.policy import Policy, config_policy
 from obsgate.slo.spec import SLO, config_slos
@@ -72,11 +72,14 @@ def slo_intent(obs_config: ObsConfig) -> SLOIntent:
 
 @pytest.fixture
 def judge_slo(slo_intent: SLOIntent, slo: SLO, obs_config: ObsConfig):
-    """`judge_slo(check, ok, failure)`: pass, fail, or an expected failure if the config
-    declares a finding of `check` for this SLO and the failure shows it."""
+    """`judge_slo(check, problems, header, detail="")`: pass if the check lists no problems;
+    else fail showing them, or an expected failure if the config declares a finding of
+    `check` for this SLO that pins exactly these problems."""
 
-    def verdict(check: str, ok: bool, failure: str) -> None:
-        judge(ok, failure, slo_intent.finding(check, slo.id), check, obs_config)
+    def verdict(check: str, problems: Sequence[str], header: str, detail: str = "") -> None:
+        finding = slo_intent.finding(check, slo.id)
+        pin = finding.pinned(check, slo.id, obs_config) if finding else None
+        judge(problems, failure_text(header, problems, detail), pin)
 
     return verdict
 
@@ -84,11 +87,12 @@ def judge_slo(slo_intent: SLOIntent, slo: SLO, obs_config: ObsConfig):
 @pytest.fixture(scope="session")
 def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Path):
     """Every (SLO, case) promtool run started at once, two at a time, niced: the live test
-    and the math run meanwhile."""
+    and the math run meanwhile. One run per severity's test file, so that each failure is
+    read against its own file."""
     workdir = gate_workdir / "slo-detection"
     workdir.mkdir(exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=2)
-    runs: dict[tuple[str, str], Future[ToolResult]] = {}
+    runs: dict[tuple[str, str], list[tuple[str, Future[ToolResult]]]] = {}
     for slo in slos.values():
         sli = slo_intent.slis.get(slo.id)
         metas = {"page": slo.page, "ticket": slo.ticket}
@@ -98,8 +102,18 @@ def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Pa
         if not timelines:
             continue
         for case in CASES:
-            files = [write_test(slo, sli, case, t, workdir) for t in timelines]
-            runs[slo.id, case.id] = pool.submit(promtool.test_rules, *files, timeout=120, nice=10)
+            runs[slo.id, case.id] = [
+                (
+                    t.severity,
+                    pool.submit(
+                        promtool.test_rules,
+                        write_test(slo, sli, case, t, workdir),
+                        timeout=120,
+                        nice=10,
+                    ),
+                )
+                for t in timelines
+            ]
     yield runs
     pool.shutdown(wait=False, cancel_futures=True)
 

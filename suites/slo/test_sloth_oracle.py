@@ -19,14 +19,10 @@ def test_sloth_agrees_with_the_generated_rules(slo: SLO, sloth_output, judge_slo
     """Same groups, rule names, labels, annotations and expressions as Sloth's output."""
     theirs, refusal = sloth_output[slo.id]
     if refusal:
-        judge_slo("sloth-agrees", False, f"{slo.where}: {refusal}")
+        judge_slo("sloth-agrees", [f"Sloth refuses it: {refusal.said}"], f"{slo.where}: {refusal}")
         return
     problems = oracle.compare(rules.rule_groups([slo])["groups"], theirs)
-    judge_slo(
-        "sloth-agrees",
-        not problems,
-        f"{slo.where}: the generated rules differ from Sloth's:\n" + "\n".join(problems),
-    )
+    judge_slo("sloth-agrees", problems, f"{slo.where}: the generated rules differ from Sloth's:")
 
 
 def test_sloth_pages_and_tickets_use_the_workbook_windows(
@@ -36,7 +32,7 @@ def test_sloth_pages_and_tickets_use_the_workbook_windows(
     table, each above factor x (1 - objective)."""
     theirs, refusal = sloth_output[slo.id]
     if refusal:
-        judge_slo("sloth-agrees", False, f"{slo.where}: {refusal}")
+        judge_slo("sloth-windows", [f"Sloth refuses it: {refusal.said}"], f"{slo.where}: {refusal}")
         return
     period, budget = period_seconds(slo.period_days), error_budget(slo.objective)
     problems = []
@@ -60,4 +56,4 @@ def test_sloth_pages_and_tickets_use_the_workbook_windows(
     expected = sorted(s for s, m in (("page", slo.page), ("ticket", slo.ticket)) if not m.disabled)
     if severities != expected:
         problems.append(f"Sloth generated alerts {severities}, the spec asks for {expected}")
-    judge_slo("sloth-agrees", not problems, f"{slo.where}: " + "\n".join(problems))
+    judge_slo("sloth-windows", problems, f"{slo.where}: Sloth's alerts are not the workbook's:")

@@ -1,6 +1,8 @@
 """Break one line of the SLO config in a copy and the SLO suite goes red, naming the SLO;
-fix a finding and its strict xfail goes red too. Each case runs `pytest suites/slo` on its
-copy in a child pytest (tests/gate_subprocess.py), all at once."""
+fix a finding and its strict xfail goes red too; change what a pinned finding's check lists
+and the finding no longer explains it, the failure naming the problem it does not pin. Each
+case runs `pytest suites/slo` on its copy in a child pytest (tests/gate_subprocess.py), all
+at once."""
 
 from __future__ import annotations
 
@@ -43,14 +45,24 @@ MUTATIONS = [
         (f"test_policy_budget_agrees_with_the_slo[{AVAILABILITY}]",),
         (f"SLO {AVAILABILITY}", "the objective is 99.5%"),
     ),
+    # The policy's figure serves both SLOs of the service: the latency SLO's finding pins
+    # the 43.2 it compares with its own 432 minutes, so 40 is a problem it does not explain.
     Mutation(
         "policy-minutes",
         POLICY,
         "monthly_budget_minutes: 43.2",
         "monthly_budget_minutes: 40",
         "budget",
-        (f"test_policy_budget_agrees_with_the_slo[{AVAILABILITY}]",),
-        (f"SLO {AVAILABILITY}", "monthly_budget_minutes 40.0 but 99.9% over 30 days allows 43.2"),
+        (
+            f"test_policy_budget_agrees_with_the_slo[{AVAILABILITY}]",
+            "test_policy_budget_agrees_with_the_slo[api-gateway-latency]",
+        ),
+        (
+            f"SLO {AVAILABILITY}",
+            "monthly_budget_minutes 40.0 but 99.9% over 30 days allows 43.2",
+            "the finding slo-latency-outside-policy does not explain this: not in the finding: "
+            "['monthly_budget_minutes 40.0 but 99.0% over 30 days allows 432']",
+        ),
     ),
     Mutation(
         "sli-query",
@@ -76,6 +88,38 @@ MUTATIONS = [
         "live",
         ("test_error_ratio_is_the_bad_fraction[api-gateway-latency]",),
         ("the finding is fixed",),
+    ),
+    # A half fix of slo-alerts-without-severity: `severity: critical` on both of the
+    # latency SLO's alerts makes its ticket page too. A text pin ("without severity") took
+    # it for the finding; the pinned problems do not.
+    Mutation(
+        "latency-alerts-all-critical",
+        SLOS,
+        '          team: platform\n        annotations:\n          summary: "API Gateway latency',
+        "          team: platform\n          severity: critical\n        annotations:\n"
+        '          summary: "API Gateway latency',
+        "routing_labels",
+        ("test_page_and_ticket_carry_routing_labels[api-gateway-latency]",),
+        (
+            "the finding slo-alerts-without-severity does not explain this",
+            "not in the finding: ['ticket alert MindWeaveAPIGatewayLatency without "
+            "severity=warning (it has severity=critical)']",
+        ),
+    ),
+    # slo-latency-outside-policy pins the policy's target against the objective 99.0: another
+    # objective is another problem, which it does not explain.
+    Mutation(
+        "processing-latency-objective",
+        SLOS,
+        'objective: 99.0\n      description: "Usage events',
+        'objective: 99.5\n      description: "Usage events',
+        "budget",
+        ("test_policy_budget_agrees_with_the_slo[usage-tracker-processing-latency]",),
+        (
+            "the finding slo-latency-outside-policy does not explain this",
+            "not in the finding: ['monthly_budget_minutes 4.32 but 99.5% over 30 days allows "
+            "216', 'slo_target 99.99% but the objective is 99.5%']",
+        ),
     ),
 ]
 CONTROL = "unmodified"
@@ -114,8 +158,8 @@ def test_one_broken_line_turns_the_slo_suite_red(case: Mutation, slo_runs) -> No
     assert not missing, f"{case.id}: expected {missing} to fail\n{run.describe()}"
     for text in case.must_say:
         assert text in run.output, f"{case.id}: output lacks {text!r}\n{run.describe()}"
-    slo = case.must_fail[0].split("[", 1)[1].split("]")[0].split("-outage")[0]
-    strays = [t for t in run.failed if f"[{slo}" not in t]
+    slos = {t.split("[", 1)[1].split("]")[0].removesuffix("-outage") for t in case.must_fail}
+    strays = [t for t in run.failed if not any(f"[{slo}" in t for slo in slos)]
     assert not strays, f"{case.id}: failures of other SLOs: {strays}\n{run.describe()}"
 
 
