@@ -28,6 +28,8 @@ SERVERS = ("prometheus", "alertmanager", "redis", "kafka", "elasticsearch", "jae
 # gate's Prometheus and Alertmanager.
 SERVERS_BY_MARK = {"load": ("prometheus", "alertmanager"),
                    "capacity": ("prometheus", "alertmanager")}  # fmt: skip
+# Servers started with another: the run's Prometheus alerts to the run's Alertmanager.
+SERVERS_STARTED_WITH = {"prometheus": ("alertmanager",)}
 
 
 def _finders() -> dict[str, Callable[[], object]]:
@@ -59,6 +61,7 @@ def required(items: Iterable[pytest.Item], backend: str) -> list[str]:
             needed.update(TOOLS_BY_MARK.get(name, ()))
             if backend == "process" and name in SERVERS:
                 needed.add(name)
+                needed.update(SERVERS_STARTED_WITH.get(name, ()))
             if backend == "process":
                 needed.update(SERVERS_BY_MARK.get(name, ()))
     order = list(_finders())

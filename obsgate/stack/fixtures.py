@@ -129,6 +129,13 @@ def prometheus(
     return start_prometheus(run_registry(), run_backend(pytestconfig), settings, alertmanager)
 
 
+def _quietly(start: Callable[..., object], *args: object) -> None:
+    """Run `start` in a warm-up thread: a failure is the registry's to report, once, to the
+    tests that need the server, not a thread traceback."""
+    with contextlib.suppress(Exception):
+        start(*args)
+
+
 def _warm_up(config: pytest.Config) -> None:
     """Prometheus beside Alertmanager, not after it: Prometheus needs only the address it
     will alert to, and its first target discovery comes on a fixed tick from its start.
@@ -143,7 +150,9 @@ def _warm_up(config: pytest.Config) -> None:
             return
         port = config.stash[_ALERTMANAGER_PORT]
         beside = threading.Thread(
-            target=start_alertmanager, args=(registry, backend, settings, port), daemon=True
+            target=_quietly,
+            args=(start_alertmanager, registry, backend, settings, port),
+            daemon=True,
         )
         beside.start()
         address = AlertmanagerEndpoint(

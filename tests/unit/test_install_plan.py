@@ -29,8 +29,10 @@ def plan(tmp_path: Path, *args: str, suite: str = "suites") -> dict[str, str]:
             {"prometheus-debian": "alerts", "alertmanager-debian": "alerts"},
         ),
         (("-k", "slo and not live"), {"prometheus": "slo", "sloth": "slo"}),
+        # the live SLI test needs Prometheus, which alerts to the run's Alertmanager
+        (("-k", "slo and live"), {"prometheus": "slo", "alertmanager": "slo"}),
     ],
-    ids=["alerts", "alerts-debian", "slo-offline"],
+    ids=["alerts", "alerts-debian", "slo-offline", "slo-live"],
 )
 def test_the_plan_names_only_what_the_selection_needs(
     tmp_path: Path, args: tuple[str, ...], expected: dict[str, str]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from obsgate.errors import ToolMissing
+from obsgate.stack.prometheus import prometheus_binary
 from obsgate.tools import find_binary
 from obsgate.tools.identity import proven
 from tests.gate_subprocess import clean_env, run_gate
@@ -68,4 +70,28 @@ def test_a_wrong_promtool_stops_the_gate_before_any_test(workers: list[str]) -> 
         "ERROR: PROMTOOL=/bin/true is not promtool: `--version` printed 'true "
     ), errors  # what /bin/true prints for --version differs between coreutils releases
     assert errors[0].endswith("(set PROMTOOL to the path of promtool, or unset it)"), errors
+    assert "Traceback" not in run.output and " passed" not in run.output, run.describe()
+
+
+def test_an_unbuilt_alertmanager_stops_a_prometheus_test_before_it_runs(tmp_path: Path) -> None:
+    """The live SLI test needs only Prometheus, which alerts to the run's Alertmanager: with
+    Alertmanager's build missing from the cache, preflight says so in one line, instead of
+    a thread traceback and an error per test."""
+    real = prometheus_binary()  # the current line's build, in the shared cache
+    cache = tmp_path / "cache" / "backends" / Path(real).parent.name
+    cache.mkdir(parents=True)
+    for file in Path(real).parent.iterdir():
+        (cache / file.name).symlink_to(file)
+    run = run_gate(
+        "-k", "slo and live", env=clean_env(OBS_GATE_CACHE=str(tmp_path / "cache")),
+        suite="suites/slo",
+    )  # fmt: skip
+    assert run.returncode == 4, run.describe()
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, run.describe()
+    assert re.fullmatch(
+        r"ERROR: alertmanager [0-9.]+ not built: run scripts/install-backends "
+        r"\(or --server-versions debian\)",
+        errors[0],
+    ), run.describe()
     assert "Traceback" not in run.output and " passed" not in run.output, run.describe()
