@@ -31,7 +31,7 @@ NETWORK_ROUTE = ("GET", "/health/live")
 Route = tuple[str, str]  # (method, path), as Locust names a route
 
 
-def _selector(name: str, route: Route) -> str:
+def route_selector(name: str, route: Route) -> str:
     method, path = route
     return f'{name}{{job="{GATEWAY}", {VIEW}="{INTENDED}", method="{method}", path="{path}"}}'
 
@@ -93,7 +93,7 @@ class CountCheck:
 
 
 def bucket_bounds(stack: LoadStack, route: Route) -> list[float]:
-    result = stack.query(f"count by (le) ({_selector(LATENCY + '_bucket', route)})")
+    result = stack.query(f"count by (le) ({route_selector(LATENCY + '_bucket', route)})")
     return sorted(float(r["metric"]["le"]) for r in result)
 
 
@@ -108,7 +108,7 @@ def bucket_of(value_s: float, bounds: list[float]) -> tuple[float, float]:
 
 
 def server_quantile(stack: LoadStack, route: Route, q: float, t0: float, t1: float):
-    buckets = window_delta(_selector(LATENCY + "_bucket", route), t0, t1, by="le")
+    buckets = window_delta(route_selector(LATENCY + "_bucket", route), t0, t1, by="le")
     return stack.scalar(f"histogram_quantile({q}, {buckets})")
 
 
@@ -151,6 +151,6 @@ def count_checks(stack: LoadStack, sent: dict[str, int], t0: float, t1: float) -
     out = []
     for route, n in sorted(sent.items()):
         method, name = route.split(" ", 1)
-        server = stack.scalar(window_delta(_selector(REQUESTS, (method, name)), t0, t1))
+        server = stack.scalar(window_delta(route_selector(REQUESTS, (method, name)), t0, t1))
         out.append(CountCheck(route, n, round(server or 0)))
     return out
