@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obsgate.reports.exact_plot import FIRING, ExactCheckpoint, draw_checkpoint_lane, draw_notes
-from obsgate.reports.plots import RC, STATE_COLOURS, svg_of
+from obsgate.reports.plots import RC, STATE_COLOURS, stacked_figure, svg_of
 from obsgate.scenarios.timeline import Span, spans_of
 from obsgate.slo import rules
 from obsgate.slo.budget import HOUR, error_budget, first_detection, period_seconds, prom_duration
@@ -300,7 +300,6 @@ def _draw_panel(ax: Any, prefix: str, panel: BurnPanel, period_days: float) -> N
 def burn_svg(pic: BurnPicture, outcome: str = "") -> str:
     """The SLO's burn case as an SVG document: per severity, a checkpoint lane and a plot."""
     import matplotlib
-    from matplotlib.figure import Figure
 
     notes = []
     for panel in pic.panels:
@@ -318,10 +317,10 @@ def burn_svg(pic: BurnPicture, outcome: str = "") -> str:
         )
     )
     with matplotlib.rc_context(RC):
-        rows = len(pic.panels)
-        fig = Figure(figsize=(10, 0.6 + 3.8 * rows + 0.16 * len(notes)), layout="constrained")
-        ratios = [r for _ in pic.panels for r in (1.0, 3.0)] + [0.16 * len(notes) / 0.75]
-        *axes, note_ax = fig.subplots(2 * rows + 1, 1, height_ratios=ratios)
+        rows = [(0.8, 0.75 if n == 0 else 1.35) for n in range(len(pic.panels))]
+        rows = [r for lane in rows for r in (lane, (2.4, 0.08))] + [(0.16 * len(notes), 1.35)]
+        fig, axes = stacked_figure(10, rows, 1.5, 1.0, 0.1)
+        *axes, note_ax = axes
         for n, panel in enumerate(pic.panels):
             lane, ax = axes[2 * n], axes[2 * n + 1]
             lane.sharex(ax)

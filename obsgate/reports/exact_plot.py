@@ -22,7 +22,7 @@ from typing import Any
 from obsgate.config.rules import AlertRule
 from obsgate.errors import ConfigError
 from obsgate.promql import threshold_of_alert_expr
-from obsgate.reports.plots import RC, svg_of
+from obsgate.reports.plots import RC, stacked_figure, svg_of
 from obsgate.scenarios.exact import ExactResult
 from obsgate.scenarios.model import Checkpoint, Scenario, Series
 from obsgate.slo.budget import prom_duration
@@ -248,7 +248,7 @@ def _draw_series(ax: Any, prefix: str, lines: list[tuple[int, SeriesLine]], grou
             marker="." if len(line.points) <= 40 else None,
             ms=3,
             lw=1.4,
-            label=line.label or None,
+            label=textwrap.shorten(line.label, 50, placeholder="...") if line.label else None,
             gid=f"{prefix}-series-{n}",
         )
     ax.set_title(group, loc="left", fontsize=8, color="#333")
@@ -265,20 +265,19 @@ def _draw_series(ax: Any, prefix: str, lines: list[tuple[int, SeriesLine]], grou
 def exact_svg(pic: ExactPicture, outcome: str = "") -> str:
     """The scenario as an SVG document."""
     import matplotlib
-    from matplotlib.figure import Figure
 
     prefix = exact_prefix(pic.scenario_id)
     groups = list(dict.fromkeys(line.group for line in pic.series))
     times = [c.at for c in pic.checkpoints] + [t for s in pic.series for t, _ in s.points]
-    notes = [("intent", textwrap.shorten(f"intent: {pic.intent}", 170), "#444")]
-    notes += [(f"rule-{n}", textwrap.shorten(r, 170), "#444") for n, r in enumerate(pic.rules)]
-    notes += [(f"problem-{n}", textwrap.shorten(f"promtool: {p}", 170), FIRING)
+    notes = [("intent", textwrap.shorten(f"intent: {pic.intent}", 150), "#444")]
+    notes += [(f"rule-{n}", textwrap.shorten(r, 150), "#444") for n, r in enumerate(pic.rules)]
+    notes += [(f"problem-{n}", textwrap.shorten(f"promtool: {p}", 150), FIRING)
               for n, p in enumerate(pic.problems)]  # fmt: skip
+    legends = any(line.label for line in pic.series)
     with matplotlib.rc_context(RC):
-        height = 1.7 + 1.35 * len(groups) + 0.16 * len(notes)
-        fig = Figure(figsize=(10, height), layout="constrained")
-        ratios = [1.1] + [2] * len(groups) + [0.16 * len(notes) / 0.75]
-        *axes, note_ax = fig.subplots(2 + len(groups), 1, height_ratios=ratios)
+        rows = [(0.8, 0.4)] + [(1.35, 0.3)] * len(groups) + [(0.16 * len(notes), 0.6)]
+        fig, axes = stacked_figure(10, rows, 1.5, 3.0 if legends else 0.3, 0.1)
+        *axes, note_ax = axes
         lane, panels = axes[0], axes[1:]
         for ax in panels:
             ax.sharex(lane)
@@ -293,6 +292,6 @@ def exact_svg(pic: ExactPicture, outcome: str = "") -> str:
         lane.set_xlim(0, max([*times, 60]) / MINUTE * 1.08 + 0.5)
         axes[-1].set_xlabel("simulated minutes (promtool's clock: the first sample is at 0)")
         title = f"{pic.alert}: scenario {pic.scenario_id} (exact layer, promtool)"
-        lane.set_title(f"{title} ({outcome})" if outcome else title, loc="left", fontsize=10)
+        lane.set_title(f"{title} ({outcome})" if outcome else title, loc="left", fontsize=10, pad=8)
         draw_notes(note_ax, prefix, notes)
         return svg_of(fig)

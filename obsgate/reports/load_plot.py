@@ -128,7 +128,7 @@ def _draw_crosscheck(ax: Any, prefix: str, pic: LatencyPicture) -> None:
         )
         ax.annotate(
             "ok" if check.ok else "DISAGREE",
-            (n, high),
+            (n, max(high, check.client_ms, check.server_ms, 0.01)),
             xytext=(0, 4),
             textcoords="offset points",
             ha="center",
@@ -152,13 +152,14 @@ def latency_svg(pic: LatencyPicture, outcome: str = "") -> str:
     prefix = latency_prefix(pic.method, pic.path)
     notes = [(f"note-{n}", text, "#444") for n, text in enumerate(pic.notes)]
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(10, 4.6 + 0.16 * len(notes)), layout="constrained")
-        grid = fig.add_gridspec(
-            2, 2, width_ratios=[4, 1.2], height_ratios=[4, max(0.05, 0.16 * len(notes) / 0.8)]
-        )
-        ax = fig.add_subplot(grid[0, 0])
-        side = fig.add_subplot(grid[0, 1], sharey=ax)
-        note_ax = fig.add_subplot(grid[1, :])
+        # Placed by hand (inches), not by constrained layout: see stacked_figure.
+        width, height = 10.0, 4.9 + 0.16 * len(notes)
+        fig = Figure(figsize=(width, height))
+        bottom = (0.25 + 0.16 * len(notes) + 1.1) / height
+        tall = 3.2 / height
+        ax = fig.add_axes((0.9 / width, bottom, 6.2 / width, tall))
+        side = fig.add_axes((7.5 / width, bottom, 2.2 / width, tall), sharey=ax)
+        note_ax = fig.add_axes((0.9 / width, 0.1 / height, 8.8 / width, 0.16 * len(notes) / height))
         _draw_over_time(ax, prefix, pic)
         _draw_crosscheck(side, prefix, pic)
         side.tick_params(labelleft=False)

@@ -95,7 +95,7 @@ def test_latency_figure_from_a_real_locust_run(tmp_path: Path, server: Server) -
     host = f"http://127.0.0.1:{server.server_address[1]}"
     t0 = time.time()
     cmd = [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "--host", host]
-    cmd += ["-u", "3", "-r", "3", "-t", "5s", "--csv", str(prefix), "--csv-full-history"]
+    cmd += ["-u", "3", "-r", "3", "-t", "8s", "--csv", str(prefix), "--csv-full-history"]
     cmd += ["--only-summary", "--stop-timeout", "2"]
     proc = subprocess.run(
         cmd, cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False
@@ -104,7 +104,7 @@ def test_latency_figure_from_a_real_locust_run(tmp_path: Path, server: Server) -
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
     client = client_history(history_path(f"{prefix}_stats.csv"), ROUTE)
-    assert all(len(client[q]) >= 3 for q in QUANTILES), client
+    assert all(len(client[q]) >= 2 for q in QUANTILES), client
     assert all(t0 - 1 <= t <= t1 + 1 and v >= DELAY_S * 1000 for t, v in client[0.5]), client
     # The server side as the gateway's histogram would tell it: its own times, per second
     # over the last 10 s.
@@ -125,7 +125,7 @@ def test_latency_figure_from_a_real_locust_run(tmp_path: Path, server: Server) -
             whole[q],
             1000 * quantile(served, q),
             bucket_of(quantile(served, q), BUCKETS),
-            network_ms=0.0 if q < 0.99 else -whole[q],  # p99 made to disagree: shown so
+            network_ms=0.0,
         )
         for q in QUANTILES
     ]
@@ -155,8 +155,29 @@ def test_latency_figure_from_a_real_locust_run(tmp_path: Path, server: Server) -
             assert f"{prefix_id}-{part}-{q}" in found, (part, q, sorted(found))
     assert found[f"{prefix_id}-threshold-label-0"] == "SLO api-gateway-latency: p99 <= 500 ms"
     assert [found[f"{prefix_id}-check-label-{q}"] for q in ("p50", "p95", "p99")] == [
-        "ok" if checks[0].ok else "DISAGREE",
-        "ok" if checks[1].ok else "DISAGREE",
-        "DISAGREE",
+        "ok" if c.ok else "DISAGREE" for c in checks
     ]
     assert checks[0].ok, checks[0].describe()  # a 30 ms route, both sides: bucket 10..50 ms
+
+
+def test_a_percentile_the_server_does_not_confirm_reads_disagree() -> None:
+    """Client p99 400 ms, server's in the 25..50 ms bucket: the check fails, in red."""
+    disagree = PercentileCheck("GET /x", 0.99, 400.0, 40.0, (25.0, 50.0), network_ms=2.0)
+    agree = PercentileCheck("GET /x", 0.5, 30.0, 28.0, (25.0, 50.0), network_ms=2.0)
+    svg = latency_svg(
+        LatencyPicture(
+            method="GET",
+            path="/x",
+            t0=0.0,
+            t1=30.0,
+            client={},
+            server={},
+            thresholds=[],
+            checks=[agree, disagree],
+        )
+    )
+    root = ET.fromstring(svg)
+    found = {el.get("id"): "".join(el.itertext()).strip() for el in root.iter() if el.get("id")}
+    prefix = latency_prefix("GET", "/x")
+    assert found[f"{prefix}-check-label-p50"] == "ok"
+    assert found[f"{prefix}-check-label-p99"] == "DISAGREE"
