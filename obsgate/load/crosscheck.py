@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from obsgate.load.client_report import quantile_key
-from obsgate.load.stack import GATEWAY, INTENDED, VIEW, LoadStack
+from obsgate.load.stack import GATEWAY, INTENDED, VIEW, LoadStack, PrometheusQueries
 
 LATENCY = "http_request_duration_seconds"
 REQUESTS = "http_requests_total"
@@ -92,7 +92,7 @@ class CountCheck:
         )
 
 
-def bucket_bounds(stack: LoadStack, route: Route) -> list[float]:
+def bucket_bounds(stack: LoadStack | PrometheusQueries, route: Route) -> list[float]:
     result = stack.query(f"count by (le) ({route_selector(LATENCY + '_bucket', route)})")
     return sorted(float(r["metric"]["le"]) for r in result)
 
@@ -107,13 +107,15 @@ def bucket_of(value_s: float, bounds: list[float]) -> tuple[float, float]:
     return lo * 1000, math.inf
 
 
-def server_quantile(stack: LoadStack, route: Route, q: float, t0: float, t1: float):
+def server_quantile(
+    stack: LoadStack | PrometheusQueries, route: Route, q: float, t0: float, t1: float
+):
     buckets = window_delta(route_selector(LATENCY + "_bucket", route), t0, t1, by="le")
     return stack.scalar(f"histogram_quantile({q}, {buckets})")
 
 
 def percentile_checks(
-    stack: LoadStack, report: dict, route: Route, t0: float, t1: float
+    stack: LoadStack | PrometheusQueries, report: dict, route: Route, t0: float, t1: float
 ) -> list[PercentileCheck]:
     """Locust's p50, p95 and p99 of `route` against the server's, over the window t0..t1."""
     method, path = route

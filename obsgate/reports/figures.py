@@ -122,35 +122,24 @@ def _latency(
     item: pytest.Item, params: dict[str, Any], funcargs: dict[str, Any], report: pytest.TestReport
 ) -> str:
     """Client and server latency of the cross-checked route over the healthy load run."""
-    from obsgate.load.crosscheck import percentile_checks
-    from obsgate.load.history import client_history, history_path, server_history
-    from obsgate.load.stack import GATEWAY
+    from obsgate.load.history import MeasuredLoad, history_path
+    from obsgate.load.stack import GATEWAY, PrometheusQueries
     from obsgate.load.thresholds import slo_thresholds
-    from obsgate.reports.load_plot import LatencyPicture, latency_svg
+    from obsgate.reports.load_plot import latency_picture, latency_svg
 
     run, stack = funcargs["healthy_run"], funcargs["load_stack"]
-    route = (params["method"], params["path"])
     files = run.result.files
-    notes = [
-        f"client (Locust, whole run) {'ok  ' if v['ok'] else 'FAIL'} {v['threshold']}: "
-        f"{v['measured']}"
-        for v in run.result.report.get("verdicts", [])
-    ]
-    try:
-        checks = percentile_checks(stack, run.result.report, route, run.t0, run.t1)
-    except AssertionError as exc:  # the test says the same; the figure shows what there is
-        checks, notes = [], [*notes, f"cross-check: {exc}"]
-    thresholds = slo_thresholds(ObsConfig(config_dir(item.config)), GATEWAY)
-    picture = LatencyPicture(
-        method=route[0],
-        path=route[1],
+    measured = MeasuredLoad(
+        report=run.result.report,
+        history_csv=Path(files.get("history") or history_path(files["csv"])),
         t0=run.t0,
         t1=run.t1,
-        client=client_history(Path(files.get("history") or history_path(files["csv"])), route),
-        server=server_history(stack, route, run.t0, run.t1),
-        thresholds=[t for t in thresholds if t.is_latency],
-        checks=checks,
-        notes=notes,
+    )
+    picture = latency_picture(
+        PrometheusQueries(stack.prometheus),
+        measured,
+        (params["method"], params["path"]),
+        slo_thresholds(ObsConfig(config_dir(item.config)), GATEWAY),
     )
     return latency_svg(picture, _outcome(report))
 

@@ -18,8 +18,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from obsgate.load.crosscheck import PercentileCheck
-from obsgate.load.history import QUANTILES, Series
+from obsgate.load.crosscheck import PercentileCheck, Route, percentile_checks
+from obsgate.load.history import (
+    QUANTILES,
+    MeasuredLoad,
+    Series,
+    client_history,
+    server_history,
+)
+from obsgate.load.stack import PrometheusQueries
 from obsgate.load.thresholds import Threshold
 from obsgate.reports.exact_plot import FIRING, draw_notes
 from obsgate.reports.plots import RC, svg_of
@@ -46,6 +53,34 @@ class LatencyPicture:
     thresholds: list[Threshold]  # the service's latency SLOs
     checks: list[PercentileCheck]  # the cross-check over the whole window
     notes: list[str] = field(default_factory=list)  # the other SLOs' verdicts, problems
+
+
+def latency_picture(
+    queries: PrometheusQueries, run: MeasuredLoad, route: Route, thresholds: list[Threshold]
+) -> LatencyPicture:
+    """The figure's data for one route of a load run: Locust's history, the server's
+    histogram over the run's window, the cross-check as the test computes it, and the
+    latency `thresholds`."""
+    notes = [
+        f"client (Locust, whole run) {'ok  ' if v['ok'] else 'FAIL'} {v['threshold']}: "
+        f"{v['measured']}"
+        for v in run.report.get("verdicts", [])
+    ]
+    try:
+        checks = percentile_checks(queries, run.report, route, run.t0, run.t1)
+    except AssertionError as exc:  # the test says the same; the figure shows what there is
+        checks, notes = [], [*notes, f"cross-check: {exc}"]
+    return LatencyPicture(
+        method=route[0],
+        path=route[1],
+        t0=run.t0,
+        t1=run.t1,
+        client=client_history(run.history_csv, route),
+        server=server_history(queries.prometheus, route, run.t0, run.t1),
+        thresholds=[t for t in thresholds if t.is_latency],
+        checks=checks,
+        notes=notes,
+    )
 
 
 def _draw_over_time(ax: Any, prefix: str, pic: LatencyPicture) -> None:
@@ -82,7 +117,7 @@ def _draw_over_time(ax: Any, prefix: str, pic: LatencyPicture) -> None:
     ax.set_yscale("log")
     ax.set_xlim(0, max(1.0, pic.t1 - pic.t0))
     ax.set_xlabel(
-        "seconds since the load began (client: Locust's last ~10 s; server: rate over 10 s)"
+        "seconds since the load began (both sides: the last ~10 s, never before the load)"
     )
     ax.set_ylabel("latency (ms, log scale)")
     ax.grid(alpha=0.25, which="both")
