@@ -196,12 +196,17 @@ def draw_checkpoint_lane(
     span = (max(xs) - min(xs)) if len(xs) > 1 else 1.0
     for n, cp in enumerate(checkpoints):
         x = xs[n]
-        crowded = n + 1 < len(xs) and xs[n + 1] - x < 0.12 * span
-        side = {"xytext": (-6, 0), "ha": "right"} if crowded else {"xytext": (6, 0)}
+        # Labels to the right, to the left when the next checkpoint is close, and none in
+        # the middle of a cluster (its markers still say it).
+        after = n + 1 < len(xs) and xs[n + 1] - x < 0.12 * span
+        before = n > 0 and x - xs[n - 1] < 0.12 * span
+        side = {"xytext": (-6, 0), "ha": "right"} if after else {"xytext": (6, 0)}
         lane.axvline(x, color="#555", ls=":", lw=1, gid=f"{prefix}-checkpoint-{n}")
         marker, colour, word = _state(cp.expected)
         lane.plot([x], [1], marker=marker, color=colour, ms=9, ls="", gid=f"{prefix}-expected-{n}")
         label = dict(textcoords="offset points", va="center", fontsize=7, **side)
+        if after and before:
+            label["alpha"] = 0.0
         lane.annotate(f"{cp.text}: {word}", (x, 1), gid=f"{prefix}-expected-label-{n}", **label)
         agreed = cp.agreed is not False
         if cp.found is not None:
