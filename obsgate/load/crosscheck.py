@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from obsgate.load.client_report import quantile_key
-from obsgate.load.stack import GATEWAY, INTENDED, VIEW, LoadStack
+from obsgate.load.stack import GATEWAY, INTENDED, VIEW, LoadStack, PrometheusQueries
 
 LATENCY = "http_request_duration_seconds"
 REQUESTS = "http_requests_total"
@@ -31,7 +31,7 @@ NETWORK_ROUTE = ("GET", "/health/live")
 Route = tuple[str, str]  # (method, path), as Locust names a route
 
 
-def _selector(name: str, route: Route) -> str:
+def route_selector(name: str, route: Route) -> str:
     method, path = route
     return f'{name}{{job="{GATEWAY}", {VIEW}="{INTENDED}", method="{method}", path="{path}"}}'
 
@@ -92,8 +92,8 @@ class CountCheck:
         )
 
 
-def bucket_bounds(stack: LoadStack, route: Route) -> list[float]:
-    result = stack.query(f"count by (le) ({_selector(LATENCY + '_bucket', route)})")
+def bucket_bounds(stack: LoadStack | PrometheusQueries, route: Route) -> list[float]:
+    result = stack.query(f"count by (le) ({route_selector(LATENCY + '_bucket', route)})")
     return sorted(float(r["metric"]["le"]) for r in result)
 
 
@@ -107,13 +107,15 @@ def bucket_of(value_s: float, bounds: list[float]) -> tuple[float, float]:
     return lo * 1000, math.inf
 
 
-def server_quantile(stack: LoadStack, route: Route, q: float, t0: float, t1: float):
-    buckets = window_delta(_selector(LATENCY + "_bucket", route), t0, t1, by="le")
+def server_quantile(
+    stack: LoadStack | PrometheusQueries, route: Route, q: float, t0: float, t1: float
+):
+    buckets = window_delta(route_selector(LATENCY + "_bucket", route), t0, t1, by="le")
     return stack.scalar(f"histogram_quantile({q}, {buckets})")
 
 
 def percentile_checks(
-    stack: LoadStack, report: dict, route: Route, t0: float, t1: float
+    stack: LoadStack | PrometheusQueries, report: dict, route: Route, t0: float, t1: float
 ) -> list[PercentileCheck]:
     """Locust's p50, p95 and p99 of `route` against the server's, over the window t0..t1."""
     method, path = route
@@ -151,6 +153,6 @@ def count_checks(stack: LoadStack, sent: dict[str, int], t0: float, t1: float) -
     out = []
     for route, n in sorted(sent.items()):
         method, name = route.split(" ", 1)
-        server = stack.scalar(window_delta(_selector(REQUESTS, (method, name)), t0, t1))
+        server = stack.scalar(window_delta(route_selector(REQUESTS, (method, name)), t0, t1))
         out.append(CountCheck(route, n, round(server or 0)))
     return out

@@ -2,9 +2,10 @@
 
 Never imported into pytest's process: `import locust` patches the whole process with gevent,
 too late for pytest, and breaks ssl, subprocess and OpenTelemetry's threads there.
-Its CSV and HTML report go to reports/load/<name>*; the locustfile's client report (JSON)
-is read back. A run that does not end within its run time plus a margin is killed, and the
-error says so with Locust's output tail.
+Its CSV (with every route's history, for the report's latency figure) and HTML report go
+to reports/load/<name>*; the locustfile's client report (JSON) is read back. A run that
+does not end within its run time plus a margin is killed, and the error says so with
+Locust's output tail.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def locust_command(phase: LoadPhase) -> list[str]:
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", phase.host, "-u", str(profile.users), "-r", str(profile.spawn_rate),
         "-t", f"{profile.run_time_s}s", "--stop-timeout", str(STOP_TIMEOUT_S),
-        "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary",
+        "--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html", "--only-summary",
         "--obs-config", str(phase.config_dir), "--client-report", f"{prefix}-client.json",
     ]  # fmt: skip
     if profile.processes > 1:
@@ -146,6 +147,7 @@ def finish_locust(phase: LoadPhase, proc: subprocess.Popen[str]) -> LocustResult
     files = {
         "html": f"{prefix}.html",
         "csv": f"{prefix}_stats.csv",
+        "history": f"{prefix}_stats_history.csv",
         "client_report": str(report_path),
     }
     report = json.loads(report_path.read_text())

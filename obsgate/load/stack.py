@@ -80,6 +80,22 @@ def deployed_job(config: ObsConfig, namespace: str) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class PrometheusQueries:
+    """Instant queries at a given time, as the load gate's checks ask them."""
+
+    prometheus: PrometheusEndpoint
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        if at is None:
+            return self.prometheus.query(expr)
+        return self.prometheus.query(expr, time=f"{at:.3f}")
+
+    def scalar(self, expr: str, at: float | None = None) -> float | None:
+        result = self.query(expr, at)
+        return float(result[0]["value"][1]) if result else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class LoadStack:
     gateway: AppEndpoint
@@ -104,13 +120,10 @@ class LoadStack:
         self.set_faults(latency_ms=0, latency_jitter_ms=0, error_rate=0)
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        if at is None:
-            return self.prometheus.query(expr)
-        return self.prometheus.query(expr, time=f"{at:.3f}")
+        return PrometheusQueries(self.prometheus).query(expr, at)
 
     def scalar(self, expr: str, at: float | None = None) -> float | None:
-        result = self.query(expr, at)
-        return float(result[0]["value"][1]) if result else None
+        return PrometheusQueries(self.prometheus).scalar(expr, at)
 
     def alerts(self) -> list[dict[str, Any]]:
         return self.prometheus.alerts()

@@ -2,7 +2,13 @@
 process) right after its call, while the servers still answer:
 
 - a test that replays a live scenario: its alert timeline, always (reports/timelines/);
-- a routing case that failed or is a finding: the routing tree with its path (reports/routes/).
+- a routing case that failed or is a finding: the routing tree with its path (reports/routes/);
+- an exact-layer scenario: its input series and checkpoints against promtool's findings,
+  always (reports/exact/);
+- an SLO burn case of the detection test: budget consumed over time, and when each
+  burn-rate alert was expected and fired, always (reports/slo-burn/);
+- the load gate's client/server cross-check: both sides' latency percentiles over the
+  load run, the check's buckets and the latency SLOs, always (reports/latency/).
 
 Each figure is a file under the reports dir, named on the test's report (the run's owner
 puts it on the landing page), and inline in the test's row of report.html unless it passed.
@@ -20,12 +26,14 @@ from typing import Any
 import pytest
 
 from obsgate.config import ObsConfig
+from obsgate.config.rules import AlertRule
 from obsgate.options import config_dir, reports_dir
-from obsgate.reports.landing import ROUTES_DIR, TIMELINES_DIR
+from obsgate.reports.landing import BURN_DIR, EXACT_DIR, LATENCY_DIR, ROUTES_DIR, TIMELINES_DIR
 from obsgate.reports.record import FIGURES_ATTR
 from obsgate.scenarios.routing import RouteCase, live_arrivals, slack_channels
+from obsgate.slo.detection import BurnCase
 
-FIGURE_DIRS = (TIMELINES_DIR, ROUTES_DIR)
+FIGURE_DIRS = (TIMELINES_DIR, ROUTES_DIR, EXACT_DIR, BURN_DIR, LATENCY_DIR)
 
 
 def _outcome(report: pytest.TestReport) -> str:
@@ -43,7 +51,13 @@ def attach_figures(item: pytest.Item, report: pytest.TestReport) -> None:
     funcargs = getattr(item, "funcargs", {})
     if params.get("scenario") is not None and funcargs.get("live_alert_run") is not None:
         _attach(item, report, TIMELINES_DIR, lambda: _timeline(params, funcargs, report))
+    if params.get("scenario") is not None and funcargs.get("exact_results") is not None:
+        _attach(item, report, EXACT_DIR, lambda: _exact(item, params, funcargs, report))
     case = params.get("case")
+    if isinstance(case, BurnCase) and funcargs.get("detection_runs") is not None:
+        _attach(item, report, BURN_DIR, lambda: _burn(case, funcargs, report))
+    if funcargs.get("healthy_run") is not None and {"method", "path"} <= params.keys():
+        _attach(item, report, LATENCY_DIR, lambda: _latency(item, params, funcargs, report))
     if isinstance(case, RouteCase) and _outcome(report) != "passed":
         _attach(item, report, ROUTES_DIR, lambda: _route_tree(item, case, funcargs, report))
 
@@ -78,6 +92,61 @@ def _timeline(
 
     timeline = alert_timeline(funcargs["live_alert_run"], params["scenario"])
     return None if timeline is None else alert_timeline_svg(timeline, _outcome(report))
+
+
+def _exact(
+    item: pytest.Item, params: dict[str, Any], funcargs: dict[str, Any], report: pytest.TestReport
+) -> str | None:
+    from obsgate.reports.exact_plot import exact_picture, exact_svg
+
+    scenario = params["scenario"]
+    result = funcargs["exact_results"].get(scenario.id)
+    if result is None:  # the test already says it was not run
+        return None
+    rules = _alert_rules(config_dir(item.config))
+    return exact_svg(exact_picture(scenario, result, rules), _outcome(report))
+
+
+def _burn(case: BurnCase, funcargs: dict[str, Any], report: pytest.TestReport) -> str | None:
+    """The SLO's burn under this case, where the test ran promtool for it."""
+    from obsgate.reports.burn_plot import burn_picture, burn_svg
+
+    slo = funcargs.get("slo")
+    run = funcargs["detection_runs"].get((getattr(slo, "id", None), case.id))
+    if run is None:  # no alert to fire, or no intent: the test says which
+        return None
+    return burn_svg(burn_picture(slo, case, run), _outcome(report))
+
+
+def _latency(
+    item: pytest.Item, params: dict[str, Any], funcargs: dict[str, Any], report: pytest.TestReport
+) -> str:
+    """Client and server latency of the cross-checked route over the healthy load run."""
+    from obsgate.load.history import MeasuredLoad, history_path
+    from obsgate.load.stack import GATEWAY, PrometheusQueries
+    from obsgate.load.thresholds import slo_thresholds
+    from obsgate.reports.load_plot import latency_picture, latency_svg
+
+    run, stack = funcargs["healthy_run"], funcargs["load_stack"]
+    files = run.result.files
+    measured = MeasuredLoad(
+        report=run.result.report,
+        history_csv=Path(files.get("history") or history_path(files["csv"])),
+        t0=run.t0,
+        t1=run.t1,
+    )
+    picture = latency_picture(
+        PrometheusQueries(stack.prometheus),
+        measured,
+        (params["method"], params["path"]),
+        slo_thresholds(ObsConfig(config_dir(item.config)), GATEWAY),
+    )
+    return latency_svg(picture, _outcome(report))
+
+
+@lru_cache(maxsize=4)
+def _alert_rules(directory: Path) -> list[AlertRule]:
+    return ObsConfig(directory).alert_rules()
 
 
 @lru_cache(maxsize=4)

@@ -25,6 +25,9 @@ from obsgate.reports.record import OUTCOMES, RunRecord, TestResult
 INDEX = "index.html"
 TIMELINES_DIR = "timelines"
 ROUTES_DIR = "routes"
+EXACT_DIR = "exact"
+BURN_DIR = "slo-burn"
+LATENCY_DIR = "latency"
 TEMPLATE = "index.html.j2"
 # What each artifact in the reports dir is, by its path there (first match wins).
 KNOWN_ARTIFACTS = (
@@ -37,6 +40,57 @@ KNOWN_ARTIFACTS = (
     ("logs/", "server logs"),
     (f"{TIMELINES_DIR}/", "alert timelines (SVG)"),
     (f"{ROUTES_DIR}/", "routing trees with the path of a failing case (SVG)"),
+    (f"{EXACT_DIR}/", "exact-layer scenarios: input series and checkpoints (SVG)"),
+    (f"{BURN_DIR}/", "SLO burn: budget consumed and when each burn-rate alert fired (SVG)"),
+    (f"{LATENCY_DIR}/", "load: client and server latency over time (SVG)"),
+)
+
+
+@dataclass(frozen=True)
+class FigureSection:
+    """A section of the page that shows one kind of figure (a folder of the reports dir)."""
+
+    anchor: str
+    title: str
+    folder: str
+    note: str
+
+
+# The sections in page order; a figure of a failure or a finding is shown with it above,
+# and its section links there.
+FIGURE_SECTIONS = (
+    FigureSection(
+        "timelines",
+        "Alert timelines (live layer)",
+        TIMELINES_DIR,
+        "Each live scenario: the rule's value over simulated time, the threshold it is "
+        "compared with, the pending and firing spans as Prometheus reported them (its ALERTS "
+        "series), each checkpoint, and when each notification naming the scenario's alert "
+        "arrived at the sink.",
+    ),
+    FigureSection(
+        "exact",
+        "Exact scenarios (promtool)",
+        EXACT_DIR,
+        "Each exact-layer scenario: the input series promtool was given, over simulated time, "
+        "and at each checkpoint what the scenario expects (firing or quiet) against what "
+        "promtool's rule engine found; a disagreement is outlined and in red.",
+    ),
+    FigureSection(
+        "slo-burn",
+        "SLO burn",
+        BURN_DIR,
+        "Each SLO with a detection scenario, per burn case: the error budget consumed against "
+        "time, as the SLO's own error ratio reads the served traffic, the moment the workbook "
+        "expects each burn-rate alert, and when promtool's rule engine had it firing.",
+    ),
+    FigureSection(
+        "latency",
+        "Load: latency",
+        LATENCY_DIR,
+        "The load run's client (Locust) and server (Prometheus histogram) latency percentiles "
+        "over time on one plot, the cross-check's buckets, and the latency SLOs' thresholds.",
+    ),
 )
 EXIT_MEANING = {
     0: "green: every test passed or is a known finding",
@@ -148,17 +202,31 @@ def findings_by_suite(record: RunRecord) -> dict[str, list[tuple[str, str, list[
     return {suite: grouped[suite] for suite in order if suite in grouped}
 
 
+def figure_sections(
+    record: RunRecord, svgs: dict[str, Markup]
+) -> list[tuple[FigureSection, list[tuple[TestResult, list[Markup]]]]]:
+    """Per section that has any, its tests in timeline order, each with its figures there."""
+    found = []
+    for section in FIGURE_SECTIONS:
+        shown = [
+            (r, [svgs[f] for f in r.figures if f.startswith(section.folder + "/") and f in svgs])
+            for r in sorted(record.results.values(), key=timeline_order)
+        ]
+        shown = [(r, mine) for r, mine in shown if mine]
+        if shown:
+            found.append((section, shown))
+    return found
+
+
 def render(record: RunRecord, facts: PageFacts, reports: Path, extra: dict[str, Path]) -> str:
     css, sentence = verdict(record)
-    figures = {
-        r.nodeid: [svg for f in r.figures if (svg := inline_svg(reports, f)) is not None]
+    svgs = {
+        f: svg
         for r in record.results.values()
-        if r.figures
+        for f in r.figures
+        if (svg := inline_svg(reports, f)) is not None
     }
-    timelines = sorted(
-        (r for r in record.results.values() if any(f.startswith(TIMELINES_DIR) for f in r.figures)),
-        key=timeline_order,
-    )
+    figures = {r.nodeid: [svgs[f] for f in r.figures if f in svgs] for r in record.results.values()}
     return (
         _env()
         .get_template(TEMPLATE)
@@ -176,7 +244,7 @@ def render(record: RunRecord, facts: PageFacts, reports: Path, extra: dict[str, 
             skipped=record.skipped(),
             deselected=record.deselected,
             facts=facts,
-            timelines=[r for r in timelines if figures[r.nodeid]],
+            sections=figure_sections(record, svgs),
             figures=figures,
             artifacts=artifacts(reports, facts.started, extra),
             escape=html.escape,

@@ -41,6 +41,24 @@ def svg_of(fig: Any) -> str:
     return out.getvalue()
 
 
+def stacked_figure(
+    width: float, rows: list[tuple[float, float]], left: float, right: float, bottom: float
+) -> tuple[Any, list[Any]]:
+    """A figure of axes stacked top to bottom, each row (height, space above it) in inches,
+    placed by hand: matplotlib's constrained layout measures every tick label of every axes
+    and takes most of a figure's drawing time."""
+    from matplotlib.figure import Figure
+
+    height = bottom + sum(h + gap for h, gap in rows)
+    fig = Figure(figsize=(width, height))
+    axes, top = [], height
+    for h, gap in rows:
+        top -= gap + h
+        box = (left / width, top / height, (width - left - right) / width, h / height)
+        axes.append(fig.add_axes(box))
+    return fig, axes
+
+
 def alert_timeline_svg(tl: AlertTimeline, outcome: str = "") -> str:
     """The scenario's alert timeline as an SVG document."""
     import matplotlib

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +134,9 @@ def severity_rules(slo: SLO, timeline: Timeline) -> dict[str, Any]:
     return {"groups": [{"name": f"{slo.id}-sli", "rules": sli}, {"name": slo.id, "rules": alerts}]}
 
 
-def write_test(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, workdir: Path):
-    """A promtool test file, and its rule file, for one SLO, burn case and severity."""
+def _document(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, workdir: Path):
+    """The test document of one SLO, burn case and severity (its rule file written), and
+    its name: the series are the SLO's own good and bad events, clean then burning."""
     ratio, step = case.error_ratio(slo), timeline.step
     steps = int(timeline.longest / step)
     phases = [
@@ -164,9 +166,61 @@ def write_test(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, wor
             {"interval": f"{int(step)}s", "input_series": series, "alert_rule_test": alert_tests}
         ],
     }
+    return doc, name
+
+
+def write_test(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, workdir: Path):
+    """A promtool test file, and its rule file, for one SLO, burn case and severity."""
+    doc, name = _document(slo, sli, case, timeline, workdir)
     path = workdir / f"{name}.test.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
     return path
+
+
+def probe_ratio(timeline: Timeline) -> str:
+    """The recorded error ratio the probe reads: the severity's shortest window's."""
+    return rules.sli_metric(
+        min(w.short_s for w in WORKBOOK_WINDOWS if w.severity == timeline.severity)
+    )
+
+
+def write_probe(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, workdir: Path):
+    """For the report's burn figure, never for the verdict: the same rules and series, but
+    checks that expect nothing at every step, so promtool prints what it had instead: the
+    alert whenever it fired, and the SLO's error ratio (`probe_ratio`) at each step."""
+    doc, name = _document(slo, sli, case, timeline, workdir)
+    step, end = int(timeline.step), int(2 * timeline.longest)
+    names = [r["alert"] for r in rules.alert_rules(slo)
+             if r["labels"][rules.SEVERITY_LABEL] == timeline.severity]  # fmt: skip
+    test = doc["tests"][0]
+    test["alert_rule_test"] = [
+        {"eval_time": f"{t}s", "alertname": alert, "exp_alerts": []}
+        for t in range(step, end + 1, step)
+        for alert in names
+    ]
+    test["promql_expr_test"] = [
+        {"expr": probe_ratio(timeline), "eval_time": f"{t}s", "exp_samples": []}
+        for t in range(step, end + 1, step)
+    ]
+    path = workdir / f"{name}.probe.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
+    return path
+
+
+@dataclass
+class DetectionRun:
+    """One SLO and burn case: its test file per severity, promtool's verdict run of each
+    (`checks`) and the report's probe runs (write_probe), one per severity: promtool prints
+    its failures apart from the `Unit Testing: <file>` heads (stderr and stdout), so one
+    run's output could not be cut by file."""
+
+    files: dict[str, Path]  # severity -> test file
+    checks: dict[str, Future[ToolResult]]  # severity -> its verdict run
+    probes: dict[str, Future[ToolResult]] = field(default_factory=dict)  # one per severity
+
+    def results(self, timeout: float | None = None) -> list[tuple[str, ToolResult]]:
+        """(severity, verdict) of each severity's file."""
+        return [(severity, run.result(timeout)) for severity, run in self.checks.items()]
 
 
 def expects_firing(slo: SLO, case: BurnCase) -> set[str]:

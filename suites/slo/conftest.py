@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,14 +20,21 @@ from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.options import config_dir
 from obsgate.slo import oracle
-from obsgate.slo.detection import CASES, TIMELINES, write_test
+from obsgate.slo.detection import (
+    CASES,
+    TIMELINES,
+    BurnCase,
+    DetectionRun,
+    write_probe,
+    write_test,
+)
 from obsgate.slo.intent import RoutingIntent, SLOIntent, failure_text, judge, load_intent
 from obsgate.slo.live import LiveSLIRun
 from obsgate.slo.policy import Policy, config_policy
 from obsgate.slo.spec import SLO, config_slos
 from obsgate.stack.endpoint import PrometheusEndpoint
 from obsgate.stack.prometheus import ISOLATION_LABEL
-from obsgate.tools import ToolResult, promtool
+from obsgate.tools import promtool
 
 UNLOADABLE = "slo-file-does-not-load"
 
@@ -85,14 +92,26 @@ def judge_slo(slo_intent: SLOIntent, slo: SLO, obs_config: ObsConfig):
 
 
 @pytest.fixture(scope="session")
-def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Path):
-    """Every (SLO, case) promtool run started at once, two at a time, niced: the live test
-    and the math run meanwhile. One run per severity's test file, so that each failure is
-    read against its own file."""
+def detection_runs(
+    slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Path, request: pytest.FixtureRequest
+):
+    """The selected tests' (SLO, case) promtool runs started at once, two at a time, niced:
+    the live test and the math run meanwhile. One verdict run per severity's test file, so
+    that each failure is read against its own file; the report's probe runs (the burn
+    figures) queue after every verdict run."""
+    selected = {
+        (params["slo"], params["case"].id)
+        for item in request.session.items
+        if "detection_runs" in getattr(item, "fixturenames", ())
+        and isinstance(
+            (params := getattr(getattr(item, "callspec", None), "params", {})).get("case"), BurnCase
+        )
+    }
     workdir = gate_workdir / "slo-detection"
     workdir.mkdir(exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=2)
-    runs: dict[tuple[str, str], list[tuple[str, Future[ToolResult]]]] = {}
+    runs: dict[tuple[str, str], DetectionRun] = {}
+    probes: dict[tuple[str, str], dict[str, Path]] = {}
     for slo in slos.values():
         sli = slo_intent.slis.get(slo.id)
         metas = {"page": slo.page, "ticket": slo.ticket}
@@ -101,19 +120,21 @@ def detection_runs(slos: dict[str, SLO], slo_intent: SLOIntent, gate_workdir: Pa
         timelines = [t for t in TIMELINES if not metas[t.severity].disabled]
         if not timelines:
             continue
-        for case in CASES:
-            runs[slo.id, case.id] = [
-                (
-                    t.severity,
-                    pool.submit(
-                        promtool.test_rules,
-                        write_test(slo, sli, case, t, workdir),
-                        timeout=120,
-                        nice=10,
-                    ),
-                )
-                for t in timelines
-            ]
+        for case in (c for c in CASES if (slo.id, c.id) in selected):
+            files = {t.severity: write_test(slo, sli, case, t, workdir) for t in timelines}
+            probes[slo.id, case.id] = {
+                t.severity: write_probe(slo, sli, case, t, workdir) for t in timelines
+            }
+            checks = {
+                severity: pool.submit(promtool.test_rules, file, timeout=120, nice=10)
+                for severity, file in files.items()
+            }
+            runs[slo.id, case.id] = DetectionRun(files, checks)
+    for key, files in probes.items():
+        for severity, file in files.items():
+            runs[key].probes[severity] = pool.submit(
+                promtool.test_rules, file, timeout=120, nice=15
+            )
     yield runs
     pool.shutdown(wait=False, cancel_futures=True)
 

@@ -36,7 +36,7 @@ def test_burn_is_detected_as_the_workbook_says(
     if (slo.id, case.id) not in detection_runs:  # `disable: true` on both: nothing to fire
         judge_slo(check, [], header)
         return
-    results = [(severity, run.result()) for severity, run in detection_runs[slo.id, case.id]]
+    results = detection_runs[slo.id, case.id].results()
     judge_slo(
         check,
         [p for severity, result in results for p in problems(severity, result)],
