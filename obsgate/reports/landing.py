@@ -191,15 +191,21 @@ def timeline_order(result: TestResult) -> tuple[int, str]:
     return rank, result.nodeid
 
 
-def findings_by_suite(record: RunRecord) -> dict[str, list[tuple[str, str, list[TestResult]]]]:
-    """Findings carry no category yet (defect, risk, hardening): grouped by the suite of the
-    first test that shows each, in suite order."""
+FINDING_CATEGORIES = ("defect", "risk", "hardening", "uncategorised")
+
+
+def findings_by_category(
+    record: RunRecord,
+) -> dict[str, list[tuple[str, str, list[TestResult]]]]:
+    """Findings grouped by category, defects first: what someone deciding whether to act on
+    a red gate reads first."""
     grouped: dict[str, list[tuple[str, str, list[TestResult]]]] = {}
     for finding_id, entry in record.findings().items():
         results: list[TestResult] = entry["results"]  # type: ignore[assignment]
-        grouped.setdefault(results[0].suite, []).append((finding_id, str(entry["text"]), results))
-    order = [*SUITE_MARKERS, *sorted(set(grouped) - set(SUITE_MARKERS))]
-    return {suite: grouped[suite] for suite in order if suite in grouped}
+        grouped.setdefault(str(entry["category"]), []).append(
+            (finding_id, str(entry["text"]), results)
+        )
+    return {c: grouped[c] for c in FINDING_CATEGORIES if c in grouped}
 
 
 def figure_sections(
@@ -240,7 +246,7 @@ def render(record: RunRecord, facts: PageFacts, reports: Path, extra: dict[str, 
                 r for r in record.results.values() if r.outcome in ("failed", "error", "xpassed")
             ],
             collect_errors=record.collect_errors,
-            findings_by_suite=findings_by_suite(record),
+            findings_by_category=findings_by_category(record),
             skipped=record.skipped(),
             deselected=record.deselected,
             facts=facts,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from obsgate.findings import parse_finding_reason
+from obsgate.findings import parse_finding_reason, parse_reason
 from obsgate.options import SUITE_MARKERS
 
 EVIDENCE_CHARS = 4000  # of a failure's text on the page; the full text is in report.html
@@ -122,13 +122,17 @@ class RunRecord:
         return Counter(r.outcome for r in self.results.values())
 
     def findings(self) -> dict[str, dict[str, object]]:
-        """Finding id -> its text, suites and the results that show it."""
+        """Finding id -> its text, category, and the results that show it."""
         found: dict[str, dict[str, object]] = {}
         for result in self.results.values():
             parsed = result.finding
             if parsed is None:
                 continue
-            entry = found.setdefault(parsed[0], {"text": parsed[1], "results": []})
+            full = parse_reason(result.reason)
+            category = (full.category if full else None) or "uncategorised"
+            entry = found.setdefault(
+                parsed[0], {"text": parsed[1], "category": category, "results": []}
+            )
             entry["results"].append(result)  # type: ignore[attr-defined]
         return dict(sorted(found.items()))
 

@@ -34,6 +34,11 @@ def test_finding():
     raise AssertionError("the alert reached no receiver")
 
 @pytest.mark.routing
+@pytest.mark.xfail(strict=True, reason="finding: demo-advice (hardening, seed:12): add a route")
+def test_advice():
+    raise AssertionError("no demo route")
+
+@pytest.mark.routing
 def test_not_applicable():
     pytest.skip("not applicable: the routing tree has no demo")
 """
@@ -75,7 +80,9 @@ def test_landing_page_in_every_mode(tmp_path: Path, mode: list[str]) -> None:
     parsed = PageText()
     parsed.feed(page)
     text = " ".join(" ".join(parsed.text).split())
-    assert "red: some tests failed (1 failed, 1 passed, 1 xfailed, 1 skipped)" in text
+    assert "red: some tests failed (1 failed, 1 passed, 2 xfailed, 1 skipped)" in text
+    # grouped by category, defects and risks before hardening, uncategorised last
+    assert text.index("hardening (1) demo-advice") < text.index("uncategorised (1) demo-finding")
     assert "demo-finding" in text and "the demo config routes nowhere" in text
     assert "the alert reached no receiver" in text  # the finding's evidence
     assert "arithmetic is broken" in text  # the failure's evidence
