@@ -317,6 +317,9 @@ def gate_container_names(client: docker.DockerClient) -> set[str]:
     return {c["Names"][0].lstrip("/") for c in found}
 
 
+COMPARE_TIME_SCALE = 120
+
+
 @pytest.mark.parametrize("suites", [ALERTING, TRACING], ids=["alerting", "tracing"])
 @pytest.mark.timeout(1300)  # two child gate runs, each bounded at 600 s by run_gate
 def test_suites_give_the_same_outcomes_on_containers_as_on_process(
@@ -327,7 +330,10 @@ def test_suites_give_the_same_outcomes_on_containers_as_on_process(
 ) -> None:
     """A backend changes how servers run, never the verdict: the same passes and the same
     strict xfails on both backends, and no container left once a run is over; the wall time
-    of each run is printed and recorded (JUnit property gate_wall_<backend>_s)."""
+    of each run is printed and recorded (JUnit property gate_wall_<backend>_s). Both runs
+    replay the live layer at half the default speed (COMPARE_TIME_SCALE): this test runs
+    beside the other self-tests, and at 240x a loaded machine's scrape jitter can end a
+    live scenario's pending state on either backend (docs/measurements.md)."""
     results, walls = {}, {}
     for backend in ("process", "containers"):
         junit = tmp_path / f"{backend}.xml"
@@ -336,6 +342,8 @@ def test_suites_give_the_same_outcomes_on_containers_as_on_process(
         run = run_gate(
             "--stack",
             backend,
+            "--time-scale",
+            str(COMPARE_TIME_SCALE),
             *suites[1:],
             junit=junit,
             env=clean_env(**IMAGE_ENVS),
