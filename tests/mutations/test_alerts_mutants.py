@@ -101,7 +101,10 @@ def _run_case(root: Path, case: Mutation | None) -> GateRun:
     if case is not None:
         edit(config / RULES, case.old, case.new)
     select = case.select if case else NOT_LIVE
-    return run_gate("--obs-config", str(config), *select, junit=root / name / "junit.xml")
+    # All cases run at once on two cores: a child's bound is the whole batch's.
+    return run_gate(
+        "--obs-config", str(config), *select, junit=root / name / "junit.xml", timeout=900
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
