@@ -138,6 +138,7 @@ def _run(root: Path, case: Mutation | None) -> GateRun:
         select,
         suite="suites/slo",
         junit=root / name / "junit.xml",
+        timeout=480,  # three at a time on two cores, beside the other self-tests
     )
 
 
