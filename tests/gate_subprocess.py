@@ -95,10 +95,12 @@ def run_gate(
         cmd += ["--reports-dir", str(Path(tempfile.mkdtemp(prefix="gate-child-reports-")))]
     if junit is not None:
         cmd += ["--junitxml", str(junit)]
+    env = dict(env if env is not None else clean_env())
+    env.setdefault("OBS_GATE_FIGURES", "off")  # verdicts only: no figures (a third of the CPU)
     proc = subprocess.run(
         cmd,
         cwd=REPO_ROOT,
-        env=env if env is not None else clean_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
