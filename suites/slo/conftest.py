@@ -19,6 +19,7 @@ from obsgate.applicability import placeholder
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.options import config_dir
+from obsgate.reports.figures import FIGURES_ENV
 from obsgate.slo import oracle
 from obsgate.slo.detection import (
     CASES,
@@ -130,7 +131,8 @@ def detection_runs(
                 for severity, file in files.items()
             }
             runs[slo.id, case.id] = DetectionRun(files, checks)
-    for key, files in probes.items():
+    drawn = os.environ.get(FIGURES_ENV) != "off"  # the probes feed only the burn figures
+    for key, files in probes.items() if drawn else ():
         for severity, file in files.items():
             runs[key].probes[severity] = pool.submit(
                 promtool.test_rules, file, timeout=120, nice=15
