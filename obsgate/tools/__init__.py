@@ -55,15 +55,23 @@ class ToolResult:
         return f"$ {shlex.join(self.cmd)}\n(exit {self.returncode})\n{self.output}"
 
 
+def explicit_binary(env_var: str) -> str | None:
+    """The binary `$env_var` names, None if unset; set to no executable: ToolMissing."""
+    override = os.environ.get(env_var)
+    if not override:
+        return None
+    found = shutil.which(override)
+    if found:
+        return found
+    raise ToolMissing(f"{env_var}={override} is not an executable (fix or unset {env_var})")
+
+
 def find_binary(name: str | list[str], env_var: str, package: str) -> str:
     """Path of a tool or server binary: $ENV_VAR, else PATH, else the install-backends cache;
     else ToolMissing. Several names: the first found (Debian renames some binaries)."""
-    override = os.environ.get(env_var)
-    if override:
-        found = shutil.which(override)
-        if found:
-            return found
-        raise ToolMissing(f"{env_var}={override} is not an executable (fix or unset {env_var})")
+    found = explicit_binary(env_var)
+    if found:
+        return found
     names = [name] if isinstance(name, str) else name
     for candidate in names:
         found = shutil.which(candidate) or shutil.which(candidate, path=str(CACHE_BIN))

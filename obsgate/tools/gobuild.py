@@ -20,7 +20,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from obsgate.errors import GateError, ToolMissing
-from obsgate.tools import cache_root
+from obsgate.tools import cache_root, explicit_binary
 
 ENV_VAR = "OBS_GATE_GO"
 GO_DEFAULT_DIR = "/usr/local/go/bin"  # where Go's own installer puts it, often not on PATH
@@ -65,12 +65,9 @@ class GoProgram:
 
 def go_binary(program: GoProgram) -> str:
     """The `go` to build with: $OBS_GATE_GO, else PATH, else Go's default install."""
-    override = os.environ.get(ENV_VAR)
-    if override:
-        found = shutil.which(override)
-        if found:
-            return found
-        raise ToolMissing(f"{ENV_VAR}={override} is not an executable (fix or unset {ENV_VAR})")
+    found = explicit_binary(ENV_VAR)
+    if found:
+        return found
     found = shutil.which("go") or shutil.which("go", path=GO_DEFAULT_DIR)
     if found is None:
         raise ToolMissing(f"go not found: {program.purpose}; {program.install_hint()}")
