@@ -11,15 +11,27 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED_CONFIG = REPO_ROOT / "fixtures" / "config" / "mindweave"
 RULES = Path("prometheus") / "rules" / "mindweave-alerts.yaml"
 # Per-run and per-worker state of the parent run; OBS_* options would change what runs.
 _INHERITED_STATE = ("OBS_", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+_SECTIONS = ("= ERRORS =", "= FAILURES =")
+# How many child gates run at once on this machine, across xdist workers and checkouts: a
+# child is CPU-bound (servers, promtool, the live layer), so more than the cores only
+# stretches each one's start-up and timings. Queued children wait; their timeout starts
+# when they run.
+CHILD_SLOTS_ENV = "GATE_CHILD_SLOTS"
+CHILD_SLOTS_DIR = Path(tempfile.gettempdir()) / f"obs-gate-child-slots-{os.getuid()}"
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,14 @@ class GateRun:
     failed: frozenset[str]
 
     def describe(self) -> str:
-        return f"exit {self.returncode}; failed {sorted(self.failed)}\n{self.output[-6000:]}"
+        """The exit, the failed ids, the head of the first error or failure section (where
+        the cause is; a service's log tail can fill the end) and the end of the output."""
+        text = self.output
+        starts = [i for m in _SECTIONS if (i := text.find(m)) >= 0]
+        head = text[min(starts) : min(starts) + 5000] if starts else ""
+        tail = text[-3000:] if not head or len(text) - min(starts) > 5000 else ""
+        gap = "\n[...]\n" if head and tail else ""
+        return f"exit {self.returncode}; failed {sorted(self.failed)}\n{head}{gap}{tail}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,32 @@ def failed_tests(junit: Path) -> frozenset[str]:
     )
 
 
+def child_slots() -> int:
+    raw = os.environ.get(CHILD_SLOTS_ENV, "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return (os.cpu_count() or 1) + 1
+
+
+@contextmanager
+def child_slot() -> Iterator[None]:
+    """Hold one of `child_slots()` machine-wide slots (file locks, freed if the holder dies)."""
+    CHILD_SLOTS_DIR.mkdir(parents=True, exist_ok=True)
+    while True:
+        for index in range(child_slots()):
+            lock = FileLock(str(CHILD_SLOTS_DIR / f"{index}.lock"))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue
+            try:
+                yield
+            finally:
+                lock.release()
+            return
+        time.sleep(0.2)
+
+
 def run_gate(
     *args: str,
     junit: Path | None = None,
@@ -88,23 +133,25 @@ def run_gate(
     timeout: float = 240,
     suite: str = "suites/alerts",
 ) -> GateRun:
-    """`python -m pytest suites/alerts ARGS` from the repo root, with no reports written."""
+    """`python -m pytest suites/alerts ARGS` from the repo root, with no reports kept (unless
+    ARGS name a --reports-dir), once a child slot is free."""
     cmd = [sys.executable, "-m", "pytest", suite, "-p", "no:cacheprovider", "-p", "no:html", "-q"]
     cmd += [*args, "-o", "addopts="]
-    if not any(a.startswith("--reports-dir") for a in args):
-        cmd += ["--reports-dir", str(Path(tempfile.mkdtemp(prefix="gate-child-reports-")))]
     if junit is not None:
         cmd += ["--junitxml", str(junit)]
     env = dict(env if env is not None else clean_env())
     env.setdefault("OBS_GATE_FIGURES", "off")  # verdicts only: no figures (a third of the CPU)
-    proc = subprocess.run(
-        cmd,
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="gate-child-reports-") as reports, child_slot():
+        if not any(a.startswith("--reports-dir") for a in args):
+            cmd += ["--reports-dir", reports]
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     failed = failed_tests(junit) if junit is not None else frozenset()
     return GateRun(proc.returncode, proc.stdout + proc.stderr, failed)

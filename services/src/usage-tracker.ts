@@ -49,13 +49,17 @@ export async function start(): Promise<void> {
   const consumer = kafka.consumer({ groupId: group });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = Object.keys(e.payload.memberAssignment).length > 0;
+    stopped = undefined;
   });
   consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
     const p = e.payload;
     kafkaConsumerLag.set({ topic: p.topic, partition: String(p.partition), consumer_group: group }, Number(p.offsetLag));
   });
+  // A crash KafkaJS restarts from (a broker slow to elect a coordinator) is not a stop: the
+  // tracker is starting again until it rejoins its group.
   consumer.on(consumer.events.CRASH, (e) => {
-    stopped = String(e.payload.error);
+    assigned = false;
+    if (!e.payload.restart) stopped = String(e.payload.error);
   });
   // The topic may not exist yet (the broker need not auto-create it): create it, idempotently.
   const admin = kafka.admin();

@@ -1,5 +1,6 @@
 """The containers backend on a real Docker engine: host networking bound to 127.0.0.1,
-removal on every exit path, and the same outcomes as the process backend.
+removal on every exit path. That every suite gives the same outcomes on both backends is
+.ci/run's step 3 (the whole gate on containers, compared test by test with the process run).
 
 Needs a daemon (scripts/start-dockerd) and the images (eval "$(scripts/build-images)");
 without them each test skips, which CI=true turns into a failure, as .ci/run starts both.
@@ -13,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -40,12 +41,7 @@ from obsgate.tools.versions_line import (
 )
 from obsgate.wait import eventually
 from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
-from tools.flake_check import outcomes
 
-# The alerting suites (Prometheus, Alertmanager, the sink) and the one that needs Kafka,
-# Redis, Jaeger and Elasticsearch: between them every server of both backends.
-ALERTING = ("suites/alerts", "suites/routing", "suites/inhibition")
-TRACING = ("suites/tracing",)
 # The images scripts/build-images exported (both --server-versions lines), for child runs.
 IMAGE_ENVS = {k: v for k, v in os.environ.items() if k.startswith("OBS_") and k.endswith("_IMAGE")}
 
@@ -315,56 +311,3 @@ def gate_container_names(client: docker.DockerClient) -> set[str]:
     """Every container of any gate run on this daemon, running or not."""
     found = client.api.containers(all=True, filters={"label": "mindweave-gate.service"})
     return {c["Names"][0].lstrip("/") for c in found}
-
-
-COMPARE_TIME_SCALE = 120
-
-
-@pytest.mark.parametrize("suites", [ALERTING, TRACING], ids=["alerting", "tracing"])
-@pytest.mark.timeout(1300)  # two child gate runs, each bounded at 600 s by run_gate
-def test_suites_give_the_same_outcomes_on_containers_as_on_process(
-    client: docker.DockerClient,
-    suites: tuple[str, ...],
-    tmp_path: Path,
-    record_property: Callable[[str, object], None],
-) -> None:
-    """A backend changes how servers run, never the verdict: the same passes and the same
-    strict xfails on both backends, and no container left once a run is over; the wall time
-    of each run is printed and recorded (JUnit property gate_wall_<backend>_s). Both runs
-    replay the live layer at half the default speed (COMPARE_TIME_SCALE): this test runs
-    beside the other self-tests, and at 240x a loaded machine's scrape jitter can end a
-    live scenario's pending state on either backend (docs/measurements.md)."""
-    results, walls = {}, {}
-    for backend in ("process", "containers"):
-        junit = tmp_path / f"{backend}.xml"
-        before = gate_container_names(client)
-        began = time.monotonic()
-        run = run_gate(
-            "--stack",
-            backend,
-            "--time-scale",
-            str(COMPARE_TIME_SCALE),
-            *suites[1:],
-            junit=junit,
-            env=clean_env(**IMAGE_ENVS),
-            timeout=600,
-            suite=suites[0],
-        )
-        walls[backend] = time.monotonic() - began
-        left = gate_container_names(client) - before
-        assert not left, f"containers left after the {backend} run: {sorted(left)}"
-        record_property(f"gate_wall_{backend}_s", round(walls[backend], 1))
-        results[backend] = outcomes(junit) if junit.exists() else {}
-        assert results[backend], f"the {backend} run produced no JUnit results\n{run.describe()}"
-    timing = ", ".join(f"{backend} {seconds:.0f} s" for backend, seconds in walls.items())
-    print(f"wall time of pytest {' '.join(suites)}: {timing}")
-    process, on_containers = results["process"], results["containers"]
-    differ = {
-        t: (process.get(t), on_containers.get(t))
-        for t in process.keys() | on_containers.keys()
-        if process.get(t) != on_containers.get(t)
-    }
-    listed = [f"{t}: process {p}, containers {c}" for t, (p, c) in sorted(differ.items())]
-    assert not differ, "\n".join(listed)
-    broken = [t for t, o in process.items() if o in ("failed", "error")]
-    assert not broken, broken
