@@ -253,6 +253,7 @@ def test_as_deployed_view_is_scraped(fault_timeline: FaultTimeline) -> None:
     )
 
 
+@pytest.mark.needs("obs-relabel")
 @pytest.mark.requires("scenarios/scrape")  # the scrape finding reads its simulation
 def test_error_fault_fires_high_error_rate_as_deployed(
     fault_timeline: FaultTimeline, obs_config: ObsConfig

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from obsgate import options
 from obsgate.errors import GateError
+from obsgate.tools import gobuild
 
 USAGE = __doc__.split("\n\n")[1]
 
@@ -70,6 +71,11 @@ def doctor(server_versions: str | None = None) -> int:
     for name, version in versions.items():
         if name not in BINARIES:
             print(f"{name:15} {version}")
+    go_ready = True
+    for name, program in go_programs().items():
+        ready, line = gobuild.status(program)
+        go_ready &= ready
+        print(f"{name:15} {line}")
     try:
         print(f"{'suites':15} {options.suite_paths()[0]}")
     except FileNotFoundError as exc:
@@ -82,7 +88,15 @@ def doctor(server_versions: str | None = None) -> int:
         fix = f": scripts/install-backends {' '.join(missing)}" if missing else ""
         print(f"  {suite:13} {'lacks ' + ', '.join(missing) if missing else 'ready'}{fix}")
     broken = (NOT_INSTALLED, WRONG_BINARY)
-    return 1 if any(v.startswith(broken) for v in versions.values()) else 0
+    return 1 if any(v.startswith(broken) for v in versions.values()) or not go_ready else 0
+
+
+def go_programs() -> dict[str, gobuild.GoProgram]:
+    """The gate's own Go programs (the preflight builds them with the machine's `go`)."""
+    from obsgate.relabel import build as relabel
+    from obsgate.tools import gotemplate
+
+    return {"gotemplate-check": gotemplate.program(), "obs-relabel": relabel.program()}
 
 
 def suites_lacking() -> dict[str, list[str]]:

@@ -21,7 +21,9 @@ from obsgate.options import DEFAULT_SERVICES, SERVER_VERSIONS_ENV, SUITE_MARKERS
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # What each suite marker or `needs` name requires locally, whatever the backend.
 TOOLS_BY_MARK = {"alerts": ("promtool",), "routing": ("amtool",), "promtool": ("promtool",),
-                 "sloth": ("sloth",), "alertmanager": ("amtool",)}  # fmt: skip
+                 "sloth": ("sloth",), "alertmanager": ("amtool",),
+                 "gotemplate-check": ("gotemplate-check",),
+                 "obs-relabel": ("obs-relabel",)}  # fmt: skip
 # What the process backend runs locally for a server a test needs.
 SERVERS = ("prometheus", "alertmanager", "redis", "kafka", "elasticsearch", "jaeger")
 # Servers a suite starts in its own stack rather than through a `needs` fixture: the load
@@ -33,8 +35,9 @@ SERVERS_STARTED_WITH = {"prometheus": ("alertmanager",)}
 
 
 def _finders() -> dict[str, Callable[[], object]]:
+    from obsgate.relabel.build import relabel_binary
     from obsgate.stack import alertmanager, jaeger, jvm, prometheus, redis
-    from obsgate.tools import amtool, promtool, sloth
+    from obsgate.tools import amtool, gotemplate, promtool, sloth
 
     return {
         "promtool": promtool.binary,
@@ -48,6 +51,10 @@ def _finders() -> dict[str, Callable[[], object]]:
         "elasticsearch": lambda: jvm.jar_dir(
             "elasticsearch", "ELASTICSEARCH_LIB_DIR", "elasticsearch-cluster-runner-*.jar"
         ),
+        # The gate's own Go programs: built here, once per source into the shared cache
+        # (seconds warm, a minute cold), so a missing `go` is one line before the run.
+        "gotemplate-check": gotemplate.checker_binary,
+        "obs-relabel": relabel_binary,
     }
 
 
@@ -72,6 +79,8 @@ def required(items: Iterable[pytest.Item], backend: str) -> list[str]:
 # per version line, the rest whatever the line.
 _STEP_OF = {"promtool": "prometheus", "amtool": "alertmanager", "redis": "redis"}
 _LINE_BUILT = ("prometheus", "alertmanager")
+# Built by the preflight itself with the machine's `go` (no install step).
+GO_PROGRAMS = ("gotemplate-check", "obs-relabel")
 # The fixtures that start the services under test (the run's, and the load gate's own).
 SERVICE_FIXTURES = {"refapp", "load_stack"}
 
@@ -89,7 +98,8 @@ def install_plan(
     for item in items:
         marks = {m.name for m in item.iter_markers()}
         suites = sorted(marks & set(SUITE_MARKERS)) or ["other"]
-        steps = {_STEP_OF.get(name, name) for name in required([item], backend)}
+        needed = [name for name in required([item], backend) if name not in GO_PROGRAMS]
+        steps = {_STEP_OF.get(name, name) for name in needed}
         steps = {f"{s}-debian" if s in _LINE_BUILT and line == "debian" else s for s in steps}
         if "capacity" in marks:
             steps.add("wrk")  # the capacity benchmark measures the gateway with wrk too

@@ -65,7 +65,10 @@ class GoProgram:
 
 def go_binary(program: GoProgram) -> str:
     """The `go` to build with: $OBS_GATE_GO, else PATH, else Go's default install."""
-    found = explicit_binary(ENV_VAR)
+    try:
+        found = explicit_binary(ENV_VAR)
+    except ToolMissing as exc:
+        raise ToolMissing(f"{exc}: {program.purpose}") from None
     if found:
         return found
     found = shutil.which("go") or shutil.which("go", path=GO_DEFAULT_DIR)
@@ -129,3 +132,14 @@ def binary(program: GoProgram) -> Path:
             (work / "out").rename(target)
             (target / STAMP).write_text(f"{program.name} {program.key()}\n")
     return target / program.name
+
+
+def status(program: GoProgram) -> tuple[bool, str]:
+    """Whether the program can be had here (built, or `go` to build it), and one line on it."""
+    if program.built() is not None:
+        return True, f"built ({program.target()})"
+    try:
+        go = go_binary(program)
+    except ToolMissing as exc:
+        return False, f"not built, and {exc}"
+    return True, f"not built yet: {go} builds it on first use"

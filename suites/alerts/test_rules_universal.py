@@ -75,6 +75,7 @@ def test_annotations_only_reference_labels_the_alert_can_have(obs_config: ObsCon
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.needs("obs-relabel")
 @pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
 def test_rules_select_on_labels_the_scrape_config_attaches(obs_config: ObsConfig) -> None:
     """A rule that filters or groups an app metric (or `up`) by a label that no series of it

@@ -11,7 +11,11 @@ from obsgate.findings import judge, universal_finding
 from obsgate.runbooks import field_offenders, parse_offenders, runbook_inputs, templates
 from obsgate.tools.gotemplate import TemplateCheck, check_templates
 
-pytestmark = [pytest.mark.alerts, pytest.mark.requires("runbooks")]
+pytestmark = [
+    pytest.mark.alerts,
+    pytest.mark.requires("runbooks"),
+    pytest.mark.needs("gotemplate-check"),
+]
 
 Checked = tuple[dict[str, RunbookTemplate], dict[str, TemplateCheck]]
 

@@ -31,7 +31,7 @@ from obsgate.services.contract import services_under_test
 from obsgate.stack.endpoint import AppEndpoint, Endpoint
 from obsgate.wait import eventually
 
-pytestmark = [pytest.mark.dashboards, pytest.mark.needs("prometheus")]
+pytestmark = [pytest.mark.dashboards, pytest.mark.needs("prometheus", "obs-relabel")]
 PIN = "gate_dashboard"
 SCRAPE_WAIT = 40.0  # Prometheus 2.42 applies a new file_sd target on a 5 s tick
 # Prometheus 3 rewrites these values on ingestion ("1" is stored "1.0"): series carrying

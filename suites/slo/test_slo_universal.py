@@ -114,6 +114,7 @@ def test_page_and_ticket_carry_routing_labels(slo: SLO, slo_intent: SLOIntent, j
     judge_slo("routing-labels", problems, f"{slo.where}: its alerts miss what routing needs:")
 
 
+@pytest.mark.needs("obs-relabel")
 @pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
 def test_sli_queries_select_on_labels_the_scrape_config_attaches(obs_config: ObsConfig) -> None:
     """An SLI that selects an app metric by a label no series of it carries as scraped (the

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from obsgate.errors import ToolMissing
+from obsgate.relabel.build import prometheus_module_version
+from obsgate.stack.alertmanager import alertmanager_binary
 from obsgate.stack.prometheus import prometheus_binary
 from obsgate.tools import find_binary
 from obsgate.tools.identity import proven
@@ -94,4 +96,26 @@ def test_an_unbuilt_alertmanager_stops_a_prometheus_test_before_it_runs(tmp_path
         r"\(or --server-versions debian\)",
         errors[0],
     ), run.describe()
+    assert "Traceback" not in run.output and " passed" not in run.output, run.describe()
+
+
+def test_a_missing_go_stops_a_test_that_needs_the_relabelling_program(tmp_path: Path) -> None:
+    """The scrape-label test needs obs-relabel, which the preflight builds with `go`: with no
+    build cached and no go, one line naming the variable and what it was for."""
+    cache = tmp_path / "cache" / "backends"
+    cache.mkdir(parents=True)
+    for server in (prometheus_binary(), alertmanager_binary()):
+        (cache / Path(server).parent.name).symlink_to(Path(server).parent)
+    run = run_gate(
+        "-k", "sli_queries_select_on_labels",
+        env=clean_env(OBS_GATE_CACHE=str(tmp_path / "cache"), OBS_GATE_GO="/nonexistent/go"),
+        suite="suites/slo",
+    )  # fmt: skip
+    assert run.returncode == 4, run.describe()
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert errors == [
+        "ERROR: OBS_GATE_GO=/nonexistent/go is not an executable (fix or unset OBS_GATE_GO): "
+        "the relabelling simulation builds Prometheus' relabel code "
+        f"(github.com/prometheus/prometheus@{prometheus_module_version()}) with it"
+    ], run.describe()
     assert "Traceback" not in run.output and " passed" not in run.output, run.describe()
