@@ -178,16 +178,6 @@ def known_finding(config: ObsConfig, check_id: str) -> str | None:
     return finding.text if finding else None
 
 
-def expect_known_finding(request: pytest.FixtureRequest, config: ObsConfig, check_id: str) -> None:
-    """Mark the running test a strict xfail if the config declares a finding for it.
-
-    Pins nothing: any failure of the test counts as the finding. Only the redaction suite
-    still uses it; every other check computes its offenders and calls `judge`."""
-    finding = universal_finding(config, check_id)
-    if finding:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=finding.reason()))
-
-
 def difference(evidence: object, observed: object) -> str:
     """What the run showed beyond, or short of, what the finding pins."""
     if isinstance(evidence, frozenset | set) and isinstance(observed, Iterable):

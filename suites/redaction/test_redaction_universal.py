@@ -11,7 +11,7 @@ import re
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.findings import expect_known_finding
+from obsgate.findings import judge, universal_finding
 from obsgate.refapp.settings import load_settings
 
 from .conftest import RedactionIntent
@@ -56,21 +56,25 @@ def test_path_pattern_check_knows_valid_from_invalid(path: str, valid: bool) -> 
     assert (redact_path_problem(path) is None) is valid
 
 
-def test_every_redact_path_is_a_valid_path_pattern(
-    request: pytest.FixtureRequest, obs_config: ObsConfig
-) -> None:
-    expect_known_finding(request, obs_config, "redact-paths-valid")
+def test_every_redact_path_is_a_valid_path_pattern(obs_config: ObsConfig) -> None:
     paths = obs_config.app_settings("logging").get("paths") or []
-    problems = [p for p in map(redact_path_problem, paths) if p]
-    assert paths and not problems, f"logging/redaction.yaml paths: {problems or 'none given'}"
+    problems = {str(p): why for p in paths if (why := redact_path_problem(p))}
+    judge(
+        holds=bool(paths) and not problems,
+        finding=universal_finding(obs_config, "redact-paths-valid"),
+        observed=sorted(problems) if paths else ["no paths given"],
+        failure=f"logging/redaction.yaml paths: {list(problems.values()) or 'none given'}",
+    )
 
 
-def test_censor_is_a_non_empty_string(
-    request: pytest.FixtureRequest, obs_config: ObsConfig
-) -> None:
-    expect_known_finding(request, obs_config, "redact-censor-non-empty")
+def test_censor_is_a_non_empty_string(obs_config: ObsConfig) -> None:
     censor = obs_config.app_settings("logging").get("censor")
-    assert isinstance(censor, str) and censor.strip(), f"censor is {censor!r}"
+    judge(
+        holds=isinstance(censor, str) and bool(censor.strip()),
+        finding=universal_finding(obs_config, "redact-censor-non-empty"),
+        observed=[repr(censor)],
+        failure=f"logging/redaction.yaml censor is {censor!r}",
+    )
 
 
 def test_config_redacts_every_path_the_intent_names(
