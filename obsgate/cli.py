@@ -3,6 +3,7 @@
     obs-gate run [DIR] [pytest args...]   the suites on DIR (default: the seed's config)
     obs-gate doctor                       which servers and tools are here, and their versions
     obs-gate self-test [DIR] [options]    how many one-line mutants of DIR the gate catches
+    obs-gate scaffold [DIR]               scenario stubs for DIR's alert rules without any
 
 `run` is pytest with `--obs-config DIR` and the gate's suites as the test paths; every
 pytest option works after DIR (`-k alerts`, `-n 2`, `--stack process`, `-m load`).
@@ -129,34 +130,52 @@ def suites_lacking() -> dict[str, list[str]]:
     return dict(sorted(lacking.items()))
 
 
+def doctor_command(rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="obs-gate doctor", description=doctor.__doc__)
+    parser.add_argument(
+        "--server-versions",
+        choices=options.SERVER_VERSIONS,
+        default=os.environ.get(options.SERVER_VERSIONS_ENV) or None,
+        help=f"the line to check (env {options.SERVER_VERSIONS_ENV}; default "
+        f"{options.DEFAULT_SERVER_VERSIONS})",
+    )
+    try:
+        return doctor(parser.parse_args(rest).server_versions)
+    except GateError as exc:  # OBS_SERVER_VERSIONS=abc: argparse leaves defaults alone
+        print(f"obs-gate doctor: {exc}", file=sys.stderr)
+        return 2
+
+
+def self_test_command(rest: list[str]) -> int:
+    from obsgate.selftest.command import self_test
+
+    return self_test(rest)
+
+
+def scaffold_command(rest: list[str]) -> int:
+    from obsgate.selftest.scaffold import main as scaffold
+
+    return scaffold(rest)
+
+
+COMMANDS = {
+    "run": run,
+    "doctor": doctor_command,
+    "self-test": self_test_command,
+    "scaffold": scaffold_command,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(f"usage:\n{USAGE}")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command == "run":
-        return run(rest)
-    if command == "doctor":
-        parser = argparse.ArgumentParser(prog="obs-gate doctor", description=doctor.__doc__)
-        parser.add_argument(
-            "--server-versions",
-            choices=options.SERVER_VERSIONS,
-            default=os.environ.get(options.SERVER_VERSIONS_ENV) or None,
-            help=f"the line to check (env {options.SERVER_VERSIONS_ENV}; default "
-            f"{options.DEFAULT_SERVER_VERSIONS})",
-        )
-        try:
-            return doctor(parser.parse_args(rest).server_versions)
-        except GateError as exc:  # OBS_SERVER_VERSIONS=abc: argparse leaves defaults alone
-            print(f"obs-gate doctor: {exc}", file=sys.stderr)
-            return 2
-    if command == "self-test":
-        from obsgate.selftest.command import self_test
-
-        return self_test(rest)
-    print(f"obs-gate: unknown command {command!r}\nusage:\n{USAGE}", file=sys.stderr)
-    return 2
+    if command not in COMMANDS:
+        print(f"obs-gate: unknown command {command!r}\nusage:\n{USAGE}", file=sys.stderr)
+        return 2
+    return COMMANDS[command](rest)
 
 
 if __name__ == "__main__":

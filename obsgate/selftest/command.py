@@ -163,6 +163,7 @@ def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
                     live_ids=scenario_ids["live"] if args.live else None)  # fmt: skip
     started = time.monotonic()
     reports_dir = Path(args.reports_dir)
+    previous = report.previous_run(reports_dir, root)  # read before this run replaces it
     parts = sorted({m.part for m in mutants})
     interrupted = False
     try:
@@ -196,7 +197,9 @@ def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
                 interrupted = runner.stopping.is_set()
         except Interrupted as stop:
             outcomes, interrupted = stop.outcomes, True
-        run = report.SelfTestRun(root, baseline, outcomes, time.monotonic() - started, interrupted)
+        run = report.SelfTestRun(
+            root, baseline, outcomes, time.monotonic() - started, interrupted, previous
+        )
         md = report.write(reports_dir, run)
     except KeyboardInterrupt:
         runner.stop_all()

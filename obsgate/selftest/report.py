@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,33 @@ class SelfTestRun:
     outcomes: Sequence[Outcome]
     seconds: float
     interrupted: bool = False
+    previous: Previous | None = None
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The kill rate the last self-test of the same config reported (from its JSON): after a
+    scaffold, or new scenarios, the report shows both figures."""
+
+    kill_rate: float | None
+    mutants: int
+    finished: str
+
+    def text(self) -> str:
+        rate = "n/a" if self.kill_rate is None else f"{100 * self.kill_rate:.1f} %"
+        return f"{rate} ({self.mutants} mutants, {self.finished})"
+
+
+def previous_run(reports_dir: Path, config: Path) -> Previous | None:
+    """The last report's figures in `reports_dir`, if it was of `config` and finished."""
+    path = reports_dir / "self-test.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("config") != str(config) or doc.get("interrupted"):
+        return None
+    return Previous(doc.get("kill_rate"), len(doc.get("mutants") or []), doc.get("finished", "?"))
 
 
 def markdown(run: SelfTestRun) -> str:
@@ -72,6 +100,8 @@ def markdown(run: SelfTestRun) -> str:
         f"{total.not_run} not run). Wall time {run.seconds:.0f} s, {per:.1f} s per mutant run.",
         "",
     ]
+    if run.previous is not None:
+        out += [f"Before: kill rate {run.previous.text()}; now **{total.text()}**.", ""]
     if run.interrupted:
         out += ["**Interrupted:** this report holds the mutants that finished.", ""]
     b = baseline.counts
@@ -111,9 +141,12 @@ def markdown(run: SelfTestRun) -> str:
     return "\n".join(out) + "\n"
 
 
-def html_page(outcomes: Sequence[Outcome], markdown_text: str) -> str:
+def html_page(
+    outcomes: Sequence[Outcome], markdown_text: str, previous: Previous | None = None
+) -> str:
     """A small page: the totals, then every survivor as a diff (the Markdown holds the rest)."""
     total = rate_of(outcomes)
+    before = f"<p>Before: kill rate {html.escape(previous.text())}.</p>" if previous else ""
     rows = "".join(
         f"<tr><td><code>{html.escape(_where(o))}</code></td><td>{o.mutant.operator}</td>"
         f"<td>{html.escape(o.mutant.subject)}</td><td><pre>- {html.escape(o.mutant.old.strip())}"
@@ -125,7 +158,7 @@ def html_page(outcomes: Sequence[Outcome], markdown_text: str) -> str:
         "<!doctype html><html><head><meta charset='utf-8'><title>obs-gate self-test</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
         "padding:4px;vertical-align:top}table{border-collapse:collapse}pre{margin:0}</style>"
-        f"</head><body><h1>Self-test: kill rate {total.text()}</h1>"
+        f"</head><body><h1>Self-test: kill rate {total.text()}</h1>{before}"
         f"<p>{total.killed} killed, {total.survived} survived, {total.equivalent} equivalent, "
         f"{total.not_run} not run. Details: <a href='self-test.md'>self-test.md</a>.</p>"
         "<h2>Survivors: scenarios the config is missing</h2><table><tr><th>where</th>"
@@ -145,7 +178,9 @@ def as_json(run: SelfTestRun) -> str:
         for o in run.outcomes
     ]  # fmt: skip
     rate = rate_of(run.outcomes).rate
-    return json.dumps({"kill_rate": rate, "baseline_failed": sorted(run.baseline.failed),
+    return json.dumps({"config": str(run.config), "kill_rate": rate,
+                       "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+                       "baseline_failed": sorted(run.baseline.failed),
                        "interrupted": run.interrupted, "mutants": rows}, indent=1)  # fmt: skip
 
 
@@ -154,6 +189,7 @@ def write(reports_dir: Path, run: SelfTestRun) -> Path:
     text = markdown(run)
     md = reports_dir / "self-test.md"
     md.write_text(text, encoding="utf-8")
-    (reports_dir / "self-test.html").write_text(html_page(run.outcomes, text), encoding="utf-8")
+    page = html_page(run.outcomes, text, run.previous)
+    (reports_dir / "self-test.html").write_text(page, encoding="utf-8")
     (reports_dir / "self-test.json").write_text(as_json(run), encoding="utf-8")
     return md
