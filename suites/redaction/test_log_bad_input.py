@@ -17,7 +17,7 @@ from obsgate.config import ObsConfig, load_yaml
 from obsgate.findings import finding_reason, judge, known_finding, universal_finding
 from obsgate.logship import shipper_settings
 from obsgate.logship.fluentbit import CONFIG_FILE
-from obsgate.logship.fluentbit_conf import is_on, parse_conf, plugins
+from obsgate.logship.fluentbit_conf import Section, is_on, parse_conf, plugins
 from obsgate.options import services_kind
 from obsgate.redaction.events import logged_line
 from obsgate.redaction.logstore import LeakFound, LogStore, Placement, new_secret
@@ -83,6 +83,13 @@ def test_one_megabyte_line_leaks_nothing_and_the_next_line_is_kept(
     store.assert_nowhere([Placement(secret, "a 1 MB pino line", ("password",), "password")])
 
 
+def joined_runtimes(tail: Section) -> set[str]:
+    """The runtimes whose split lines a tail input joins: its multiline parsers', and
+    docker's with the older `Docker_Mode On` (which knows no CRI line)."""
+    parsers = {p.strip() for v in tail.values("multiline.parser") for p in v.split(",")}
+    return parsers | ({"docker"} if is_on(tail.get("Docker_Mode")) else set())
+
+
 def test_tail_input_joins_the_runtime_s_split_lines(obs_config: ObsConfig) -> None:
     """In Kubernetes, docker (json-file) and containerd (CRI) split a line longer than
     16 KiB into fragments before Fluent Bit reads it, so no line reaches Skip_Long_Lines;
@@ -91,12 +98,10 @@ def test_tail_input_joins_the_runtime_s_split_lines(obs_config: ObsConfig) -> No
     path = obs_config.path(CONFIG_FILE)
     data = (load_yaml(Path(path)) or {}).get("data") or {}
     conf = parse_conf(data["fluent-bit.conf"], f"{path} (fluent-bit.conf)")
-    joined = {"docker", "cri"}
     unjoined = [
         f"[INPUT] tail {tail.get('Path')} (line {tail.line})"
         for tail in plugins(conf, "INPUT", "tail")
-        if not joined <= {p.strip() for v in tail.values("multiline.parser") for p in v.split(",")}
-        and not is_on(tail.get("Docker_Mode"))
+        if not {"docker", "cri"} <= joined_runtimes(tail)
     ]
     judge(
         holds=not unjoined,
