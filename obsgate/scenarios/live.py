@@ -9,6 +9,7 @@ fired. Exact durations are the exact layer's job; timing here only bounds the wa
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -335,6 +336,39 @@ class LiveAlertRun:
         params = {"query": query, "start": start, "end": end, "step": str(step)}
         url = f"{self.prometheus.url}/api/v1/query_range"
         return requests.get(url, params=params, timeout=5).json()["data"]["result"]
+
+    def unproven(self, scenario: Scenario) -> list[str]:
+        """What keeps a failed live check from being the rule's own verdict: a served series
+        Prometheus never stored, or a rule that did not evaluate cleanly. Empty: the servers
+        had the scenario's data and ran the rule, so "showed none in time" is the rule's."""
+        clock = self.targets.clocks[scenario.id]
+        if clock.started_wall is None:
+            return ["Prometheus never scraped the scenario's target"]
+        gaps = []
+        try:
+            for series in scenario.series:
+                labels = self.targets.series_labels(scenario, series)
+                selector = "{" + ",".join(f"{k}={json.dumps(v)}" for k, v in labels.items()) + "}"
+                step = max(0.25, self.scrape_seconds)
+                if not self.query_range(selector, clock.started_wall, step):
+                    gaps.append(f"Prometheus stored no sample of the served {series.selector}")
+            groups = requests.get(f"{self.prometheus.url}/api/v1/rules", timeout=5).json()
+            rules = [
+                rule
+                for group in groups["data"]["groups"]
+                for rule in group["rules"]
+                if rule.get("name") == scenario.alert
+            ]
+            if not rules:
+                gaps.append(f"Prometheus has no rule {scenario.alert} loaded")
+            gaps += [
+                f"rule {scenario.alert} health {rule.get('health')}: {rule.get('lastError')}"
+                for rule in rules
+                if rule.get("health") != "ok"
+            ]
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            gaps.append(f"could not ask Prometheus: {exc}")
+        return gaps
 
     def diagnose(self, scenario: Scenario) -> str:
         """What Prometheus itself says of the rule and of this scenario's ALERTS series:

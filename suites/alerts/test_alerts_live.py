@@ -39,13 +39,17 @@ def test_scenario_live(
     verdict = live_alert_run.judge(scenario)
     shown = "\n".join(verdict.problems) + "\n" + verdict.history
     shows = scenario.finding_shows.get("live", "")
+    # A finding is the rule's verdict only where the servers had the data and ran the rule.
+    unproven = [] if verdict.ok else live_alert_run.unproven(scenario)
+    shown += "".join(f"\nnot the rule's own verdict: {gap}" for gap in unproven)
     judge(
         holds=verdict.ok,
-        observed=bool(shows) and shows in shown,
+        observed=bool(shows) and shows in shown and not unproven,
         finding=declared_finding(obs_config, scenario.id, scenario.finding),
         failure=f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time "
         f"scale {live_alert_run.factor:g}:\n  "
         + "\n  ".join(verdict.problems)
+        + "".join(f"\n  not the rule's own verdict: {gap}" for gap in unproven)
         + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
         + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}",
     )
