@@ -248,7 +248,9 @@ def test_panels_read_through_the_seed_s_relabelling(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 1, run.describe()
     assert test in run.failed, run.describe()
-    assert "the finding dashboard-panels-return-data does not explain this" in run.output
+    assert "the finding dashboard-panels-return-data does not explain this" in run.output, (
+        run.describe()
+    )
     assert (
         "in the finding but not seen: ['mindweave-overview/Latency Percentiles', "
         "'mindweave-overview/P99 Latency', 'mindweave-overview/Request Rate', "
