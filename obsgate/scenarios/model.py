@@ -137,6 +137,9 @@ class Scenario:
     finding_shows: dict[str, str] = field(default_factory=dict)  # layer -> text
     # The exact layer's pin: what promtool got (obsgate.scenarios.exact.promtool_got).
     finding_got: dict[str, frozenset[str]] | None = None  # by version line, "*": any
+    # The live layer's pin as a regular expression (`finding_shows.live: {matches, why}`),
+    # where the live replay's rendered numbers vary within a stated range.
+    finding_live_matches: str | None = None
     layers: tuple[str, ...] = LAYERS
     live_note: str | None = None
     history_seconds: float = 0.0
@@ -238,6 +241,7 @@ def _scenario(raw: Any, file: Path, index: int) -> Scenario:
         finding=raw.get("finding"),
         finding_shows=_finding_shows(raw, layers, where),
         finding_got=_finding_got(raw, where),
+        finding_live_matches=_finding_live_matches(raw, where),
         layers=layers,
         live_note=raw.get("live_note"),
         history_seconds=history,
@@ -263,6 +267,20 @@ def _finding_shows(raw: dict[str, Any], layers: tuple[str, ...], where: str) -> 
             f"its layers {list(layers)}: without it a second breakage would pass as the finding"
         )
     return {str(k): str(v) for k, v in shows.items() if not isinstance(v, dict)}
+
+
+def _finding_live_matches(raw: dict[str, Any], where: str) -> str | None:
+    shows = raw.get("finding_shows") if raw.get("finding") else None
+    pin = shows.get("live") if isinstance(shows, dict) else None
+    if not isinstance(pin, dict):
+        return None
+    if not pin.get("matches") or not pin.get("why"):
+        raise ConfigError(f"{where}: finding_shows.live as a mapping needs `matches` and `why`")
+    try:
+        re.compile(str(pin["matches"]))
+    except re.error as exc:
+        raise ConfigError(f"{where}: finding_shows.live.matches: {exc}") from None
+    return str(pin["matches"])
 
 
 LINES = ("current", "debian")

@@ -86,3 +86,25 @@ def test_a_finding_without_the_text_its_failure_shows_is_refused(tmp_path: Path)
     )
     with pytest.raises(ConfigError, match="finding_shows"):
         load_scenarios(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("live", "error"),
+    [
+        ("{matches: 'x [0-9]'}", "needs `matches` and `why`"),
+        ("{matches: 'x [0-9', why: drifts}", "finding_shows.live.matches: unterminated"),
+    ],
+)
+def test_a_live_pattern_pin_needs_its_why_and_a_valid_regex(
+    tmp_path: Path, live: str, error: str
+) -> None:
+    (tmp_path / "f.yaml").write_text(
+        "scenarios:\n"
+        "  - id: f\n    alert: A\n    interval: 1m\n"
+        "    series: [{series: 'm{a=\"1\"}', values: '1x3'}]\n"
+        "    expect: [{at: 1m, firing: []}]\n"
+        "    finding: the rule does something else\n"
+        f"    finding_shows: {{exact: 'x', live: {live}}}\n"
+    )
+    with pytest.raises(ConfigError, match=error):
+        load_scenarios(tmp_path)
