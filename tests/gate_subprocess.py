@@ -26,6 +26,7 @@ RULES = Path("prometheus") / "rules" / "mindweave-alerts.yaml"
 # Per-run and per-worker state of the parent run; OBS_* options would change what runs.
 _INHERITED_STATE = ("OBS_", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
 _SECTIONS = ("= ERRORS =", "= FAILURES =")
+FIGURES_ENV = "OBS_GATE_FIGURES"
 # How many child gates run at once on this machine, across xdist workers and checkouts: a
 # child is CPU-bound (servers, promtool, the live layer), so more than the cores only
 # stretches each one's start-up and timings. Queued children wait; their timeout starts
@@ -68,9 +69,11 @@ class Breakage:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """os.environ without the parent's gate state, plus `extra`."""
+    """os.environ without the parent's gate state, plus `extra`. A child is read for its
+    verdicts: it draws no figures (a third of its CPU) unless `extra` says
+    OBS_GATE_FIGURES="on"."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}
-    return {**env, **extra}
+    return {**env, FIGURES_ENV: "off", **extra}
 
 
 def copy_config(dest: Path) -> Path:
@@ -140,7 +143,7 @@ def run_gate(
     if junit is not None:
         cmd += ["--junitxml", str(junit)]
     env = dict(env if env is not None else clean_env())
-    env.setdefault("OBS_GATE_FIGURES", "off")  # verdicts only: no figures (a third of the CPU)
+    env.setdefault(FIGURES_ENV, "off")  # verdicts only: no figures (a third of the CPU)
     with tempfile.TemporaryDirectory(prefix="gate-child-reports-") as reports, child_slot():
         if not any(a.startswith("--reports-dir") for a in args):
             cmd += ["--reports-dir", reports]

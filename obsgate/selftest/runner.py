@@ -84,7 +84,10 @@ def junit_results(junit: Path) -> tuple[frozenset[str], dict[str, int]]:
 
 
 def child_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}
+    """The environment of a mutant's gate run: none of this run's state, and no figures (a
+    mutant is read for its verdicts; figures cost a third of a run's CPU)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}
+    return {**env, "OBS_GATE_FIGURES": "off"}
 
 
 class Runner:

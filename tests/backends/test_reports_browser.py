@@ -55,7 +55,7 @@ def red_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = subprocess.run(
         cmd,
         cwd=REPO_ROOT,
-        env=clean_env(),
+        env=clean_env(OBS_GATE_FIGURES="on"),  # the figures are what it looks at
         capture_output=True,
         text=True,
         timeout=300,
