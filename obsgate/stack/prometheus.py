@@ -62,12 +62,24 @@ def scaled_rule_groups(config: ObsConfig, factor: float) -> dict[str, Any]:
     return {"groups": groups}
 
 
+def user_global(config: ObsConfig) -> dict[str, Any]:
+    """The `global` settings of the config's Prometheus file; none (Prometheus' defaults)
+    for a config that keeps rules without one, as mixins and rule repositories do."""
+    if not config.has("prometheus"):
+        return {}
+    return dict(config.prometheus().get("global") or {})
+
+
+def user_file(config: ObsConfig) -> str:
+    """The config's Prometheus file, named in errors; or what stands for it."""
+    return str(config.prometheus_file()) if config.has("prometheus") else "Prometheus' defaults"
+
+
 def live_config(
     config: ObsConfig, factor: float, rules_file: Path, sd_dir: Path, alertmanager: Endpoint | None
 ) -> dict[str, Any]:
     """The Prometheus config the live layer runs: the seed's global settings, scaled."""
-    seed = config.prometheus()
-    glob = dict(seed.get("global") or {})
+    glob = user_global(config)
     scrape = parse_duration(glob.get("scrape_interval", "1m"), "prometheus.yaml: global")
     evaluation = parse_duration(
         glob.get("evaluation_interval", DEFAULT_EVALUATION_INTERVAL), "prometheus.yaml: global"
@@ -107,7 +119,7 @@ def write_deployed_config(config: ObsConfig, workdir: Path, alertmanager: Endpoi
     staging stand-in (obsgate/stack/standalone.py), where nothing is scaled."""
     workdir.mkdir(parents=True, exist_ok=True)
     deployed = {
-        "global": dict(config.prometheus().get("global") or {}),
+        "global": user_global(config),
         "rule_files": [str(path) for path in config.rule_files()],
         "alerting": {
             "alertmanagers": [
@@ -118,7 +130,7 @@ def write_deployed_config(config: ObsConfig, workdir: Path, alertmanager: Endpoi
             ]
         },
     }
-    require_loopback(deployed, "Prometheus", str(config.prometheus_file()))
+    require_loopback(deployed, "Prometheus", user_file(config))
     path = workdir / "prometheus.yaml"
     path.write_text(yaml.safe_dump(deployed, sort_keys=False))
     return path
@@ -134,7 +146,7 @@ def write_live_config(
     rules = workdir / "rules-scaled.yaml"
     rules.write_text(yaml.safe_dump(scaled_rule_groups(config, factor), sort_keys=False))
     adapted = live_config(config, factor, rules, sd_dir, alertmanager)
-    require_loopback(adapted, "Prometheus", str(config.prometheus_file()))
+    require_loopback(adapted, "Prometheus", user_file(config))
     path = workdir / "prometheus.yaml"
     path.write_text(yaml.safe_dump(adapted, sort_keys=False))
     return path

@@ -38,7 +38,7 @@ def exact_results(
     selected = {
         item.callspec.params["scenario"].id
         for item in request.session.items
-        if item.module is request.module
+        if getattr(item, "module", None) is request.module  # a "not applicable" item has none
         and "scenario" in getattr(getattr(item, "callspec", None), "params", {})
     }  # fmt: skip
     scenarios = [

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from obsgate.applicability import NOT_APPLICABLE_ID, REPORT
-from tests.gate_subprocess import REPO_ROOT, clean_env
+from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 
 CORPUS = REPO_ROOT / "fixtures" / "config" / "corpus"
 CONFIGS = sorted(p.parent.name for p in CORPUS.glob("*/planted.yaml"))
@@ -81,3 +81,16 @@ def test_corpus_config_fails_exactly_its_planted_defects(name: str, tmp_path: Pa
     summary = output[output.index("= not applicable =") :]
     lines = [line for line in summary.splitlines() if ": not applicable: " in line]
     assert len(lines) == len(set(lines)), lines
+
+
+def test_rules_load_on_the_gate_s_prometheus_without_a_prometheus_file(tmp_path: Path) -> None:
+    """A rules repository keeps no prometheus.yaml: the gate's Prometheus loads its rules
+    with Prometheus' defaults, instead of refusing the test for a file it reads only
+    `global` from."""
+
+    run = run_gate(
+        f"--obs-config={CORPUS / 'kube-prometheus'}", "-k", "rules_deployed",
+        junit=tmp_path / "junit.xml",
+    )  # fmt: skip
+    assert run.returncode == 0, run.describe()
+    assert "1 passed" in run.output, run.describe()
