@@ -51,7 +51,9 @@ class GateRun:
         head = text[min(starts) : min(starts) + 5000] if starts else ""
         tail = text[-3000:] if not head or len(text) - min(starts) > 5000 else ""
         gap = "\n[...]\n" if head and tail else ""
-        return f"exit {self.returncode}; failed {sorted(self.failed)}\n{head}{gap}{tail}"
+        crash = text.find("log ends:")  # a server that died: its log tail, where it was announced
+        died = text[text.rfind("\n", 0, crash) + 1 :][:3000] + "\n[...]\n" if crash >= 0 else ""
+        return f"exit {self.returncode}; failed {sorted(self.failed)}\n{died}{head}{gap}{tail}"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ import requests
 from obsgate.errors import ServiceError
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.jvm import jar_dir, java_binary
-from obsgate.stack.process import free_port
 from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec
 
 LIB_ENV = "ELASTICSEARCH_LIB_DIR"
@@ -40,6 +39,7 @@ IMAGE_LAUNCHER = "/usr/share/elasticsearch/bin/elasticsearch"
 CLUSTER = "obs-gate"
 # The runner takes the HTTP port as a base and only accepts ports up to 9299.
 HTTP_PORTS = range(9201, 9300)
+TRANSPORT_PORTS = "9300-9399"
 
 
 def free_http_port() -> int:
@@ -60,7 +60,9 @@ def node_settings(workdir: Path, http_port: int) -> dict[str, str]:
         "cluster.name": CLUSTER,
         "network.host": "127.0.0.1",
         "http.port": str(http_port),
-        "transport.port": str(free_port()),
+        # A range the node binds the first free port of, outside the ephemeral ports: a port
+        # picked free and released here could be taken by a client socket before the JVM binds.
+        "transport.port": TRANSPORT_PORTS,
         "discovery.type": "single-node",
         "cluster.routing.allocation.disk.threshold_enabled": "false",
         "action.auto_create_index": "true",
