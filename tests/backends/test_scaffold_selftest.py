@@ -31,7 +31,9 @@ def test_scaffold_then_self_test_raises_the_kill_rate(tmp_path: Path) -> None:
     assert before.returncode == 0, before.stdout + before.stderr
     first = json.loads((reports / "self-test.json").read_text())
     assert len(first["mutants"]) == 4, first["mutants"]
-    assert {m["status"] for m in first["mutants"]} == {"survived"}, first["mutants"]
+    # Without scenarios the threshold and comparison mutants survive (a static check may
+    # still catch a `for` mutant), so the kill rate is short of 100 %.
+    assert first["kill_rate"] is not None and first["kill_rate"] < 1, first["mutants"]
 
     scaffold = obs_gate("scaffold", str(config))
     assert scaffold.returncode == 0, scaffold.stdout + scaffold.stderr
@@ -43,5 +45,7 @@ def test_scaffold_then_self_test_raises_the_kill_rate(tmp_path: Path) -> None:
     killed = {(m["operator"], m["new"].strip()): m["status"] for m in second["mutants"]}
     assert set(killed.values()) == {"killed"}, killed
     report = (reports / "self-test.md").read_text()
-    assert "Before: kill rate 0.0 % (4 mutants, " in report, report[:800]
+    assert f"Before: kill rate {100 * first['kill_rate']:.1f} % (4 mutants, " in report, report[
+        :800
+    ]
     assert "now **100.0 %**" in report, report[:800]
