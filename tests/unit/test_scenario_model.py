@@ -75,15 +75,20 @@ def test_expand_values_agrees_with_real_promtool(tmp_path: Path) -> None:
     assert result.ok, result.describe()
 
 
-def test_a_finding_without_the_text_its_failure_shows_is_refused(tmp_path: Path) -> None:
-    """Without `finding_shows`, any failure would pass as the finding: refuse the file."""
-    (tmp_path / "f.yaml").write_text(
+def write_finding_scenario(folder: Path, extra: str) -> None:
+    """One scenario with a finding, and `extra` lines of its mapping."""
+    (folder / "f.yaml").write_text(
         "scenarios:\n"
         "  - id: f\n    alert: A\n    interval: 1m\n"
         "    series: [{series: 'm{a=\"1\"}', values: '1x3'}]\n"
         "    expect: [{at: 1m, firing: []}]\n"
-        "    finding: the rule does something else\n"
+        "    finding: the rule does something else\n" + extra
     )
+
+
+def test_a_finding_without_the_text_its_failure_shows_is_refused(tmp_path: Path) -> None:
+    """Without `finding_shows`, any failure would pass as the finding: refuse the file."""
+    write_finding_scenario(tmp_path, "")
     with pytest.raises(ConfigError, match="finding_shows"):
         load_scenarios(tmp_path)
 
@@ -98,13 +103,6 @@ def test_a_finding_without_the_text_its_failure_shows_is_refused(tmp_path: Path)
 def test_a_live_pattern_pin_needs_its_why_and_a_valid_regex(
     tmp_path: Path, live: str, error: str
 ) -> None:
-    (tmp_path / "f.yaml").write_text(
-        "scenarios:\n"
-        "  - id: f\n    alert: A\n    interval: 1m\n"
-        "    series: [{series: 'm{a=\"1\"}', values: '1x3'}]\n"
-        "    expect: [{at: 1m, firing: []}]\n"
-        "    finding: the rule does something else\n"
-        f"    finding_shows: {{exact: 'x', live: {live}}}\n"
-    )
+    write_finding_scenario(tmp_path, f"    finding_shows: {{exact: 'x', live: {live}}}\n")
     with pytest.raises(ConfigError, match=error):
         load_scenarios(tmp_path)
