@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from obsgate.services.build import build_services
+from obsgate.services.seed_edits import BSP_DELAY_ENV
 
 PORT = "{port}"
+BSP_DELAY_MS = "200"  # the batch span processor's export delay under test (seed_edits.py)
 # The seed falls back to http://otel-collector:4317 without an endpoint; nothing may leave
 # 127.0.0.1, so a run without Jaeger gives it a closed local port instead (export fails).
 NO_OTLP = "http://127.0.0.1:9"
@@ -80,7 +82,7 @@ def node_services(config_root: Path) -> ServicesUnderTest:
             name=name,
             argv=("node", str(build.entry(entry))),
             ready_path=ready,
-            env={"PORT": PORT, "SERVICE_NAME": name},
+            env={"PORT": PORT, "SERVICE_NAME": name, BSP_DELAY_ENV: BSP_DELAY_MS},
             logs="stdout",
             wiring=WIRING,
             otlp="grpc",
@@ -95,7 +97,7 @@ def node_services(config_root: Path) -> ServicesUnderTest:
     )
 
 
-def python_services(config_root: Path, bsp_delay_ms: str = "200") -> ServicesUnderTest:
+def python_services(config_root: Path, bsp_delay_ms: str = BSP_DELAY_MS) -> ServicesUnderTest:
     """The Python model of the seed's services (obsgate/refapp)."""
 
     def service(name: str, module: str, ready: str) -> ServiceDef:

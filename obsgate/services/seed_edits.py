@@ -5,6 +5,11 @@ importing them. Under @types/node 20 the first two resolve to the global fetch t
 have no `res.set`, `res.on` or `req.path`, and `NextFunction` does not exist: `tsc` refuses
 all three files. A type-only import changes no emitted JavaScript, so no behaviour changes.
 An edit whose `old` text is absent (a config dir whose code already imports them) is skipped.
+
+One edit is about time only: the batch span processor's 5 s export delay becomes
+`OBS_GATE_BSP_DELAY_MS` when that is set (the gate sets 200 ms, as it scales Prometheus'
+time), so a tracing test reads its spans in a fifth of a second instead of five. Unset, the
+value is the seed's own.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 EXPRESS_TYPES = "import type { Request, Response, NextFunction } from 'express';\n"
+BSP_DELAY_ENV = "OBS_GATE_BSP_DELAY_MS"
 
 
 @dataclass(frozen=True)
@@ -20,11 +26,10 @@ class SeedEdit:
     old: str
     new: str
     why: str
-    changes_behaviour: bool = False
+    kind: str = "types only"
 
     def describe(self) -> str:
-        kind = "changes behaviour: a finding" if self.changes_behaviour else "types only"
-        return f"{self.file}: {self.why} ({kind})"
+        return f"{self.file}: {self.why} ({self.kind})"
 
 
 SEED_EDITS = (
@@ -46,6 +51,13 @@ SEED_EDITS = (
         "// src/logging/logger.ts\n",
         "// src/logging/logger.ts\n" + EXPRESS_TYPES,
         "import type { Request, Response, NextFunction } from 'express' (used, never imported)",
+    ),
+    SeedEdit(
+        "tracing/tracing.ts",
+        "    scheduledDelayMillis: 5000,\n",
+        f"    scheduledDelayMillis: Number(process.env.{BSP_DELAY_ENV} ?? 5000),\n",
+        f"span export delay {BSP_DELAY_ENV} if set, else the seed's 5000 ms",
+        kind="timing only",
     ),
 )
 

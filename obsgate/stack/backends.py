@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from obsgate.errors import GateError, ServiceError
+from obsgate.stack.crashes import unless_a_server_died
 from obsgate.stack.process import ManagedProcess
 from obsgate.stack.spec import Backend, ServerSpec, Started
 
@@ -41,7 +42,12 @@ class ProcessBackend:
             stdout_path=command.stdout_path,
         )
         proc.start()
-        proc.wait_ready(spec.ready.probe, spec.ready.what, spec.ready.timeout)
+        try:
+            probe = unless_a_server_died(spec.ready.probe, spec.service)
+            proc.wait_ready(probe, spec.ready.what, spec.ready.timeout)
+        except ServiceError:
+            proc.stop()  # a server that never got ready is not left running
+            raise
         if spec.version_from_api is not None:
             version = spec.version_from_api()
         else:

@@ -35,6 +35,7 @@ from testcontainers.core.wait_strategies import (
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from obsgate.errors import ServiceError
+from obsgate.stack.crashes import unless_a_server_died
 from obsgate.stack.guard import alive
 from obsgate.stack.process import log_tail, owner_pid, stop_process_group
 from obsgate.stack.spec import ServerSpec, Started
@@ -327,7 +328,7 @@ def start_spec(spec: ServerSpec) -> Started:
     container = GateContainer(spec.service, spec.workdir, command.argv, read_only=spec.read_only)
     for key, value in command.env.items():
         container.with_env(key, value)
-    api = ProbeWaitStrategy(spec.ready.probe, spec.ready.what)
+    api = ProbeWaitStrategy(unless_a_server_died(spec.ready.probe, spec.service), spec.ready.what)
     ready = ServerReady(spec.ready.log_line, api, spec.ready.what, timeout=spec.ready.timeout)
 
     def version(started: GateContainer) -> str:

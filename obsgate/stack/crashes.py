@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsgate.errors import ServiceError
 from obsgate.stack.process import log_tail
 
 EXIT_SUFFIX = ".exit.json"
@@ -69,6 +71,20 @@ def crashes(run_dir: Path | None = None) -> list[Crash]:
             Crash(name, data["pid"], data["status"], data["after"], log, data.get("where", ""))
         )
     return sorted(found, key=lambda c: c.after)
+
+
+def unless_a_server_died(probe: Callable[[], bool], service: str) -> Callable[[], bool]:
+    """`probe`, ending the wait for `service` at once when a server of the run has died: a
+    service waiting on a dead dependency (the gateway's readiness on Redis) would otherwise
+    wait out its whole timeout before the test could name the crash."""
+
+    def checked() -> bool:
+        dead = crashes()
+        if dead:
+            raise ServiceError(f"stopped waiting for {service}: {dead[0].describe()}")
+        return probe()
+
+    return checked
 
 
 def address_of(crash: Crash) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import DEFAULT_CONFIG_DIR
-from obsgate.services.seed_edits import SEED_EDITS, apply_edits
+from obsgate.services.seed_edits import BSP_DELAY_ENV, SEED_EDITS, apply_edits
 
 REPO = Path(__file__).resolve().parents[2]
 _LOADER = SourceFileLoader("extract_seed_config", str(REPO / "tools" / "extract-seed-config"))
@@ -54,8 +54,14 @@ def test_each_listed_edit_applies_to_the_extracted_code_once() -> None:
         assert again == edited and edit not in twice
 
 
-def test_no_listed_edit_changes_emitted_code() -> None:
-    """Type-only imports: tsc emits nothing for them, so behaviour stays the seed's."""
+def test_no_listed_edit_changes_what_the_services_do() -> None:
+    """Type-only imports emit nothing; a timing edit reads the gate's env var and falls back
+    to the seed's own value, so with the variable unset the code is the seed's."""
     for edit in SEED_EDITS:
-        added = edit.new.replace(edit.old, "", 1)
-        assert added.startswith("import type ") and not edit.changes_behaviour, edit.describe()
+        if edit.kind == "types only":
+            added = edit.new.replace(edit.old, "", 1)
+            assert added.startswith("import type "), edit.describe()
+            continue
+        assert edit.kind == "timing only", edit.describe()
+        seed_value = edit.old.split(":", 1)[1].strip().rstrip(",")
+        assert f"process.env.{BSP_DELAY_ENV} ?? {seed_value})" in edit.new, edit.describe()
