@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,9 +23,38 @@ import requests
 from obsgate.errors import ServiceError
 from obsgate.wait import eventually
 
+# Servers' ports come from below the kernel's ephemeral range: a port there was free a moment
+# ago and stays so until the server binds it, as no client socket is ever given one (a port
+# the kernel picked from its range could go to any outgoing connection in between).
+SERVER_PORTS_FROM = 20000
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
 
 def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (the server's bind is the real check)."""
+    """A port on 127.0.0.1 that was free a moment ago (the server's bind is the real check),
+    at random below the ephemeral range; the kernel's own pick if that range leaves none."""
+    low = _ephemeral_low()
+    if low - SERVER_PORTS_FROM >= 1000:
+        for _ in range(64):
+            port = random.randrange(SERVER_PORTS_FROM, low)
+            if _bindable(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

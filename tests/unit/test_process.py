@@ -4,6 +4,7 @@ a fake would only repeat our own assumptions."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -17,7 +18,8 @@ import pytest
 from obsgate.errors import ServiceError
 from obsgate.stack import redis as rd
 from obsgate.stack.backends import ProcessBackend
-from obsgate.stack.process import ManagedProcess, free_port, stop_process_group
+from obsgate.stack.crashes import unless_a_server_died
+from obsgate.stack.process import SERVER_PORTS_FROM, ManagedProcess, free_port, stop_process_group
 from obsgate.tools import find_binary
 from obsgate.wait import eventually
 
@@ -135,3 +137,25 @@ def test_guard_usage_error() -> None:
     )
     assert out.returncode == 2
     assert "usage: guard.py OWNER_PID [--report FILE] -- ARGV" in out.stderr
+
+
+def test_free_port_is_below_the_ephemeral_range() -> None:
+    """Below the range, no outgoing connection can take the port before the server binds."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(50)]
+    assert all(SERVER_PORTS_FROM <= p < low for p in ports), ports
+    assert len(set(ports)) > 40, ports  # random, so two gates rarely pick the same one
+
+
+def test_a_wait_ends_at_once_when_another_server_died(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's readiness on a dead Redis stops with the crash, not after its timeout."""
+    monkeypatch.setenv("OBS_GATE_RUN_DIR", str(tmp_path))
+    (tmp_path / "redis").mkdir()
+    record = {"pid": 4242, "status": -9, "after": 3.5}
+    (tmp_path / "redis" / "redis.exit.json").write_text(json.dumps(record))
+    probe = unless_a_server_died(lambda: False, "refapp")
+    with pytest.raises(ServiceError, match=r"stopped waiting for refapp: redis \(pid 4242\) was "
+                       r"killed by SIGKILL 3.5 s into the run"):  # fmt: skip
+        eventually(probe, timeout=30, what="refapp")  # not "gave up after 30 s"
