@@ -34,6 +34,10 @@ class Selector:
     def equals(self) -> dict[str, str]:
         return {n: v for n, op, v in self.matchers if op == "="}
 
+    def text(self) -> str:
+        body = ",".join(f"{n}{op}{json.dumps(v)}" for n, op, v in self.matchers)
+        return f"{self.metric or ''}{{{body}}}"
+
 
 def parse(expr: str, where: str) -> Any:
     try:

@@ -12,6 +12,7 @@ import pytest
 from obsgate.config import ObsConfig
 from obsgate.options import reports_dir
 from obsgate.scenarios.coverage import REPORT
+from obsgate.scenarios.matchers import unexercised
 from obsgate.scenarios.model import load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
 
@@ -48,3 +49,16 @@ def test_every_rule_is_replayed_live_or_says_why(obs_config: ObsConfig) -> None:
         name for name in rules if not any(s.alert == name and "live" in s.layers for s in scenarios)
     ]
     assert not not_live, f"alerts with no live scenario at all: {not_live}"
+
+
+def test_every_matcher_of_a_rule_is_exercised_by_a_scenario(obs_config: ObsConfig) -> None:
+    """Each label matcher of a rule's selectors meets, in one of the rule's scenarios, a series
+    that only it turns away (obsgate/scenarios/matchers.py): else dropping it goes unseen."""
+    scenarios = load_scenarios(obs_config.locate(ALERT_SCENARIOS))
+    missing = unexercised(obs_config.alert_rules(), scenarios)
+    assert not missing, (
+        "matchers no scenario exercises: give the rule a scenario with a series that meets "
+        "every other matcher of the selector but not this one (another namespace, another "
+        f"resource), beside one it keeps (in {obs_config.locate(ALERT_SCENARIOS)}):\n"
+        + "\n".join(m.describe() for m in missing)
+    )

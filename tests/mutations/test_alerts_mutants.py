@@ -81,6 +81,13 @@ MUTATIONS = [
         must_say=("DatabaseConnectionPoolExhausted (mindweave-alerts.yaml:", "no 'team' label"),
         universal=(ROUTING_CHECK,),
     ),
+    Mutation(
+        "matcher-dropped",
+        "HighErrorRate",
+        'http_requests_total{status_code=~"5..",namespace="mindweave-services"}',
+        'http_requests_total{status_code=~"5.."}',
+        must_fail=(exact("high-error-rate-other-namespace-errors-quiet"),),
+    ),
 ]
 LIVE = Mutation(
     "live-summary",
