@@ -19,6 +19,7 @@ from obsgate.options import config_dir
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
+from obsgate.scenarios.receivers import intended_channels, load_receiver_intent, sends_resolved
 from obsgate.scenarios.routing import (
     RouteCase,
     accepted_firing,
@@ -78,7 +79,10 @@ def test_alert_reaches_the_intended_receivers_live(
         f"{case.alert} never fired live in scenario {scenario.id}; see that scenario's test"
     )
     notifications = capture_sink.notifications()
-    got = live_arrivals(case.alert, notifications, slack_channels(obs_config.alertmanager()))
+    alertmanager = obs_config.alertmanager()
+    intent = load_receiver_intent(obs_config)  # the channels meant, where stated
+    channels = intended_channels(intent) if intent else slack_channels(alertmanager)
+    got = live_arrivals(case.alert, notifications, channels)
     arrived = accepted_firing(case.alert, notifications)
     # Latency from firing in Prometheus (as the watcher saw it, every 0.1 s) to the sink, on
     # notifications that name this scenario's alert (PagerDuty lists each alert's labels).
@@ -104,7 +108,10 @@ def test_alert_reaches_the_intended_receivers_live(
         + (f"; refused by the sink: {failed}" if failed else "")
         + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}",
     )
+    configured = {str(r.get("name")): r for r in alertmanager.get("receivers") or []}
     for receiver in case.receivers:
+        if not any(sends_resolved(configured.get(receiver, {})).values()):
+            continue  # send_resolved off (or Slack's default): nothing is sent on resolution
         capture_sink.wait_for(
             lambda n, r=receiver: (
                 n.receiver == r and n.status == "resolved" and n.mentions(case.alert)

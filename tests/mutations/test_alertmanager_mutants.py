@@ -75,3 +75,18 @@ def test_changing_an_inhibit_rules_equal_labels_fails_the_suite(tmp_path: Path) 
     )
     assert run.returncode == 1, run.describe()
     assert any("service-down-mutes-high-star-in-namespace" in n for n in run.failed), run.describe()
+
+
+def test_changing_a_receivers_channel_fails_naming_it(tmp_path: Path) -> None:
+    """The route still reaches the receiver, so only its intent can see the message now goes
+    to another team's channel."""
+    config = copy_config(tmp_path / "config")
+    edit(config / AM, "      - channel: '#security-alerts'", "      - channel: '#alerts-general'")
+    run = run_gate(
+        f"--obs-config={config}", "-k", "intended_fields", junit=tmp_path / "junit.xml",
+        suite="suites/routing",
+    )  # fmt: skip
+    assert run.returncode == 1, run.describe()
+    assert run.failed == {"test_every_receiver_sends_the_intended_fields"}, run.describe()
+    said = "slack-security: slack: channel is '#alerts-general', the intent says '#security-alerts'"
+    assert said in run.output, run.describe()
