@@ -9,6 +9,7 @@ if the file still loads as YAML and every query in it still parses.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Collection, Iterator
@@ -32,6 +33,11 @@ SLO_OPERATORS = ("slo-objective", "slo-query", "slo-label")
 OPERATORS = (*RULE_OPERATORS, *ALERTMANAGER_OPERATORS, *SLO_OPERATORS)
 QUERY_KEYS = ("expr", "errorQuery", "totalQuery")
 _TIMINGS = ("group_wait", "group_interval", "repeat_interval", "resolve_timeout")
+RESOLVE_TIMEOUT_EQUIVALENT = (
+    "Alertmanager applies resolve_timeout only to alerts that arrive without an end time; "
+    "Prometheus sends one with every alert (4 x the larger of its evaluation interval and "
+    "resend delay ahead), so alerts from the config's rules resolve the same"
+)
 _INHIBIT_MATCHES = ("source_match", "target_match", "source_match_re", "target_match_re")
 
 
@@ -234,7 +240,8 @@ def _rule_mutants(m: FileMutator, vocab: Vocabulary) -> None:
                 _annotation(m, key, value, name)
 
 
-def _durations(m: FileMutator, node: yaml.Node | None, operator: str, subject: str) -> None:
+def _durations(m: FileMutator, node: yaml.Node | None, operator: str, subject: str,
+               equivalent: str | None = None) -> None:  # fmt: skip
     """A duration halved and doubled; `0s` stays (halving or doubling it changes nothing)."""
     if not isinstance(node, yaml.ScalarNode):
         return
@@ -245,9 +252,12 @@ def _durations(m: FileMutator, node: yaml.Node | None, operator: str, subject: s
     if seconds == 0:
         return
     key = "for" if operator == "for" else operator
+    before = len(m.found)
     for factor, how in ((0.5, "halved"), (2, "doubled")):
         new = _duration_text(seconds * factor)
         m.scalar(node, new, operator, f"{key} {node.value} {how} to {new}", subject)
+    if equivalent:  # the two just made, with why they behave as the original
+        m.found[before:] = [dataclasses.replace(x, equivalent=equivalent) for x in m.found[before:]]
 
 
 def _annotation(m: FileMutator, key: str, node: yaml.Node, subject: str) -> None:
@@ -336,7 +346,8 @@ def _receiver_mutants(m: FileMutator, receiver: yaml.Node, vocab: Vocabulary) ->
 def _alertmanager_mutants(m: FileMutator, vocab: Vocabulary) -> None:
     doc = yaml.compose(m.text)
     for timing in _TIMINGS:
-        _durations(m, _get(doc, "global", timing), "timing", "global")
+        same = RESOLVE_TIMEOUT_EQUIVALENT if timing == "resolve_timeout" else None
+        _durations(m, _get(doc, "global", timing), "timing", "global", same)
     route = _get(doc, "route")
     if route is not None:
         _route_mutants(m, route, vocab, "route")

@@ -38,6 +38,8 @@ groups:
           team: search
 """
 ALERTMANAGER = """\
+global:
+  resolve_timeout: 5m
 route:
   receiver: default
   group_by: ['alertname', 'service']
@@ -183,6 +185,16 @@ def test_status_code_regex_loosened_is_equivalent(config: ObsConfig) -> None:
     # A widened regex is not: it matches 2xx too.
     wide = [m for m in generate(config) if 'status_code=~".*"' in m.new]
     assert wide and not any(m.equivalent for m in wide)
+
+
+def test_resolve_timeout_is_equivalent_and_route_timings_are_not(config: ObsConfig) -> None:
+    """Prometheus sends every alert with an end time, so resolve_timeout never applies to
+    it; a route's group_wait changes when notifications go out."""
+    timings = [m for m in generate(config) if m.operator == "timing"]
+    resolve = [m for m in timings if "resolve_timeout" in m.old]
+    route = [m for m in timings if "resolve_timeout" not in m.old]
+    assert len(resolve) == 2 and all(m.equivalent and "end time" in m.equivalent for m in resolve)
+    assert route and not any(m.equivalent for m in route)
 
 
 def test_by_label_the_input_never_carries_is_equivalent(config: ObsConfig) -> None:
