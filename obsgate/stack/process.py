@@ -28,6 +28,8 @@ from obsgate.wait import eventually
 # the kernel picked from its range could go to any outgoing connection in between).
 SERVER_PORTS_FROM = 20000
 EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_DRAW = random.SystemRandom()
+_HANDED_OUT: set[int] = set()
 
 
 def _ephemeral_low() -> int:
@@ -48,12 +50,16 @@ def _bindable(port: int) -> bool:
 
 def free_port() -> int:
     """A port on 127.0.0.1 that was free a moment ago (the server's bind is the real check),
-    at random below the ephemeral range; the kernel's own pick if that range leaves none."""
+    at random below the ephemeral range and never one this process handed out before (a
+    server's several ports are picked before it binds any); the kernel's own pick if that
+    range leaves none. The draw is the OS's, so a seeded `random` (Hypothesis seeds it for
+    each example) cannot repeat it."""
     low = _ephemeral_low()
     if low - SERVER_PORTS_FROM >= 1000:
         for _ in range(64):
-            port = random.randrange(SERVER_PORTS_FROM, low)
-            if _bindable(port):
+            port = _DRAW.randrange(SERVER_PORTS_FROM, low)
+            if port not in _HANDED_OUT and _bindable(port):
+                _HANDED_OUT.add(port)
                 return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
