@@ -11,6 +11,7 @@ SLO are, and the labels routing needs on its page and ticket alerts.
         error_within_total: <why>     # only if error and total count different metrics
         good: [{counter: 'metric{l="v"}'} | {histogram: 'metric{l="v"}', observe: 0.2}, ...]
         bad:  [...]
+        not_counted: [...]            # events the SLI must leave out (another service's)
     findings:                         # where the config breaks this intent (strict xfails)
       <finding id>:
         slos: [<sloth id>, ...]
@@ -26,6 +27,9 @@ are exactly those it pins: one more or one fewer fails the gate, naming the diff
 
 An event increments every series its list names. `series(mix)` turns a timeline of event
 rates into cumulative counter values per step, for promtool and for live scrape targets.
+`not_counted` events are served beside them, as many per step as good and bad together (a
+neighbour with the same traffic): an SLI whose query also selected them would read another
+ratio, so a dropped or widened matcher of its queries is seen.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class SLIIntent:
     buckets: tuple[float, ...] = ()
     error_within_total: str = ""
     file: Path = field(default=Path(), compare=False)
+    not_counted: tuple[Increment, ...] = ()
 
     def series(self, phases: list[tuple[int, float, float]]) -> dict[str, list[float]]:
         """Cumulative values, one per step from 0, of every series the events touch.
@@ -70,13 +75,14 @@ class SLIIntent:
         """
         values: dict[str, list[float]] = {}
         totals: dict[str, float] = {}
-        for inc in self.good + self.bad:
+        for inc in self.good + self.bad + self.not_counted:
             for key, _ in self._deltas(inc):
                 values.setdefault(key, [0.0])
                 totals.setdefault(key, 0.0)
         for steps, good, bad in phases:
             per_step: dict[str, float] = dict.fromkeys(values, 0.0)
-            for events, incs in ((good, self.good), (bad, self.bad)):
+            mix = ((good, self.good), (bad, self.bad), (good + bad, self.not_counted))
+            for events, incs in mix:
                 for inc in incs:
                     for key, amount in self._deltas(inc):
                         per_step[key] += events * amount
@@ -170,12 +176,15 @@ def _sli(slo_id: str, raw: Any, path: Path) -> SLIIntent:
         raise ConfigError(f"{where}: give 'good' and 'bad' event lists")
     good = tuple(_increment(r, f"{where}.good") for r in raw["good"])
     bad = tuple(_increment(r, f"{where}.bad") for r in raw["bad"])
+    other = raw.get("not_counted") or []
+    if not isinstance(other, list):
+        raise ConfigError(f"{where}.not_counted: give a list of events")
+    not_counted = tuple(_increment(r, f"{where}.not_counted") for r in other)
     buckets = tuple(float(b) for b in raw.get("buckets") or ())
-    if any(i.kind == "histogram" for i in good + bad) and not buckets:
+    if any(i.kind == "histogram" for i in good + bad + not_counted) and not buckets:
         raise ConfigError(f"{where}: histogram events need 'buckets'")
-    return SLIIntent(
-        slo_id, good, bad, buckets, str(raw.get("error_within_total") or ""), file=path
-    )
+    why = str(raw.get("error_within_total") or "")
+    return SLIIntent(slo_id, good, bad, buckets, why, file=path, not_counted=not_counted)
 
 
 def load_intent(config: ObsConfig) -> SLOIntent | None:

@@ -14,7 +14,7 @@ from _pytest.outcomes import Failed, XFailed
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError
 from obsgate.slo import detection
-from obsgate.slo.intent import failure_text, judge, load_intent
+from obsgate.slo.intent import Increment, SLIIntent, failure_text, judge, load_intent
 from obsgate.tools import promtool
 from obsgate.tools.sloth import SlothRefused
 
@@ -202,3 +202,30 @@ def test_promtool_that_cannot_run_the_test_is_one_problem_without_its_path(
     (problem,) = problems
     assert problem.startswith("ticket: promtool failed: ")
     assert str(tmp_path) not in problem, result.describe()
+
+
+def test_not_counted_events_are_served_as_much_as_the_slos_own() -> None:
+    """Another service's events, beside the SLO's own, as many per step as good and bad
+    together: an SLI query that also selected them would read another ratio."""
+
+    def counter(labels: tuple[tuple[str, str], ...]) -> Increment:
+        return Increment("counter", "http_requests_total", labels)
+
+    sli = SLIIntent(
+        "gw-availability",
+        good=(counter((("service", "gw"), ("code", "200"))),),
+        bad=(counter((("service", "gw"), ("code", "503"))),),
+        not_counted=(counter((("service", "auth"), ("code", "503"))),),
+    )
+    values = sli.series([(2, 9.0, 1.0)])
+    other = next(v for k, v in values.items() if 'service="auth"' in k)
+    own_bad = next(v for k, v in values.items() if 'service="gw"' in k and "503" in k)
+    assert other == [0.0, 10.0, 20.0] and own_bad == [0.0, 1.0, 2.0]
+
+
+def test_the_shipped_gateway_slis_name_another_services_events() -> None:
+    intent = load_intent(ObsConfig(SEED))
+    assert intent is not None
+    for slo_id in ("api-gateway-availability", "api-gateway-latency"):
+        other = intent.slis[slo_id].not_counted
+        assert other and all(("service", "auth-service") in i.labels for i in other), slo_id
