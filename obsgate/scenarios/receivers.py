@@ -11,12 +11,14 @@ URLs, keys and tokens are secrets, never stated in intent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
+from obsgate.sinks.capture import Notification
 
 ROUTING_SCENARIOS = "scenarios/routing"
 # Fields whose values are endpoints or credentials: the adapter points them at the sink.
@@ -132,3 +134,28 @@ def intended_channels(intent: dict[str, ReceiverIntent]) -> dict[str, set[str]]:
         for name, r in intent.items()
         if any("channel" in f for f in r.integrations.get("slack", []))
     }
+
+
+# Intent fields the sink reads back out of what an integration sent (a Slack channel is
+# judged by the route cases' arrivals already).
+SENT_AS = {"pagerduty": {"severity": "severity"}}
+
+
+def sent_differences(
+    intent: dict[str, ReceiverIntent], notifications: Sequence[Notification]
+) -> list[str]:
+    """Each notification whose sent field differs from every config of its kind the intent
+    states for its receiver (a PagerDuty event's severity)."""
+    problems = []
+    for n in notifications:
+        stated = intent.get(n.receiver)
+        fields = SENT_AS.get(n.kind, {})
+        configs = stated.integrations.get(n.kind, []) if stated else []
+        for key, attr in fields.items():
+            wanted = [c[key] for c in configs if key in c]
+            if wanted and getattr(n, attr) not in wanted:
+                problems.append(
+                    f"{n.receiver}: {n.kind} sent {key} {getattr(n, attr)!r}, the intent says "
+                    f"{' or '.join(map(repr, wanted))}"
+                )
+    return sorted(set(problems))

@@ -19,7 +19,12 @@ from obsgate.options import config_dir
 from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
-from obsgate.scenarios.receivers import intended_channels, load_receiver_intent, sends_resolved
+from obsgate.scenarios.receivers import (
+    intended_channels,
+    load_receiver_intent,
+    sends_resolved,
+    sent_differences,
+)
 from obsgate.scenarios.routing import (
     RouteCase,
     accepted_firing,
@@ -107,6 +112,10 @@ def test_alert_reaches_the_intended_receivers_live(
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")
         + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}",
+    )
+    wrong = sent_differences(intent, arrived) if intent else []
+    assert not wrong, f"{case.id}: sent otherwise than the receiver intent says:\n" + "\n".join(
+        wrong
     )
     configured = {str(r.get("name")): r for r in alertmanager.get("receivers") or []}
     for receiver in case.receivers:

@@ -15,7 +15,9 @@ from obsgate.scenarios.receivers import (
     intended_channels,
     load_receiver_intent,
     sends_resolved,
+    sent_differences,
 )
+from obsgate.sinks.capture import Notification
 
 INTENT = ReceiverIntent(
     "slack-platform", {"slack": [{"channel": "#platform-alerts", "send_resolved": True}]},
@@ -88,3 +90,15 @@ def test_live_arrivals_are_judged_on_the_intended_channels() -> None:
     assert intended_channels({"slack-platform": INTENT, "pd": pagerduty}) == {
         "slack-platform": {"#platform-alerts"}
     }
+
+
+def test_a_pagerduty_event_sent_with_another_severity_is_named() -> None:
+    intent = {"pd": ReceiverIntent("pd", {"pagerduty": [{"severity": "critical"}]}, Path("r"))}
+
+    def event(severity: str) -> Notification:
+        return Notification("pagerduty", "pd", "/pd", 0.0, 202, "firing", severity=severity)
+
+    assert sent_differences(intent, [event("critical")]) == []
+    assert sent_differences(intent, [event("warning"), event("warning")]) == [
+        "pd: pagerduty sent severity 'warning', the intent says 'critical'"
+    ]
