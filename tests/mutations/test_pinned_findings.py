@@ -130,6 +130,13 @@ HIGH_ERROR_RATE_FIRES = (
     "              summary: High error rate detected\n"
     "              description: 'Error rate is 6%"
 )
+BESIDE_BUSY_NAMESPACE_FIRES = (
+    "          - labels:\n"
+    "              severity: critical\n"
+    "              team: platform\n"
+    "            annotations:\n"
+    "              summary: High error rate detected\n"
+)
 FIXES = [
     Fix(
         "dashboard-links-resolve",
@@ -164,6 +171,13 @@ FIXES = [
                 ALERT_SCENARIOS,
                 HIGH_ERROR_RATE_FIRES,
                 HIGH_ERROR_RATE_FIRES.replace("{severity:", "{service: api-gateway, severity:"),
+            ),
+            (  # the scenario beside a busy staging namespace fires the same alert
+                ALERT_SCENARIOS,
+                BESIDE_BUSY_NAMESPACE_FIRES,
+                BESIDE_BUSY_NAMESPACE_FIRES.replace(
+                    "labels:\n", "labels:\n" + " " * 14 + "service: api-gateway\n", 1
+                ),
             ),
         ),
         "suites/alerts",
