@@ -3,8 +3,9 @@ headless Chromium (Debian's chromium and chromium-driver, driven by Selenium).
 
 The child gate runs HighErrorRate's live and exact scenarios on a copy of the seed config
 whose threshold is lowered by one line (5% -> 4%), so the scenario "4.8% of requests fail:
-nobody is paged" fires and fails in both layers; and one SLO burn case (the gateway's
-availability under a 2x burn, which tickets and does not page). Both pages must load with
+nobody is paged" fires and fails in both layers (and "exactly 5 %" in the exact layer); and
+one SLO burn case (the gateway's availability under a 2x burn, which tickets and does not
+page). Both pages must load with
 no console error and no request outside the reports dir, show that scenario's timeline with
 the threshold and the firing span and its exact figure with the checkpoints promtool found
 firing, and not be blank; the landing page also shows the burn case with when its ticket
@@ -162,7 +163,8 @@ def test_index_html_in_chromium(red_run: Path, browser, tmp_path: Path) -> None:
     assert errors == [], errors
     assert urls and outside(urls, red_run) == [], urls
     verdict = browser.find_element(By.ID, "verdict").text
-    assert verdict.startswith("red: some tests failed (2 failed"), verdict
+    # below-threshold-quiet (4.8 %) live and exact, and at-threshold-quiet (5 %) exact
+    assert verdict.startswith("red: some tests failed (3 failed"), verdict
     assert_shows_the_timeline(browser, "index.html")
     assert_shows_the_exact_checkpoints(browser, "index.html")
     fired = text_of(browser, f"{BURN}-ticket-fired-label", "index.html")
