@@ -23,16 +23,21 @@ from obsgate.scenarios.model import Scenario, Series
 Matcher = tuple[str, str, str]  # label, op, value
 
 
-def matches(matcher: Matcher, labels: dict[str, str]) -> bool:
-    """Prometheus' reading: a missing label is the empty string; regexes are anchored."""
-    name, op, value = matcher
-    have = labels.get(name, "")
+def selects(op: str, value: str, candidate: str) -> bool:
+    """Whether matcher `op value` keeps a label value, as Prometheus reads it (regexes are
+    anchored)."""
     if op == "=":
-        return have == value
+        return candidate == value
     if op == "!=":
-        return have != value
-    found = re.fullmatch(value, have) is not None
+        return candidate != value
+    found = re.fullmatch(value, candidate) is not None
     return found if op == "=~" else not found
+
+
+def matches(matcher: Matcher, labels: dict[str, str]) -> bool:
+    """The matcher on a label set: a missing label is the empty string."""
+    name, op, value = matcher
+    return selects(op, value, labels.get(name, ""))
 
 
 def selected(selector: Selector, series: Series) -> bool:

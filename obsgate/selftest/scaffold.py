@@ -40,6 +40,7 @@ from obsgate.errors import ConfigError, GateError
 from obsgate.promql import parse, scale_expr, threshold_of_alert_expr
 from obsgate.promql import value_of_alert_expr as value_expr_of
 from obsgate.scenarios.exact import run_exact
+from obsgate.scenarios.matchers import selects
 from obsgate.scenarios.model import load_scenarios, scenario_from_mapping
 from obsgate.scenarios.params import ALERT_SCENARIOS
 from obsgate.tools import promtool
@@ -265,18 +266,9 @@ def _neutral(label: str, others: list[tuple[str, str]]) -> str:
     """A value of `label` that the other selectors' matchers on it do not select: the series
     a broader selector counts and a narrower one does not (the 200s beside the 5xx)."""
     for candidate in ("200", "ok", f"{label}-0", "other"):
-        if not any(_selects(op, value, candidate) for op, value in others):
+        if not any(selects(op, value, candidate) for op, value in others):
             return candidate
     return f"{label}-0"
-
-
-def _selects(op: str, value: str, candidate: str) -> bool:
-    if op == "=":
-        return candidate == value
-    if op == "!=":
-        return candidate != value
-    matched = re.fullmatch(value, candidate) is not None
-    return matched if op == "=~" else not matched
 
 
 @dataclass(frozen=True)
