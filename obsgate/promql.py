@@ -35,6 +35,7 @@ class Selector:
         return {n: v for n, op, v in self.matchers if op == "="}
 
     def text(self) -> str:
+        """The selector as PromQL, its matchers in their order."""
         body = ",".join(f"{n}{op}{json.dumps(v)}" for n, op, v in self.matchers)
         return f"{self.metric or ''}{{{body}}}"
 
@@ -72,8 +73,7 @@ def _matchers(node: Any) -> tuple[tuple[str, str, str], ...]:
 
 def _selector_text(node: Any) -> str:
     """Matchers sorted: their order means nothing, and Prometheus prints its own order."""
-    body = ",".join(f"{n}{op}{json.dumps(v)}" for n, op, v in sorted(_matchers(node)))
-    return f"{node.name or ''}{{{body}}}"
+    return Selector(node.name, tuple(sorted(_matchers(node)))).text()
 
 
 def _number(value: float) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
+from obsgate.scenarios.routing import ROUTING_SCENARIOS
 from obsgate.sinks.capture import Notification
 
-ROUTING_SCENARIOS = "scenarios/routing"
 # Fields whose values are endpoints or credentials: the adapter points them at the sink.
 SECRET_FIELDS = frozenset(
     {"api_url", "api_url_file", "service_key", "service_key_file", "routing_key",
@@ -70,6 +70,11 @@ def load_receiver_intent(config: ObsConfig) -> dict[str, ReceiverIntent] | None:
                 file,
             )
     return found if stated else None
+
+
+def by_name(alertmanager: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Alertmanager config's receivers by name."""
+    return {str(r.get("name")): r for r in alertmanager.get("receivers") or []}
 
 
 def configured(receiver: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -136,26 +141,22 @@ def intended_channels(intent: dict[str, ReceiverIntent]) -> dict[str, set[str]]:
     }
 
 
-# Intent fields the sink reads back out of what an integration sent (a Slack channel is
-# judged by the route cases' arrivals already).
-SENT_AS = {"pagerduty": {"severity": "severity"}}
-
-
 def sent_differences(
     intent: dict[str, ReceiverIntent], notifications: Sequence[Notification]
 ) -> list[str]:
-    """Each notification whose sent field differs from every config of its kind the intent
-    states for its receiver (a PagerDuty event's severity)."""
-    problems = []
+    """Each PagerDuty event sent with a severity none of its receiver's stated PagerDuty
+    configs names (a Slack channel is judged by the route cases' arrivals already)."""
+    problems = set()
     for n in notifications:
         stated = intent.get(n.receiver)
-        fields = SENT_AS.get(n.kind, {})
-        configs = stated.integrations.get(n.kind, []) if stated else []
-        for key, attr in fields.items():
-            wanted = [c[key] for c in configs if key in c]
-            if wanted and getattr(n, attr) not in wanted:
-                problems.append(
-                    f"{n.receiver}: {n.kind} sent {key} {getattr(n, attr)!r}, the intent says "
-                    f"{' or '.join(map(repr, wanted))}"
-                )
-    return sorted(set(problems))
+        if n.kind != "pagerduty" or stated is None:
+            continue
+        wanted = [
+            c["severity"] for c in stated.integrations.get("pagerduty", []) if "severity" in c
+        ]
+        if wanted and n.severity not in wanted:
+            problems.add(
+                f"{n.receiver}: pagerduty sent severity {n.severity!r}, the intent says "
+                f"{' or '.join(map(repr, wanted))}"
+            )
+    return sorted(problems)

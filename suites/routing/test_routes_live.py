@@ -20,6 +20,7 @@ from obsgate.scenarios.live import LiveAlertRun
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
 from obsgate.scenarios.receivers import (
+    by_name,
     intended_channels,
     load_receiver_intent,
     sends_resolved,
@@ -117,7 +118,7 @@ def test_alert_reaches_the_intended_receivers_live(
     assert not wrong, f"{case.id}: sent otherwise than the receiver intent says:\n" + "\n".join(
         wrong
     )
-    configured = {str(r.get("name")): r for r in alertmanager.get("receivers") or []}
+    configured = by_name(alertmanager)
     for receiver in case.receivers:
         if not any(sends_resolved(configured.get(receiver, {})).values()):
             continue  # send_resolved off (or Slack's default): nothing is sent on resolution
