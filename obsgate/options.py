@@ -17,10 +17,6 @@ STACKS = ("auto", "process", "containers", "external")
 # Which Prometheus and Alertmanager judge the config (obsgate/tools/versions_line.py): the
 # releases teams run today, built from source, or Debian bookworm's packages.
 SERVER_VERSIONS = ("current", "debian")
-# The services under test: the seed's TypeScript under Node, or the Python model of it.
-SERVICES = ("node", "python")
-DEFAULT_SERVICES = "node"
-SERVICES_ENV = "OBS_SERVICES"
 # The suites (and benchmarks) by marker: `pytest -k alerts` or `-m load` selects one.
 SUITE_MARKERS = {
     "alerts": "alert rules fire exactly when they should (promtool and live Prometheus)",
@@ -151,13 +147,6 @@ def add_options(parser: pytest.Parser) -> None:
             help=f"--stack external: URL of the {service} under test",
         )
     group.addoption(
-        "--services",
-        default=os.environ.get(SERVICES_ENV) or DEFAULT_SERVICES,
-        help="the services under test: node (the seed's TypeScript under Node, built with npm "
-        "ci + tsc) or python (the Python model of it) "
-        f"(env {SERVICES_ENV}; default {DEFAULT_SERVICES})",
-    )
-    group.addoption(
         "--app-url",
         default=os.environ.get("OBS_APP_URL"),
         help="the MindWeave api-gateway under test instead of the reference app "
@@ -178,11 +167,6 @@ def validate(config: pytest.Config) -> None:
             f"--server-versions {versions!r} (or {SERVER_VERSIONS_ENV}) is not one of "
             f"{', '.join(SERVER_VERSIONS)}"
         )
-    services = config.getoption("services", default=DEFAULT_SERVICES)
-    if services not in SERVICES:
-        raise pytest.UsageError(
-            f"--services {services!r} (or {SERVICES_ENV}) is not one of {', '.join(SERVICES)}"
-        )
     if config.getoption("time_scale") is None:
         text = os.environ.get("OBS_TIME_SCALE")
         try:
@@ -196,11 +180,6 @@ def validate(config: pytest.Config) -> None:
             f"--obs-config {directory}: no such directory (point it at your config dir; "
             "see docs/config.md for the layout)"
         )
-
-
-def services_kind(config: pytest.Config) -> str:
-    """node or python: which services under test the run starts (--services)."""
-    return str(config.getoption("services", default=None) or DEFAULT_SERVICES)
 
 
 def server_versions(config: pytest.Config) -> str:

@@ -259,7 +259,6 @@ def write_install_plan(session: pytest.Session, path: Path) -> None:
             session.items,
             backend,
             options.server_versions(config),
-            str(config.getoption("services", default=options.DEFAULT_SERVICES)),
         )
     )
     path.write_text("".join(f"{step} {','.join(suites)}\n" for step, suites in plan.items()))

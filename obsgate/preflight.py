@@ -16,7 +16,7 @@ import pytest
 
 from obsgate.config import AlertmanagerSource, ObsConfig
 from obsgate.errors import ConfigError, GateError
-from obsgate.options import DEFAULT_SERVICES, SERVER_VERSIONS_ENV, SUITE_MARKERS
+from obsgate.options import SERVER_VERSIONS_ENV, SUITE_MARKERS
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # What each suite marker or `needs` name requires locally, whatever the backend.
@@ -85,14 +85,12 @@ GO_PROGRAMS = ("gotemplate-check", "obs-relabel")
 SERVICE_FIXTURES = {"refapp", "load_stack"}
 
 
-def install_plan(
-    items: Iterable[pytest.Item], backend: str, line: str, services: str = DEFAULT_SERVICES
-) -> dict[str, list[str]]:
+def install_plan(items: Iterable[pytest.Item], backend: str, line: str) -> dict[str, list[str]]:
     """What scripts/install-backends must install for the selected tests: each step with the
     suites that need it, so set-up installs only that (`scripts/gate -k alerts` builds no
     Jaeger). The containers backend needs its engine and images instead of the servers.
-    A test of the services under test (the `refapp` or `load_stack` fixture) on node needs
-    their build."""
+    A test of the services under test (the `refapp` or `load_stack` fixture) needs their
+    build."""
     items = list(items)
     plan: dict[str, set[str]] = {}
     for item in items:
@@ -105,7 +103,7 @@ def install_plan(
             steps.add("wrk")  # the capacity benchmark measures the gateway with wrk too
         if backend == "containers" and marks & {"needs"}:
             steps.add("containers")
-        if services == "node" and SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
             steps.add("services")
         for step in steps:
             plan.setdefault(step, set()).update(suites)

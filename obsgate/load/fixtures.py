@@ -18,7 +18,7 @@ from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.load.locust_run import LoadProfile
 from obsgate.load.stack import LoadStack, LoadStackSettings, start_load_stack
-from obsgate.options import number_at_least, reports_dir, services_kind
+from obsgate.options import number_at_least, reports_dir
 from obsgate.stack.backends import backend_named
 from obsgate.stack.endpoint import Endpoint, KafkaEndpoint
 from obsgate.stack.registry import run_registry
@@ -93,7 +93,6 @@ def load_stack(
         factor=factor,
         redis=redis,
         kafka=kafka,
-        services=services_kind(pytestconfig),
     )
     return start_load_stack(run_registry(), backend, settings)
 

@@ -1,5 +1,5 @@
-"""The load gate's own stack: the services under test (--services, as their contract
-says), the upstream stub, Prometheus, Alertmanager and a sink.
+"""The load gate's own stack: the services under test (as their contract says), the upstream
+stub, Prometheus, Alertmanager and a sink.
 
 Its own, not the run's shared servers: load must not slow another suite's live replay, and
 an alert the load raises must not reach another suite's sink. Kafka and Redis are the
@@ -26,8 +26,7 @@ import yaml
 
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, ServiceError
-from obsgate.options import DEFAULT_SERVICES
-from obsgate.refapp.fixtures import start_service, start_under_contract
+from obsgate.refapp.fixtures import start_under_contract, start_upstream
 from obsgate.services.contract import services_under_test
 from obsgate.sinks.service import SinkClient
 from obsgate.slo.rules import rule_groups
@@ -201,13 +200,12 @@ def write_app_targets(
 @dataclass(frozen=True, kw_only=True)
 class LoadStackSettings:
     """What the load gate's servers run: the config under test, the factor its rules are
-    scaled by, the run's Redis and Kafka, which the app uses, and which services under test."""
+    scaled by, and the run's Redis and Kafka, which the app uses."""
 
     config: ObsConfig
     factor: float
     redis: Endpoint
     kafka: KafkaEndpoint
-    services: str = DEFAULT_SERVICES  # node or python (obsgate/services/contract.py)
 
 
 def start_load_stack(
@@ -222,16 +220,14 @@ def start_load_stack(
             config=config, factor=factor, write_config=write_prometheus_config, prefix="load-"
         ),
     )
-    services = services_under_test(settings.services, config.root)
+    services = services_under_test(config.root)
     wired = {  # no otlp: spans under load go to the services' fallback, exported nowhere
         "redis": f"redis://{redis.host}:{redis.port}/1",
         "kafka": kafka.bootstrap,
         "topic": USAGE_TOPIC,
         "consumer_group": "usage-tracker-load",
     }
-    upstream = registry.get_or_start(
-        "load-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
-    )
+    upstream = registry.get_or_start("load-upstream", start_upstream)
     tracker = registry.get_or_start(
         "load-usage-tracker",
         lambda wd: start_under_contract(services.usage_tracker, wd, wired),

@@ -1,9 +1,8 @@
 """Log events no route writes (a top-level `ssn`, a secret in a message or in an error),
 logged through the services' own logger into a file the log shipper tails.
 
-On node that is the seed's `logger` (logging/logger.ts, real pino: its redact paths, censor,
-serializers and mixin), driven by the glue's `log-events` entry point; on python, the model
-of it (obsgate.refapp.logs). Both take the same calls, so a test states its case once.
+That is the seed's `logger` (logging/logger.ts, real pino: its redact paths, censor,
+serializers and mixin) under Node, driven by the glue's `log-events` entry point.
 """
 
 from __future__ import annotations
@@ -20,14 +19,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from obsgate.errors import GateError
-from obsgate.refapp.logs import PinoLogger, make_logger
-from obsgate.refapp.redaction import PinoRedactor
-from obsgate.refapp.settings import load_settings
 from obsgate.services.build import build_services
 
 # The base bindings the logger gets (pino's `base` from SERVICE_NAME, SERVICE_VERSION, NODE_ENV).
 SERVICE_ENV = {"SERVICE_NAME": "gate-redaction", "SERVICE_VERSION": "1.0.0", "NODE_ENV": "test"}
-BASE_BINDINGS = {"service": "SERVICE_NAME", "version": "SERVICE_VERSION", "environment": "NODE_ENV"}
 ANSWER_TIMEOUT = 30.0
 
 
@@ -137,49 +132,20 @@ class NodeEventLogger(_Levels):
         self.process.send(command)
 
 
-@dataclass(frozen=True)
-class ModelEventLogger(_Levels):
-    """The Python model of the seed's logger (obsgate.refapp.logs)."""
-
-    logger: PinoLogger
-
-    def child(self, bindings: dict[str, Any]) -> ModelEventLogger:
-        return ModelEventLogger(self.logger.child(bindings))
-
-    def log(self, level: str, obj: dict[str, Any], msg: str | None = None) -> None:
-        err = obj.get("err")
-        if isinstance(err, LoggedError):
-            try:
-                raise ValueError(err.message)
-            except ValueError as exc:
-                obj = {**obj, "err": exc}
-        self.logger.log(level, obj, msg)
-
-
 @contextmanager
-def open_event_logger(kind: str, config_root: Path, out: Path) -> Iterator[EventLogger]:
-    """The services' logger of `kind` (node or python) from the config under test, its
-    lines appended to `out`."""
-    if kind == "node":
-        script = build_services(config_root).entry("log-events")
-        process = _NodeProcess(script, out)
-        try:
-            yield NodeEventLogger(process)
-        finally:
-            process.close()
-        return
-    settings = load_settings(config_root)
-    base = {key: SERVICE_ENV[var] for key, var in BASE_BINDINGS.items()}
-    yield ModelEventLogger(
-        make_logger(out, PinoRedactor(settings.redact_paths, settings.censor), base)
-    )
+def open_event_logger(config_root: Path, out: Path) -> Iterator[EventLogger]:
+    """The services' logger, built from the config under test, its lines appended to `out`."""
+    script = build_services(config_root).entry("log-events")
+    process = _NodeProcess(script, out)
+    try:
+        yield NodeEventLogger(process)
+    finally:
+        process.close()
 
 
-def logged_line(
-    kind: str, config_root: Path, workdir: Path, obj: dict[str, Any], msg: str
-) -> bytes:
+def logged_line(config_root: Path, workdir: Path, obj: dict[str, Any], msg: str) -> bytes:
     """The bytes the services' logger writes for one `info(obj, msg)`."""
     out = workdir / f"pino-{uuid.uuid4().hex}.log"
-    with open_event_logger(kind, config_root, out) as logger:
+    with open_event_logger(config_root, out) as logger:
         logger.info(obj, msg)
     return out.read_bytes()

@@ -1,7 +1,6 @@
-"""Reference MindWeave services, instrumented as MW-ENG-071 prescribes, for the app-level
-suites and the load gate: api-gateway (gateway.py), the upstream stub standing in for the
-Claude API and MCP tools (upstream.py), and the usage-tracker behind Kafka
-(usage_tracker.py). They read their instrumentation settings from the config dir under
-test (settings.py), so a broken line there changes what they serve. The `refapp` fixture
-(obsgate.py) starts them; client.py drives them; intent.py reads the metrics intent.
+"""What the app-level suites and the load gate need around the services under test
+(obsgate/services): the upstream stub standing in for the Claude API and MCP tools
+(upstream.py), the `refapp` fixture that starts them all (fixtures.py), the client that
+drives and scrapes them (client.py), the metrics intent (intent.py) and the app's stated
+instrumentation settings (settings.py).
 """

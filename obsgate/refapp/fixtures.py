@@ -1,8 +1,8 @@
 """The `refapp` session fixture: the services under test as real processes, once per run.
 
-The api-gateway and usage-tracker are those of `--services` (obsgate/services/contract.py:
-node, the seed's TypeScript under Node, or python, the model in this package), the
-upstream stub is `python -m obsgate.refapp.upstream`; all under ManagedProcess, on free
+The api-gateway and usage-tracker are the services under test (obsgate/services/contract.py:
+the seed's TypeScript under Node), the upstream stub is `python -m obsgate.refapp.upstream`;
+all under ManagedProcess, on free
 127.0.0.1 ports, against the run's Redis (and Kafka and Jaeger when the stack provides
 them), built from or reading the run's --obs-config.
 The fixture yields the gateway's Endpoint; its extras say where everything else is.
@@ -33,7 +33,6 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.options import services_kind
 from obsgate.services.contract import PORT, ServiceDef, ServicesUnderTest, services_under_test
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import AppEndpoint, Endpoint, JaegerEndpoint, KafkaEndpoint
@@ -44,18 +43,12 @@ from obsgate.stack.spec import Command, Readiness, ServerSpec, http_ok
 USAGE_TOPIC = "usage-events"
 
 
-def start_service(
-    name: str, module: str, workdir: Path, env: dict[str, str], ready_path: str
-) -> AppEndpoint:
-    """One Python model service as `python -m obsgate.refapp.<module>` (the upstream stub
-    and the gate's own unit tests), ready when `ready_path` answers 2xx; its JSON log lines
-    go to `app_log`."""
+def start_upstream(workdir: Path) -> AppEndpoint:
+    """The upstream stub (`python -m obsgate.refapp.upstream`), ready when /health answers."""
     sdef = ServiceDef(
-        name=name,
-        argv=(sys.executable, "-m", f"obsgate.refapp.{module}", "--port", PORT),
-        ready_path=ready_path,
-        env=env,
-        logs="MW_LOG_FILE",
+        name="upstream",
+        argv=(sys.executable, "-m", "obsgate.refapp.upstream", "--port", PORT),
+        ready_path="/health",
     )
     return start_under_contract(sdef, workdir, {})
 
@@ -117,9 +110,7 @@ def start_refapp(
 ) -> AppEndpoint:
     """Start (or join) the run's upstream stub, usage-tracker and gateway."""
     registry = run_registry()
-    upstream = registry.get_or_start(
-        "refapp-upstream", lambda wd: start_service("upstream", "upstream", wd, {}, "/health")
-    )
+    upstream = registry.get_or_start("refapp-upstream", start_upstream)
     tracker = None
     if kafka is not None:
         sdef = services.usage_tracker
@@ -209,8 +200,7 @@ def refapp(
         request.getfixturevalue(name) if run_needs(request.session, name) else None
         for name in ("kafka", "jaeger")
     )
-    kind = services_kind(pytestconfig)
-    return start_refapp(services_under_test(kind, obs_config.root), redis, kafka, jaeger)
+    return start_refapp(services_under_test(obs_config.root), redis, kafka, jaeger)
 
 
 def set_upstream_faults(app: AppEndpoint, scope: str = "", **faults: Any) -> dict[str, Any]:

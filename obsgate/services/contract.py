@@ -3,14 +3,13 @@ MindWeave's: how it starts (argv, env, working dir), its HTTP port and /metrics,
 logs go (stdout or a file, which the log shipper tails), and which env variables give it
 the OTLP endpoint, Redis, Kafka and the upstream it calls.
 
-Two instances: `node`, the seed's TypeScript under Node (the MindWeave services: glue in
-services/, the seed's modules from the config dir, built by build.py), and `python`, the
-Python model of it (obsgate/refapp). Each service runs in the run's work dir for it.
+The instance here is MindWeave's: the seed's TypeScript under Node (glue in services/, the
+seed's modules from the config dir, built by build.py). Each service runs in the run's work
+dir for it.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,30 +96,5 @@ def node_services(config_root: Path) -> ServicesUnderTest:
     )
 
 
-def python_services(config_root: Path, bsp_delay_ms: str = BSP_DELAY_MS) -> ServicesUnderTest:
-    """The Python model of the seed's services (obsgate/refapp)."""
-
-    def service(name: str, module: str, ready: str) -> ServiceDef:
-        return ServiceDef(
-            name=name,
-            argv=(sys.executable, "-m", f"obsgate.refapp.{module}", "--port", PORT),
-            ready_path=ready,
-            env={
-                "SERVICE_NAME": name,
-                "MW_OBS_CONFIG_DIR": str(config_root),
-                "MW_BSP_SCHEDULE_DELAY_MS": bsp_delay_ms,
-            },
-            logs="MW_LOG_FILE",
-            wiring=WIRING,
-            otlp="http",
-        )
-
-    return ServicesUnderTest(
-        kind="python",
-        gateway=service("api-gateway", "gateway", "/health/ready"),
-        usage_tracker=service("usage-tracker", "usage_tracker", "/health"),
-    )
-
-
-def services_under_test(kind: str, config_root: Path) -> ServicesUnderTest:
-    return node_services(config_root) if kind == "node" else python_services(config_root)
+def services_under_test(config_root: Path) -> ServicesUnderTest:
+    return node_services(config_root)

@@ -24,7 +24,6 @@ import requests
 from obsgate.config import ObsConfig
 from obsgate.dashboards import Panel, panels, pinned
 from obsgate.findings import judge, universal_finding
-from obsgate.options import DEFAULT_SERVICES
 from obsgate.refapp.client import app_scrape_targets, exercise_routes, scrape
 from obsgate.relabel.simulate import Labels, simulate, stored_as
 from obsgate.services.contract import services_under_test
@@ -86,11 +85,9 @@ def _expected_series(obs_config: ObsConfig, app: AppEndpoint, scrapes: list[Any]
 @pytest.mark.writes("adds the app as scrape targets in Prometheus' file_sd dir")
 @pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
 def test_every_panel_returns_data_through_the_config_s_scrape_jobs(
-    prometheus: Endpoint, refapp: AppEndpoint, obs_config: ObsConfig, pytestconfig: pytest.Config
+    prometheus: Endpoint, refapp: AppEndpoint, obs_config: ObsConfig
 ) -> None:
-    gateway = services_under_test(
-        pytestconfig.getoption("services", default=DEFAULT_SERVICES), obs_config.root
-    ).gateway.name
+    gateway = services_under_test(obs_config.root).gateway.name
     scrapes = simulate(obs_config).kept(service=gateway)
     assert scrapes, (
         f"no scrape job of {obs_config.prometheus_file()} keeps a target of {gateway} in "

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.options import services_kind
 from obsgate.params import parametrize_from_config
 from obsgate.refapp.client import (
     Exposition,
@@ -66,6 +65,6 @@ def flooded_gateway(
         return
     redis = request.getfixturevalue("redis")
     workdir = tmp_path_factory.mktemp("flooded-gateway")
-    services = services_under_test(services_kind(request.config), obs_config.root)
+    services = services_under_test(obs_config.root)
     with private_gateway(services, redis, refapp.upstream_url, workdir) as gateway:
         yield gateway

@@ -20,7 +20,6 @@ import pytest
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError, GateError
 from obsgate.logship import shipper_settings
-from obsgate.options import services_kind
 from obsgate.redaction.events import EventLogger, open_event_logger
 from obsgate.redaction.logstore import LogStore
 from obsgate.stack.endpoint import Endpoint
@@ -113,10 +112,8 @@ def log_store(
 
 
 @pytest.fixture(scope="session")
-def event_logger(
-    log_store: LogStore, obs_config: ObsConfig, pytestconfig: pytest.Config
-) -> Iterator[EventLogger]:
+def event_logger(log_store: LogStore, obs_config: ObsConfig) -> Iterator[EventLogger]:
     """The services' logger as a MindWeave service configures it, from the config under test."""
     events = log_store.events_file  # type: ignore[attr-defined]
-    with open_event_logger(services_kind(pytestconfig), obs_config.root, events) as logger:
+    with open_event_logger(obs_config.root, events) as logger:
         yield logger

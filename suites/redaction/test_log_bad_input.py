@@ -18,7 +18,6 @@ from obsgate.findings import finding_reason, judge, known_finding, universal_fin
 from obsgate.logship import shipper_settings
 from obsgate.logship.fluentbit import CONFIG_FILE
 from obsgate.logship.fluentbit_conf import Section, is_on, parse_conf, plugins
-from obsgate.options import services_kind
 from obsgate.redaction.events import logged_line
 from obsgate.redaction.logstore import LeakFound, LogStore, Placement, new_secret
 from obsgate.stack.endpoint import Endpoint
@@ -46,10 +45,9 @@ PinoLine = Callable[[dict[str, object]], bytes]
 
 
 @pytest.fixture
-def pino_line(pytestconfig: pytest.Config, obs_config: ObsConfig, tmp_path: Path) -> PinoLine:
+def pino_line(obs_config: ObsConfig, tmp_path: Path) -> PinoLine:
     """The line the services' logger writes for an object, redacted as the config says."""
-    kind = services_kind(pytestconfig)
-    return lambda obj: logged_line(kind, obs_config.root, tmp_path, obj, "bad input case")
+    return lambda obj: logged_line(obs_config.root, tmp_path, obj, "bad input case")
 
 
 def append(path: Path, data: bytes) -> None:

@@ -1,28 +1,28 @@
-"""Remove any one path from the redact list in a copied config and the redaction suite goes
-red, naming the path and where its secret was found; leave the copy alone and it is green.
+"""Remove any one path from the seed logger's redact list in a copied config and the
+redaction suite goes red, naming the path and where its secret was found; leave the copy
+alone and it is green.
 
-Each case runs the suite's main property and universal checks on its copy in a child
-pytest (its own Elasticsearch, Redis and reference app, reading the copy), with fewer
-Hypothesis examples than CI's 200: the property's sweep puts a secret at every path of the
-intent in every run, so one removed path is found whatever Hypothesis draws.
+Each case runs the suite's main property on its copy in a child pytest (its own
+Elasticsearch, Redis and the seed's logger under Node, built from the copy's TypeScript),
+with fewer Hypothesis examples than CI's 200: the property's sweep puts a secret at every
+path of the intent in every run, so one removed path is found whatever Hypothesis draws.
 """
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.gate_subprocess import SEED_CONFIG, GateRun, clean_env, copy_config, run_gate
 
-REDACTION = Path("logging") / "redaction.yaml"
-PATHS = yaml.safe_load((SEED_CONFIG / REDACTION).read_text())["paths"]
+LOGGER = Path("services") / "src" / "logging" / "logger.ts"
+REDACT_LIST = re.compile(r"redact: \{\s*paths: \[(?P<paths>[^\]]*)\]")
+PATHS = re.findall(r"'([^']+)'", REDACT_LIST.search((SEED_CONFIG / LOGGER).read_text())["paths"])
 PROPERTY = "test_no_secret_from_a_covered_place_reaches_the_store"
-# The edits are to the Python model's YAML copy of the seed's settings, which only
-# `--services python` reads; the Node services read the seed's TypeScript.
-SELECT = ("-k", f"{PROPERTY} or universal", "--stack", "process", "--services", "python")
+SELECT = ("-k", PROPERTY, "--stack", "process")
 CHILD_TIMEOUT = 280
 # The first test pays for the module's child runs, two at a time: bounded by their own
 # timeouts, not pytest-timeout's 300 s default, which a loaded machine exceeds.
@@ -30,11 +30,11 @@ pytestmark = pytest.mark.timeout(-(-(len(PATHS) + 1) // 2) * CHILD_TIMEOUT + 60)
 
 
 def without(path: str, config: Path) -> None:
-    """The copy's redaction.yaml without `path` (one line of the list, nothing else)."""
-    file = config / REDACTION
+    """The copy's logger.ts without `path` (one line of the redact list, nothing else)."""
+    file = config / LOGGER
     lines = file.read_text().splitlines(keepends=True)
-    entry = [i for i, line in enumerate(lines) if line.strip() in (f"- {path}", f'- "{path}"')]
-    assert len(entry) == 1, f"{file}: expected one list entry {path!r}"
+    entry = [i for i, line in enumerate(lines) if line.strip() == f"'{path}',"]
+    assert len(entry) == 1, f"{file}: expected one redact path line '{path}',"
     del lines[entry[0]]
     file.write_text("".join(lines))
 
@@ -59,6 +59,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(one, [None, *PATHS]))
+
+
+def test_the_seed_logger_redacts_the_paths_read_here() -> None:
+    assert len(PATHS) == 13 and "ssn" in PATHS and "*.api_key" in PATHS, PATHS
 
 
 def test_unbroken_copy_passes(runs: dict[str, GateRun]) -> None:

@@ -179,8 +179,8 @@ def test_shipped_config_other_artifacts_load() -> None:
     assert load_json(cfg.path("dashboards/mindweave-overview.json"))["uid"] == "mindweave-overview"
     redaction = cfg.app_settings("logging")
     assert len(redaction["paths"]) == 13 and redaction["censor"] == "[REDACTED]"
-    assert cfg.app_settings("tracing")["propagators"] == ["tracecontext"]
-    assert len(cfg.app_settings("metrics")["normalize_path"]) == 3
+    assert cfg.app_settings("tracing")["untraced_routes"] == ["/health/live", "/health/ready"]
+    assert len(cfg.app_settings("metrics")["metrics"]) == 16
     assert cfg.scenarios_dir == cfg.root / "scenarios"
 
 

@@ -47,19 +47,11 @@ def test_tracing_needs_its_servers_and_no_prometheus_build(tmp_path: Path) -> No
 
 
 def test_the_node_services_are_built_only_for_tests_of_the_services(tmp_path: Path) -> None:
-    """`--services node` adds the services build to what the app-level suites need; the
-    alert suite, which starts no service under test, needs none either way."""
-    node = plan(tmp_path, "-k", "metrics", "--services", "node")
-    assert node.get("services") == "metrics", node
-    assert "services" not in plan(tmp_path, "-k", "metrics", "--services", "python")
-    assert "services" not in plan(tmp_path, "-k", "alerts", "--services", "node")
-
-
-def test_the_default_services_and_the_load_gate_need_the_node_build(tmp_path: Path) -> None:
-    """node is the default; the load gate starts its own services (`load_stack`)."""
+    """The app-level suites and the load gate (its own `load_stack`) need the services
+    build; the alert suite, which starts no service under test, does not."""
     assert plan(tmp_path, "-k", "metrics").get("services") == "metrics"
     assert plan(tmp_path, "-m", "load", suite="loadtests").get("services") == "load"
-    assert "services" not in plan(tmp_path, "-m", "load", "--services", "python", suite="loadtests")
+    assert "services" not in plan(tmp_path, "-k", "alerts")
 
 
 def test_a_bad_option_stops_the_plan_in_one_line(tmp_path: Path) -> None:

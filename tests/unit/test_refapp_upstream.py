@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from obsgate.refapp.fixtures import set_upstream_faults, start_service
+from obsgate.refapp.fixtures import set_upstream_faults, start_upstream
 from obsgate.stack.endpoint import AppEndpoint, Endpoint
 from obsgate.stack.process import stop_process_group
 
@@ -19,9 +19,7 @@ CLAUDE_BODY = {"model": "m", "max_tokens": 8, "messages": [{"content": "hello th
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    endpoint = start_service(
-        "upstream", "upstream", tmp_path_factory.mktemp("upstream"), {}, "/health"
-    )
+    endpoint = start_upstream(tmp_path_factory.mktemp("upstream"))
     try:
         yield endpoint
     finally:
