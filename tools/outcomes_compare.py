@@ -1,9 +1,9 @@
 """Two runs of the gate must agree test by test: e.g. the process and containers backends.
 
-    python -m tools.outcomes_compare A.xml B.xml [--under suites]
+    python -m tools.outcomes_compare A.xml B.xml [--under suites [--under loadtests ...]]
 
 Reads both JUnit XMLs (tools.flake_check.outcomes), keeps the tests whose module is
-under `--under` (a package path; default: all), and names every test whose outcome
+under one of the `--under` package paths (default: all), and names every test whose outcome
 differs, or that ran in one and not the other. Exit 1 if any does, 2 if a file is missing.
 """
 
@@ -20,15 +20,17 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.outcomes_compare", description=__doc__)
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
-    parser.add_argument("--under", default="", help="only tests of this package, e.g. suites")
+    parser.add_argument(
+        "--under", action="append", default=[], help="only tests of this package, e.g. suites"
+    )
     args = parser.parse_args(argv)
     for path in (args.first, args.second):
         if not path.exists():
             print(f"outcomes compare: {path} does not exist (did that run write its JUnit XML?)")
             return 2
-    prefix = args.under.strip("/").replace("/", ".")
+    prefixes = tuple(f"{u.strip('/').replace('/', '.')}." for u in args.under)
     runs = [
-        {t: o for t, o in outcomes(p).items() if not prefix or t.startswith(f"{prefix}.")}
+        {t: o for t, o in outcomes(p).items() if not prefixes or t.startswith(prefixes)}
         for p in (args.first, args.second)
     ]
     differ = varying(runs)
