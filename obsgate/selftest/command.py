@@ -42,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated parts to mutate (default: rules,alertmanager,slos)",
     )
     p.add_argument(
-        "--match", default="", help="only mutants whose subject, file:line or description has this"
+        "--match",
+        action="append",
+        default=[],
+        help="only mutants whose subject, file:line or description has this (given more than "
+        "once: any of them)",
     )
     p.add_argument(
         "--limit",
@@ -103,7 +107,8 @@ def _select(args: argparse.Namespace, mutants: list[Mutant]) -> list[Mutant] | s
     chosen = [
         m for m in mutants
         if (not operators or m.operator in operators) and m.part in parts
-        and args.match in f"{m.subject} {m.file}:{m.line} {m.description}"
+        and (not args.match or any(x in f"{m.subject} {m.file}:{m.line} {m.description}"
+                                   for x in args.match))
     ]  # fmt: skip
     return spread(chosen, args.limit)
 

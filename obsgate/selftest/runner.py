@@ -39,6 +39,10 @@ _INHERITED_STATE = ("OBS_GATE_", "OBS_CONFIG_DIR", "PYTEST_XDIST_WORKER", "PYTES
 STOP_GRACE_SECONDS = 60
 EXACT_TEST = "test_alert_scenario_exact"
 LIVE_TEST = "test_scenario_live"
+# Alertmanager mutants run in two steps: the checks without a server first (amtool's route
+# tests, the universal and intent checks), then, for a survivor only, the semantics tests,
+# which start Alertmanager and wait on its timers (most of a mutant's time).
+AM_SERVER_TESTS = "semantics or produced_labels"
 
 
 @dataclass(frozen=True)
@@ -168,13 +172,17 @@ class Runner:
         suites = sorted({s for p in parts for s in PART_SUITES[p]})
         return self.gate(self.config_root, suites, self.tmp / "baseline", "not live")
 
-    def selection(self, mutant: Mutant) -> str:
-        """-k for a mutant: non-live; of a rule's exact-layer tests only its alert's scenarios
-        (a promtool test checks one alert, and no operator touches another rule)."""
+    def selections(self, mutant: Mutant) -> list[str]:
+        """-k for a mutant's runs, in order, until one kills it: non-live; of a rule's
+        exact-layer tests only its alert's scenarios (a promtool test checks one alert, and
+        no operator touches another rule); an Alertmanager mutant's server tests only when
+        the checks without a server let it live."""
+        if mutant.part == "alertmanager":
+            return [f"not live and not ({AM_SERVER_TESTS})", f"not live and ({AM_SERVER_TESTS})"]
         if mutant.part != "rules":
-            return "not live"
+            return ["not live"]
         ids = " or ".join(self.scenario_ids.get(mutant.subject, []))
-        return f"not live and (not {EXACT_TEST}{' or ' + ids if ids else ''})"
+        return [f"not live and (not {EXACT_TEST}{' or ' + ids if ids else ''})"]
 
     def run_mutant(self, index: int, mutant: Mutant, baseline: GateRun) -> Outcome:
         suites = PART_SUITES[mutant.part]
@@ -186,16 +194,21 @@ class Runner:
         config = workdir / "config"
         shutil.copytree(self.config_root, config, symlinks=True)
         mutant.apply(config)
-        run = self.gate(config, suites, workdir, self.selection(mutant))
-        shutil.rmtree(config, ignore_errors=True)
-        if self.stopping.is_set() and run.returncode in (2, -1):
-            return Outcome(mutant, "not run", suites, run.seconds, note="interrupted")
-        new = sorted(run.failed - baseline.failed)
-        if new:
-            return Outcome(mutant, "killed", suites, run.seconds, new)
-        if run.returncode not in (0, 1, 5):  # the gate refused the mutated config: red
-            return Outcome(mutant, "killed", suites, run.seconds, [], note=run.last_line)
-        return Outcome(mutant, "survived", suites, run.seconds)
+        seconds = 0.0
+        try:
+            for step, select in enumerate(self.selections(mutant)):
+                run = self.gate(config, suites, workdir / f"step{step}", select)
+                seconds += run.seconds
+                if self.stopping.is_set() and run.returncode in (2, -1):
+                    return Outcome(mutant, "not run", suites, seconds, note="interrupted")
+                new = sorted(run.failed - baseline.failed)
+                if new:
+                    return Outcome(mutant, "killed", suites, seconds, new)
+                if run.returncode not in (0, 1, 5):  # the gate refused the mutated config
+                    return Outcome(mutant, "killed", suites, seconds, [], note=run.last_line)
+        finally:
+            shutil.rmtree(config, ignore_errors=True)
+        return Outcome(mutant, "survived", suites, seconds)
 
     def run_all(self, mutants: Sequence[Mutant], baseline: GateRun,
                 progress: Callable[[Outcome], None]) -> list[Outcome]:  # fmt: skip

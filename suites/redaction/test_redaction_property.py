@@ -6,7 +6,7 @@ each secret unique; a sweep first puts one secret at every path of the intent, s
 is exercised in every run. Then the lines are shipped once, the store refreshed once, and
 each secret searched for in every index: none may be found, and each covered field must
 read the censor. The places come from the intent, never from the config's own list, so a
-path removed from logging/redaction.yaml is a secret found, named with its path.
+path removed from the logger's redact list is a secret found, named with its path.
 """
 
 from __future__ import annotations

@@ -83,6 +83,29 @@ def test_exit_code_follows_min_kill_rate(self_test: tuple[int, str, dict]) -> No
     assert returncode == 1
 
 
+def test_alertmanager_mutants_start_a_server_only_when_the_checks_without_one_miss_them(
+    tmp_path: Path,
+) -> None:
+    """A changed receiver is killed by amtool's route tests, before any semantics test
+    runs; a label dropped from group_by only by the semantics tests, which start
+    Alertmanager and watch its grouping (the second step)."""
+    cmd = [sys.executable, "-m", "obsgate.cli", "self-test", str(SEED_CONFIG),
+           "--parts", "alertmanager", "--operators", "receiver,group-by",
+           "--match", "default-receiver -> pagerduty", "--match", "'alertname' removed",
+           "--reports-dir", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=clean_env(), capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    data_file = tmp_path / "self-test.json"
+    assert data_file.is_file(), proc.stdout + proc.stderr
+    mutants = {m["operator"]: m for m in json.loads(data_file.read_text())["mutants"]}
+    assert sorted(mutants) == ["group-by", "receiver"], mutants
+    receiver, grouping = mutants["receiver"], mutants["group-by"]
+    assert receiver["status"] == "killed" and receiver["killed_by"], receiver
+    assert all("test_routes_amtool" in t for t in receiver["killed_by"]), receiver
+    assert grouping["status"] == "killed" and grouping["killed_by"], grouping
+    assert all("test_routing_semantics" in t for t in grouping["killed_by"]), grouping
+
+
 def _descendants(pid: int) -> set[int]:
     """Every live process below `pid` (children in their own sessions included)."""
     parents: dict[int, int] = {}
