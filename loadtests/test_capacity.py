@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.xdist_group("load"),
 ]
 # Locust's API clients wait 50 to 250 ms between requests: 500 req/s needs about 80 of them
-STEPS = (10, 20, 40, 80, 120, 160, 240)
+STEPS = (20, 40, 80, 120, 160, 200, 240)
 STEP_S = 20
 MESSAGES = "/api/v1/orgs/:id/projects/:id/messages"
 
