@@ -88,7 +88,7 @@ def live_run(root: Path, name: str, edits: list[tuple[str, str]]) -> GateRun:
     for old, new in edits:
         edit(config / LOGGER, old, new)
     return run_gate(
-        f"--obs-config={config}", "-k", KEY_IN_PATH, "--stack=process", "--services=node",
+        f"--obs-config={config}", "-k", KEY_IN_PATH, "--stack=process",
         suite="suites/redaction", junit=root / name / "junit.xml",
         env=clean_env(CI=""), timeout=420,
     )  # fmt: skip
