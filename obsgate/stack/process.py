@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,17 +49,52 @@ def _bindable(port: int) -> bool:
         return True
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(port: int) -> bool:
+    """Claim `port` for this process among the gate's processes on the machine (child gates
+    run side by side and each picks its servers' ports before they bind): a file named
+    after the port holds the claimer's pid, and a claim whose process is gone is taken over."""
+    claims = Path(tempfile.gettempdir()) / f"obs-gate-ports-{os.getuid()}"
+    claims.mkdir(mode=0o700, exist_ok=True)
+    path = claims / str(port)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            try:
+                owner = int(path.read_text() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and owner != os.getpid() and _alive(owner):
+                return False
+            path.unlink(missing_ok=True)  # the claimer is gone (or it was this process)
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        return True
+    return False
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that was free a moment ago (the server's bind is the real check),
-    at random below the ephemeral range and never one this process handed out before (a
-    server's several ports are picked before it binds any); the kernel's own pick if that
-    range leaves none. The draw is the OS's, so a seeded `random` (Hypothesis seeds it for
-    each example) cannot repeat it."""
+    at random below the ephemeral range, never one this process handed out before (a
+    server's several ports are picked before it binds any) nor one another live gate process
+    claimed; the kernel's own pick if that range leaves none. The draw is the OS's, so a
+    seeded `random` (Hypothesis seeds it for each example) cannot repeat it."""
     low = _ephemeral_low()
     if low - SERVER_PORTS_FROM >= 1000:
         for _ in range(64):
             port = _DRAW.randrange(SERVER_PORTS_FROM, low)
-            if port not in _HANDED_OUT and _bindable(port):
+            if port not in _HANDED_OUT and _bindable(port) and _claim(port):
                 _HANDED_OUT.add(port)
                 return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

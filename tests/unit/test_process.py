@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +21,13 @@ from obsgate.errors import ServiceError
 from obsgate.stack import redis as rd
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.crashes import unless_a_server_died
-from obsgate.stack.process import SERVER_PORTS_FROM, ManagedProcess, free_port, stop_process_group
+from obsgate.stack.process import (
+    SERVER_PORTS_FROM,
+    ManagedProcess,
+    _claim,
+    free_port,
+    stop_process_group,
+)
 from obsgate.tools import find_binary
 from obsgate.wait import eventually
 
@@ -47,6 +54,16 @@ def _redis_info_pid(port: int) -> int:
         while b"process_id:" not in data or not data.endswith(b"\r\n"):
             data += sock.recv(65536)
     return int(re.search(rb"process_id:(\d+)", data).group(1))  # type: ignore[union-attr]
+
+
+# Another gate process: claims what it can of 4000 server ports, says which, then waits.
+CLAIM_AND_WAIT = """
+import json, time
+from obsgate.stack.process import SERVER_PORTS_FROM, _claim
+ports = range(SERVER_PORTS_FROM, SERVER_PORTS_FROM + 4000)
+print(json.dumps([p for p in ports if _claim(p)]), flush=True)
+time.sleep(60)
+"""
 
 
 def test_redis_start_process_answers_ping(tmp_path: Path) -> None:
@@ -155,6 +172,30 @@ def test_free_port_is_not_repeated_by_a_seeded_random() -> None:
     first = free_port()
     random.seed(1)
     assert free_port() != first
+
+
+def test_a_port_another_live_gate_process_claimed_is_not_handed_out() -> None:
+    """Child gates run side by side, each picking its servers' ports before they bind: a
+    port another live process claimed is never this one's; a dead claimer's is taken over."""
+    child = subprocess.Popen([sys.executable, "-c", CLAIM_AND_WAIT], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    claims = Path(tempfile.gettempdir()) / f"obs-gate-ports-{os.getuid()}"
+    theirs: set[int] = set()
+    try:
+        assert child.stdout is not None
+        theirs = set(json.loads(child.stdout.readline()))
+        assert len(theirs) > 1000, "the other process claimed too few ports to tell"
+        mine = {free_port() for _ in range(300)}  # about 90 of theirs if claims were ignored
+        assert not mine & theirs, sorted(mine & theirs)
+    finally:
+        child.kill()
+        child.wait()
+    dead = min(theirs)
+    assert (claims / str(dead)).read_text() == str(child.pid)
+    assert _claim(dead), "a claim whose process is gone must be taken over"
+    assert (claims / str(dead)).read_text() == str(os.getpid())
+    for port in theirs - {dead}:
+        (claims / str(port)).unlink(missing_ok=True)
 
 
 def test_a_wait_ends_at_once_when_another_server_died(
