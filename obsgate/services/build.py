@@ -142,7 +142,7 @@ def build_services(config_root: Path, glue: Path = GLUE_DIR) -> Build:
     if not seed_src.is_dir():
         raise ConfigError(
             f"{seed_src}: no TypeScript of the services under test here "
-            "(tools/extract-seed-config writes the seed's; or point --services at yours)"
+            "(tools/extract-seed-config writes the seed's modules there)"
         )
     modules = node_modules(glue)
     inputs = (
