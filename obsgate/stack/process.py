@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from obsgate.errors import ServiceError
+from obsgate.stack.guard import alive
 from obsgate.wait import eventually
 
 # Servers' ports come from below the kernel's ephemeral range: a port there was free a moment
@@ -49,16 +50,6 @@ def _bindable(port: int) -> bool:
         return True
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _claim(port: int) -> bool:
     """Claim `port` for this process among the gate's processes on the machine (child gates
     run side by side and each picks its servers' ports before they bind): a file named
@@ -74,7 +65,7 @@ def _claim(port: int) -> bool:
                 owner = int(path.read_text() or 0)
             except (OSError, ValueError):
                 owner = 0
-            if owner and owner != os.getpid() and _alive(owner):
+            if owner and owner != os.getpid() and alive(owner):
                 return False
             path.unlink(missing_ok=True)  # the claimer is gone (or it was this process)
             continue
