@@ -62,6 +62,7 @@ class SeriesPlan:
     metric: str
     labels: dict[str, str]
     counter: bool
+    matchers: tuple[tuple[str, str, str], ...] = ()  # its selector's (label, op, value)
 
     def selector(self, extra: dict[str, str] | None = None) -> str:
         labels = {**self.labels, **(extra or {})}
@@ -236,7 +237,10 @@ def plan_series(expr: str, where: str) -> list[SeriesPlan] | str:
         for (metric, label), others in constrained.items():
             if metric == sel.name and label not in own:
                 labels[label] = _neutral(label, others)
-        plan = SeriesPlan(sel.name, {k: v for k, v in labels.items() if v != ""}, counter)
+        matchers = tuple(
+            (m.name, _op(m), m.value) for m in sel.matchers.matchers if m.name != "__name__"
+        )
+        plan = SeriesPlan(sel.name, {k: v for k, v in labels.items() if v != ""}, counter, matchers)
         if all(p.selector() != plan.selector() for p in plans):
             plans.append(plan)
     return plans
@@ -493,8 +497,14 @@ def scaffold_rule(rule: AlertRule, rule_files: list[Path], work: Path, file: Pat
     if isinstance(levels, str):
         stub.todo = levels
         return stub
-    for draft in drafts(rule, plans[levels.driver], levels, window, stub):
-        raw = _scenario(case, levels.driver, Timeline.of(rule, window).interval, draft)
+    step = Timeline.of(rule, window).interval
+    written = [
+        _scenario(case, levels.driver, step, d)
+        for d in drafts(rule, plans[levels.driver], levels, window, stub)
+    ]
+    written += matcher_pairs(case, levels, window)
+    for draft_raw in written:
+        raw = draft_raw
         if any(cp["firing"] is None for cp in raw["expect"]):
             raw = _fill_firing(case, raw)
         problem = _checked(case, raw)
@@ -558,6 +568,61 @@ def drafts(
             ],
         )
     )
+    return out
+
+
+def _rejected(plan: SeriesPlan, label: str, taken: set[str]) -> str | None:
+    """A value of `label` that the plan's matcher on it turns away, unused by the plans."""
+    own = [(op, value) for name, op, value in plan.matchers if name == label]
+    for candidate in (f"other-{label}", "other", f"{label}-9", "x"):
+        if candidate not in taken and not all(selects(op, v, candidate) for op, v in own):
+            return candidate
+    return None
+
+
+def matcher_pairs(case: RuleCase, levels: Levels, window: float) -> list[dict[str, Any]]:
+    """Per label a selector matches on, a scenario where each series stays quiet, beside a
+    copy of it that only that label keeps out of the selector, at the firing level: what
+    the rule does with series its matchers turn away (the gate asks for one per matcher).
+    Its checkpoints are what promtool renders; the self-test's matcher mutants show
+    whether a dropped matcher would change them."""
+    t = Timeline.of(case.rule, window)
+    total = t.hold + t.release
+    base = _slug(case.rule.name)
+    out = []
+    labels = sorted({name for plan in case.plans for name, _, _ in plan.matchers})
+    for label in labels:
+        taken = {plan.labels.get(label, "") for plan in case.plans}
+        series, copies = [], []
+        for j, plan in enumerate(case.plans):
+            quiet = [(levels.quiet if j == levels.driver else 1.0, total)]
+            series.append({"series": plan.selector(), "values": _values(plan, quiet, t.interval)})
+            if not any(name == label for name, _, _ in plan.matchers):
+                continue
+            other = _rejected(plan, label, taken)
+            if other is None:
+                continue
+            loud = [(levels.fire if j == levels.driver else 1.0, total)]
+            copies.append(plan.selector({label: other}))
+            series.append({"series": copies[-1], "values": _values(plan, loud, t.interval)})
+        if not copies:
+            continue
+        out.append(
+            {
+                "id": f"{base}-beside-other-{_slug(label)}",
+                "alert": case.rule.name,
+                "intent": f"the rule's own series stay quiet beside {', '.join(copies)} at "
+                f"the firing level, which only the {label} matcher keeps out",
+                "interval": f"{int(t.interval)}s",
+                "series": series,
+                "expect": [
+                    {"at": _at((t.hold - 1) * t.interval), "firing": None},
+                    {"at": _at((total - 1) * t.interval), "firing": None},
+                ],
+                "layers": ["exact"],
+                "live_note": LIVE_NOTE,
+            }
+        )
     return out
 
 

@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ import requests
 
 from obsgate.errors import ServiceError
 from obsgate.stack.guard import alive
+from obsgate.tools import cache_root
 from obsgate.wait import eventually
 
 # Servers' ports come from below the kernel's ephemeral range: a port there was free a moment
@@ -53,9 +53,14 @@ def _bindable(port: int) -> bool:
 def _claim(port: int) -> bool:
     """Claim `port` for this process among the gate's processes on the machine (child gates
     run side by side and each picks its servers' ports before they bind): a file named
-    after the port holds the claimer's pid, and a claim whose process is gone is taken over."""
-    claims = Path(tempfile.gettempdir()) / f"obs-gate-ports-{os.getuid()}"
-    claims.mkdir(mode=0o700, exist_ok=True)
+    after the port holds the claimer's pid, and a claim whose process is gone is taken over.
+    In the shared cache, not $TMPDIR, which a run may set for itself. Without a writable
+    cache the port goes unclaimed (the server's bind is still the real check)."""
+    claims = cache_root() / "port-claims"
+    try:
+        claims.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return True
     path = claims / str(port)
     for _ in range(2):
         try:

@@ -37,7 +37,7 @@ def test_scaffold_then_self_test_raises_the_kill_rate(tmp_path: Path) -> None:
 
     scaffold = obs_gate("scaffold", str(config))
     assert scaffold.returncode == 0, scaffold.stdout + scaffold.stderr
-    assert "NodeRAIDDegraded (nodeExporter-prometheusRule.yaml:58): 3 scenarios" in scaffold.stdout
+    assert "NodeRAIDDegraded (nodeExporter-prometheusRule.yaml:58): 6 scenarios" in scaffold.stdout
 
     after = obs_gate("self-test", str(config), *SELECTION, "--reports-dir", str(reports))
     assert after.returncode == 0, after.stdout + after.stderr

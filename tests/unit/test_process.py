@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from obsgate.stack.process import (
     free_port,
     stop_process_group,
 )
-from obsgate.tools import find_binary
+from obsgate.tools import cache_root, find_binary
 from obsgate.wait import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -179,7 +178,7 @@ def test_a_port_another_live_gate_process_claimed_is_not_handed_out() -> None:
     port another live process claimed is never this one's; a dead claimer's is taken over."""
     child = subprocess.Popen([sys.executable, "-c", CLAIM_AND_WAIT], stdout=subprocess.PIPE,
                              text=True)  # fmt: skip
-    claims = Path(tempfile.gettempdir()) / f"obs-gate-ports-{os.getuid()}"
+    claims = cache_root() / "port-claims"
     theirs: set[int] = set()
     try:
         assert child.stdout is not None

@@ -96,13 +96,16 @@ def test_scaffolded_scenarios_pass_the_exact_layer_and_catch_a_nudged_threshold(
     done = scaffold_command(config_dir)
     assert done.returncode == 0, done.stderr
     written = config_dir / "scenarios" / "alerts" / "scaffolded.yaml"
-    assert f"{written}: 6 scenarios checked by promtool, 1 TODO stubs" in done.stdout, done.stdout
+    assert f"{written}: 9 scenarios checked by promtool, 1 TODO stubs" in done.stdout, done.stdout
     scenarios = {s.id: s for s in load_scenarios(written.parent)}
     assert sorted(scenarios) == [
         "api-error-ratio-at-threshold-quiet",
+        "api-error-ratio-beside-other-code",  # one per label a matcher names
+        "api-error-ratio-beside-other-job",
         "api-error-ratio-fires",
         "api-error-ratio-short-burst-quiet",
         "queue-stuck-at-threshold-quiet",
+        "queue-stuck-beside-other-env",
         "queue-stuck-fires",
         "queue-stuck-short-burst-quiet",  # `for: 1m` outlasts a 30 s burst (no range window)
     ], done.stdout
@@ -112,10 +115,19 @@ def test_scaffolded_scenarios_pass_the_exact_layer_and_catch_a_nudged_threshold(
     assert re.fullmatch(r"errors at 5\.\d+%", alert.annotations["summary"]), alert.annotations
     assert "# TODO DiskAndInodes (example.yml:" in written.read_text()
 
-    # The gate's own exact layer runs them as a user's scenarios: all pass.
-    run = run_gate(f"--obs-config={config_dir}", "-k", "exact", junit=tmp_path / "junit.xml")
+    # The gate's own exact layer runs them as a user's scenarios: all pass; and every matcher
+    # of the scaffolded rules is exercised (the coverage check a scaffolded config meets).
+    run = run_gate(f"--obs-config={config_dir}", "-k", "exact or matcher_of_a_rule",
+                   junit=tmp_path / "junit.xml")  # fmt: skip
     assert run.returncode == 0, run.describe()
-    assert "6 passed" in run.output, run.describe()
+    assert "10 passed" in run.output, run.describe()
+
+    # The numerator's code matcher dropped: the 5xx-free pair now counts its other codes.
+    dropped = tmp_path / "dropped.yml"
+    dropped.write_text(RULES.replace('{job="api",code=~"5.."}', '{job="api"}', 1))
+    pair = scenarios["api-error-ratio-beside-other-code"]
+    result = run_exact(pair, [dropped], tmp_path / "exact-pair")
+    assert not result.ok, result.tool_output
 
     # "Just past the threshold": the threshold nudged one step (0.05 -> 0.06) stops it firing.
     nudged = tmp_path / "nudged.yml"
