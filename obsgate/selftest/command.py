@@ -181,6 +181,16 @@ def _run(root: Path, mutants: list[Mutant], args: argparse.Namespace,
         baseline = runner.baseline(parts)
         if baseline.returncode not in (0, 1):
             return _fail(f"the gate does not run on the unmutated config: {baseline.last_line}")
+        if baseline.failed and not baseline.counts.get("passed"):
+            # Nothing passed (a tool or server the run lacks, or a config the gate fails
+            # throughout): every mutant would "survive" against such a baseline.
+            log = runner.tmp / "baseline" / "output.log"
+            lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
+            errors = [x for x in lines if x.startswith("E ")][:5] or lines[-5:]
+            return _fail(
+                f"every test of the unmutated config's run failed ({len(baseline.failed)}), so "
+                "no mutant can be judged; its first errors:\n" + "\n".join(errors)
+            )
         done = [0]
 
         def progress(o: Outcome) -> None:
