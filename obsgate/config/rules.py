@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,12 +159,15 @@ def _plain_text(groups: Located) -> str:
 
 
 def _write_if_changed(target: Path, text: str) -> None:
-    """Atomic, and untouched when unchanged, so concurrent workers can share the cache."""
+    """Atomic, and untouched when unchanged, so concurrent workers and threads can share
+    the cache: each write goes through a temp file of its own (a name from the pid alone
+    was shared by two threads of one run, and the second rename found it gone)."""
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
     os.replace(tmp, target)
 
 
