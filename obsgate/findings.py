@@ -180,6 +180,11 @@ def known_finding(config: ObsConfig, check_id: str) -> str | None:
 
 def difference(evidence: object, observed: object) -> str:
     """What the run showed beyond, or short of, what the finding pins."""
+    if evidence is None:
+        return (f"it pins no evidence: give `evidence:` in {FINDINGS_FILE}, the items the "
+                f"check found ({sorted(map(str, observed))!r} in this run)"  # type: ignore[call-overload]
+                if isinstance(observed, Iterable) and not isinstance(observed, str)
+                else f"it pins no evidence; the run showed {observed!r}")  # fmt: skip
     if isinstance(evidence, frozenset | set) and isinstance(observed, Iterable):
         seen = {str(x) for x in observed}  # type: ignore[union-attr]
         more, fewer = sorted(seen - evidence), sorted(set(evidence) - seen)

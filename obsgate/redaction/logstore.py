@@ -150,6 +150,21 @@ class LogStore:
         answer = self._post(f"{ALL_INDICES}/_search", {"query": query, "size": MAX_DOCS})
         return [hit["_source"] | {"_index": hit["_index"]} for hit in answer["hits"]["hits"]]
 
+    def leaks(self, placements: list[Placement]) -> list[str]:
+        """Each placement whose secret is in the store, with the fields that hold it: the
+        evidence a leak finding pins (no secret, no document id, so it reads the same on
+        every run)."""
+        hits = self.hits([p.secret for p in placements])
+        out = []
+        for p in placements:
+            if p.secret in hits:
+                fields = {
+                    f for hit in hits[p.secret]
+                    for f in field_paths(hit["_source"], p.secret) or ["(analysed text)"]
+                }  # fmt: skip
+                out.append(f"{p.describe()}: in {', '.join(f'`{f}`' for f in sorted(fields))}")
+        return sorted(out)
+
     def assert_nowhere(self, placements: list[Placement]) -> None:
         """Raise LeakFound naming each placement whose secret is anywhere in the store."""
         found = self.where([p.secret for p in placements])
