@@ -16,7 +16,7 @@ from tests.gate_subprocess import RULES, Breakage, GateRun, copy_config, edit, r
 
 ALERTMANAGER = Path("alertmanager") / "alertmanager.yaml"
 SLOS = Path("slo") / "mindweave-slos.yaml"
-DASHBOARD = Path("dashboards") / "mindweave-overview.json"
+PROMETHEUS = Path("prometheus") / "prometheus.yaml"
 
 OFFENDERS: dict[str, list[Breakage]] = {
     "suites/routing": [
@@ -84,6 +84,17 @@ OFFENDERS: dict[str, list[Breakage]] = {
             must_fail=("test_every_app_metric_the_config_queries_is_defined",),
             must_say="not in the finding: ['mindweave_budget_exempt']",
             file=RULES,
+        ),
+        Breakage(
+            id="relabel-writes-dropped-label",
+            old="target_label: __metrics_path__",
+            new="target_label: __meta_metrics_path",
+            must_fail=(
+                "test_every_relabel_rule_writes_a_label_prometheus_keeps_or_a_later_rule_reads",
+            ),
+            must_say="not in the finding: "
+            "['kubernetes-pods relabel_configs[1]: writes __meta_metrics_path']",
+            file=PROMETHEUS,
         ),
     ],
 }
