@@ -5,6 +5,8 @@ SLO are, and the labels routing needs on its page and ticket alerts.
       page: {severity: critical}      # labels a page alert must carry
       ticket: {severity: warning}
       required: [team]                # labels every SLO alert must carry
+      slo_labels:                     # labels, with their values, each SLO's alerts carry
+        <sloth id>: {team: platform}
     slis:
       <sloth id>:
         buckets: [0.1, 0.5, 1]        # histogram buckets, when an event is an observation
@@ -115,6 +117,7 @@ class RoutingIntent:
     page: dict[str, str]
     ticket: dict[str, str]
     required: tuple[str, ...]
+    slo_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # sloth id -> labels
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,7 @@ def load_intent(config: ObsConfig) -> SLOIntent | None:
                 {str(k): str(v) for k, v in (r.get("page") or {}).items()},
                 {str(k): str(v) for k, v in (r.get("ticket") or {}).items()},
                 tuple(str(x) for x in r.get("required") or ()),
+                _slo_labels(r.get("slo_labels") or {}, f"{path}: routing.slo_labels"),
             )
         for slo_id, raw in (doc.get("slis") or {}).items():
             slis[str(slo_id)] = _sli(str(slo_id), raw, path)
@@ -208,6 +212,12 @@ def load_intent(config: ObsConfig) -> SLOIntent | None:
     if not files:
         return None
     return SLOIntent(routing or RoutingIntent({}, {}, ()), slis, tuple(findings))
+
+
+def _slo_labels(raw: Any, where: str) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError(f"{where}: map each Sloth id to its labels, e.g. {{team: platform}}")
+    return {str(k): {str(n): str(v) for n, v in labels.items()} for k, labels in raw.items()}
 
 
 def _finding(finding_id: str, raw: Any, path: Path) -> Finding:

@@ -91,11 +91,13 @@ def test_generated_rules_pass_promtool(slo: SLO) -> None:
 @pytest.mark.requires("scenarios/slo")
 def test_page_and_ticket_carry_routing_labels(slo: SLO, slo_intent: SLOIntent, judge_slo) -> None:
     """The page alert carries the labels that reach the pager, the ticket those of a
-    ticket, and both the labels every route needs (scenarios/slo routing intent)."""
+    ticket, both the labels every route needs and those naming the SLO's owner
+    (scenarios/slo routing intent)."""
     routing, problems = slo_intent.routing, []
+    owned = routing.slo_labels.get(slo.id, {})
     for severity, meta, want in (
-        ("page", slo.page, routing.page),
-        ("ticket", slo.ticket, routing.ticket),
+        ("page", slo.page, {**owned, **routing.page}),
+        ("ticket", slo.ticket, {**owned, **routing.ticket}),
     ):
         if meta.switched_off:
             continue  # `disable: true`: the spec wants no such alert, so nothing to route
