@@ -43,6 +43,10 @@ LIVE_TEST = "test_scenario_live"
 # tests, the universal and intent checks), then, for a survivor only, the semantics tests,
 # which start Alertmanager and wait on its timers (most of a mutant's time).
 AM_SERVER_TESTS = "semantics or produced_labels"
+# Plugins a child never uses whose import is a third of its start (hypothesis' @given tests
+# run without its plugin).
+UNUSED_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:locust", "-p", "no:anyio",
+                  "-p", "no:hypothesispytest")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class Runner:
         junit = workdir / "junit.xml"
         paths = [str(self.suites_dir / s) for s in suites if (self.suites_dir / s).is_dir()]
         cmd = [sys.executable, "-m", "pytest", *paths, f"--obs-config={config}", "-k", select,
-               "-q", "-p", "no:cacheprovider", "-p", "no:locust", "-o", "addopts=",
+               "-q", *UNUSED_PLUGINS, "-o", "addopts=",
                "--rootdir", str(self.suites_dir.parent), f"--reports-dir={workdir / 'reports'}",
                f"--junitxml={junit}"]  # fmt: skip
         started = time.monotonic()
