@@ -38,6 +38,9 @@ PART_SUITES: dict[str, tuple[str, ...]] = {
 _INHERITED_STATE = ("OBS_GATE_", "OBS_CONFIG_DIR", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
 STOP_GRACE_SECONDS = 60
 EXACT_TEST = "test_alert_scenario_exact"
+# An SLO's detection scenarios (promtool, most of an SLO mutant's run) are run only for the
+# SLOs whose id holds the mutated SLO's name; no operator touches another SLO.
+SLO_DETECTION_TEST = "test_burn_is_detected_as_the_workbook_says"
 LIVE_TEST = "test_scenario_live"
 # Alertmanager mutants run in two steps: the checks without a server first (amtool's route
 # tests, the universal and intent checks), then, for a survivor only, the semantics tests,
@@ -179,10 +182,13 @@ class Runner:
     def selections(self, mutant: Mutant) -> list[str]:
         """-k for a mutant's runs, in order, until one kills it: non-live; of a rule's
         exact-layer tests only its alert's scenarios (a promtool test checks one alert, and
-        no operator touches another rule); an Alertmanager mutant's server tests only when
-        the checks without a server let it live."""
+        no operator touches another rule); of the SLO detection scenarios only those of the
+        mutated SLO (and any whose id holds its name); an Alertmanager mutant's server tests
+        only when the checks without a server let it live."""
         if mutant.part == "alertmanager":
             return [f"not live and not ({AM_SERVER_TESTS})", f"not live and ({AM_SERVER_TESTS})"]
+        if mutant.part == "slos" and mutant.subject:
+            return [f"not live and (not {SLO_DETECTION_TEST} or {mutant.subject})"]
         if mutant.part != "rules":
             return ["not live"]
         ids = " or ".join(self.scenario_ids.get(mutant.subject, []))
