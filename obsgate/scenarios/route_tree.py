@@ -10,8 +10,8 @@ the walk unless it has `continue: true`, and a route no child matches takes the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from obsgate.config import parse_duration
@@ -142,12 +142,28 @@ class RoutedLabels:
         label = "gate_instance"
         return None if any(r.groups_by(label) for r in self.routes) else label
 
-    def grouped_label(self) -> str | None:
-        """A label every reached route groups by that routing does not look at."""
-        first = self.routes[0]
-        names = ["gate_group"] if ALL_LABELS in first.group_by else list(first.group_by)
-        usable = (n for n in names if n != "alertname" and n not in self.labels)
-        return next((n for n in usable if all(r.groups_by(n) for r in self.routes)), None)
+
+@dataclass(frozen=True)
+class GroupingCase:
+    """Two alerts that differ only in `label`, `values[0]` and `values[1]`, both routed to
+    `routed`'s receivers, whose every route groups by `label`: two groups, so each receiver
+    is notified of each apart."""
+
+    label: str
+    routed: RoutedLabels
+    values: tuple[str, str]
+
+
+def group_by_labels(root: Route) -> list[str]:
+    """Every label some route of the tree groups by, besides alertname (`...` stands for a
+    label of the gate's own, `gate_group`)."""
+    names = {n for r in root.walk() for n in r.group_by if n != "alertname"}
+    return sorted({"gate_group" if n == ALL_LABELS else n for n in names})
+
+
+def _tree_values(root: Route, label: str) -> list[str]:
+    return sorted({v for r in root.walk() for m in r.matchers if m.name == label
+                   and (v := _satisfying(m)) is not None})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,7 @@ class RoutingPlan:
     single: RoutedLabels | None  # ends at one child route, without `continue`
     fallback: RoutedLabels | None  # no child route matches: the root's receiver
     richest: RoutedLabels | None  # most kinds of integration, then most receivers
+    grouping: dict[str, GroupingCase] = field(default_factory=dict)  # by group_by label
 
 
 def routing_plan(
@@ -167,10 +184,13 @@ def routing_plan(
     routes_to: Callable[[LabelSet], list[str]],  # the real routing code (amtool)
     kinds: dict[str, frozenset[str]],
     undeliverable: set[str],
+    separate: Sequence[str] | None = None,
 ) -> RoutingPlan:
     """Pick the plan's label sets among those that reach each route (and pairs of them).
     Label sets that reach a receiver in `undeliverable` (a template that fails to render, no
-    integration) are left out, so the tests judge routing, not notification."""
+    integration) are left out, so the tests judge routing, not notification. A grouping case
+    for each label of `separate` (the intent), else for each group_by label of the tree on a
+    label set whose routes all group by it."""
     paths = [labels for _, labels in reaching_label_sets(root) if "alertname" not in labels]
     pairs = [
         {**a, **b}
@@ -208,4 +228,17 @@ def routing_plan(
         return len(integrations), len(set(s.receivers))
 
     richest = max(seen, key=richness, default=None)
-    return RoutingPlan(root, fan_out, single, fallback, richest)
+    grouping = {}
+    for label in separate if separate is not None else group_by_labels(root):
+        for routed in sorted(seen, key=richness, reverse=True):
+            if separate is None and not all(r.groups_by(label) for r in routed.routes):
+                continue
+            candidates = ["gate-a", "gate-b", *_tree_values(root, label)]
+            kept = [
+                v for v in candidates
+                if tuple(routes_to({**routed.labels, label: v})) == routed.receivers
+            ]  # fmt: skip
+            if len(kept) >= 2:
+                grouping[label] = GroupingCase(label, routed, (kept[0], kept[1]))
+                break
+    return RoutingPlan(root, fan_out, single, fallback, richest, grouping)

@@ -222,3 +222,24 @@ def load_route_cases(config: ObsConfig) -> list[RouteCase]:
                         )
                     )
     return cases
+
+
+def load_grouping_intent(config: ObsConfig) -> tuple[str, ...] | None:
+    """The labels whose values the team means to notify apart (`grouping: {separate: [...]}`
+    in a routing intent file), or None where no file states it (then the config's own
+    group_by is all the gate knows)."""
+    directory = config.locate(ROUTING_SCENARIOS)
+    for file in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        doc = load_yaml(file)
+        section = doc.get("grouping") if isinstance(doc, dict) else None
+        if section is None:
+            continue
+        labels = section.get("separate") if isinstance(section, dict) else None
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ConfigError(f"{file}: `grouping:` takes `separate: [<label>, ...]`, the labels "
+                              "whose alerts are notified apart")  # fmt: skip
+        if "alertname" in labels:
+            raise ConfigError(f"{file}: grouping.separate: leave out alertname (the gate's "
+                              "tests tell their own alerts apart by it)")  # fmt: skip
+        return tuple(labels)
+    return None

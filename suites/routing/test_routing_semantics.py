@@ -24,7 +24,15 @@ import pytest
 
 from obsgate.applicability import not_applicable
 from obsgate.config import ObsConfig
-from obsgate.scenarios.route_tree import RoutedLabels, RoutingPlan, route_tree, routing_plan
+from obsgate.params import parametrize_from_config
+from obsgate.scenarios.route_tree import (
+    RoutedLabels,
+    RoutingPlan,
+    group_by_labels,
+    route_tree,
+    routing_plan,
+)
+from obsgate.scenarios.routing import load_grouping_intent
 from obsgate.sinks.capture import Notification
 from obsgate.sinks.service import SinkClient
 from obsgate.stack.alertmanager_api import AlertmanagerAPI
@@ -96,6 +104,7 @@ def plan(
         lambda labels: amtool.routes_test(offline_alertmanager_config, labels),
         kinds,
         silent | broken,
+        load_grouping_intent(obs_config),
     )
 
 
@@ -247,23 +256,47 @@ def test_two_differing_only_in_an_ungrouped_label_share_one_notification(
             assert str(details["num_firing"]) == "2", f"PagerDuty payload: {note.raw}"
 
 
+def _grouped_labels(config: ObsConfig) -> list[str | None]:
+    """The labels the routing intent separates, else those the config groups by."""
+    intent = load_grouping_intent(config)
+    if intent is not None:
+        return list(intent) or [None]
+    source = config.alertmanager_source().describe()
+    return list(group_by_labels(route_tree(config.alertmanager(), source))) or [None]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_from_config(
+        metafunc, "grouped_label", _grouped_labels, id_of=lambda label: label or "none"
+    )
+
+
 def test_two_differing_in_a_grouped_label_notify_separately(
-    alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
+    grouped_label: str | None, alerts: HandMadeAlerts, plan: RoutingPlan, time_scale: float
 ) -> None:
-    """A label in group_by: two groups, so two notifications at each receiver."""
-    routed = planned(plan.richest, "delivering route")
-    label = routed.grouped_label()
-    if label is None:
-        not_applicable("the reached routes group by no label besides alertname")
+    """Each label the routing intent separates (else each of the config's group_by): two
+    alerts that differ only in it, with values that route alike, are two groups, so two
+    notifications at each receiver. Without the label in group_by they would share one."""
+    if grouped_label is None:
+        not_applicable("the routes group by no label besides alertname")
+    case = plan.grouping.get(grouped_label)
+    if case is None:
+        not_applicable(
+            f"no label set the tree delivers routes alike with two values of {grouped_label}"
+        )
+    routed, label, values = case.routed, case.label, case.values
     timing, receivers = RouteTiming.of(routed, time_scale), list(routed.receivers)
-    alerts.fire({**routed.labels, label: "gate-a"}, {**routed.labels, label: "gate-b"})
-    for value in ("gate-a", "gate-b"):
+    alerts.fire(*({**routed.labels, label: value} for value in values))
+    for value in values:
         alerts.wait(receivers, timing.first, f"{alerts.alertname} {value}", title_has=value)
     time.sleep(timing.settle)
     got = alerts.arrived()
-    seen = Counter((n.receiver, firing_count(n), _group_value(n)) for n in got)
-    want = Counter((r, 1, v) for r in receivers for v in ("gate-a", "gate-b"))
-    assert seen == want, f"expected one [FIRING:1] per {label} per receiver\n{alerts.context()}"
+    seen = Counter((n.receiver, firing_count(n), _group_value(n, values)) for n in got)
+    want = Counter((r, 1, v) for r in receivers for v in values)
+    assert seen == want, (
+        f"expected one [FIRING:1] per {label} ({values[0]}, {values[1]}) per receiver\n"
+        f"{alerts.context()}"
+    )
     for receiver in {n.receiver for n in got if n.kind == "pagerduty"}:
         dedup = {n.raw["dedup_key"] for n in got if n.receiver == receiver}
         assert len(dedup) == 2, (
@@ -271,9 +304,11 @@ def test_two_differing_in_a_grouped_label_notify_separately(
         )
 
 
-def _group_value(note: Notification) -> str | None:
-    m = re.search(r"\b(gate-[ab])\b", note.title or "")
-    return m[1] if m else None
+def _group_value(note: Notification, values: tuple[str, str]) -> str | None:
+    found = [
+        v for v in values if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", note.title or "")
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def test_resolved_group_notifies_every_receiver(

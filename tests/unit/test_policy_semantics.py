@@ -275,8 +275,27 @@ def test_routing_plan_takes_its_label_sets_from_the_config_tree(tmp_path: Path) 
     )
     assert (plan.single.labels, plan.single.receivers) == ({"squad": "db"}, ("db-chat",))
     assert plan.fallback.receivers == ("catch-all",)
-    assert plan.single.grouped_label() == "cluster"
+    # cluster: any value routes alike, on the richest label set; nothing else is grouped by.
+    assert sorted(plan.grouping) == ["cluster"]
+    case = plan.grouping["cluster"]
+    assert case.values == ("gate-a", "gate-b") and case.routed.labels == {
+        "tier": "gold",
+        "squad": "db",
+    }
     assert plan.single.ungrouped_label() == "gate_instance"
+    # An intent that separates by squad, a label routing reads: the case is a label set on
+    # which two squads route alike (tier=gold alone: gate-a and gate-b both page gold-pager
+    # only), never one where the second value would reach another receiver.
+    separated = routing_plan(
+        route_tree(cfg.alertmanager(), "am"),
+        lambda labels: amtool.routes_test(offline, labels),
+        {"catch-all": frozenset({"webhook"}), "gold-pager": frozenset({"webhook"})},
+        {"web-broken"},
+        separate=["squad"],
+    )
+    squad = separated.grouping["squad"]
+    assert (squad.routed.labels, squad.routed.receivers) == ({"tier": "gold"}, ("gold-pager",))
+    assert squad.values == ("gate-a", "gate-b")
 
 
 # -- Sloth ----------------------------------------------------------------------------------
