@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,27 @@ def _decoded(entry: Located, obj: str) -> AlertmanagerSource:
     except (binascii.Error, ValueError):
         raise entry.error(f"{obj} is not base64 text", "encode it, or use stringData") from None
     return AlertmanagerSource(entry.path, text, f"{obj}, base64", lines_kept=False)
+
+
+_ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def env_references(node: Any, path: str = "") -> list[str]:
+    """`<setting>: ${VAR}` for every environment variable a config writes; Alertmanager
+    expands none, so each is used as the literal text. A list item with a `name` is named by
+    it: `receivers[pagerduty-critical].pagerduty_configs[0].service_key`."""
+    if isinstance(node, dict):
+        return [
+            r for k, v in node.items() for r in env_references(v, f"{path}.{k}" if path else str(k))
+        ]
+    if isinstance(node, list):
+        return [
+            r
+            for i, item in enumerate(node)
+            for r in env_references(
+                item, f"{path}[{item['name'] if isinstance(item, dict) and 'name' in item else i}]"
+            )
+        ]
+    if isinstance(node, str) and (found := _ENV_REFERENCE.findall(node)):
+        return [f"{path}: {' '.join(found)}"]
+    return []

@@ -146,8 +146,8 @@ class RoutedLabels:
 @dataclass(frozen=True)
 class GroupingCase:
     """Two alerts that differ only in `label`, `values[0]` and `values[1]`, both routed to
-    `routed`'s receivers, whose every route groups by `label`: two groups, so each receiver
-    is notified of each apart."""
+    `routed`'s receivers: meant to be two groups (the intent separates `label`, or every
+    route they reach groups by it), so each receiver is notified of each apart."""
 
     label: str
     routed: RoutedLabels

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
+from obsgate.config.alertmanager import env_references
 from obsgate.findings import judge, universal_finding
 from obsgate.tools import amtool
 
@@ -21,21 +22,26 @@ V1_KEYS = ("service_key", "service_key_file")
 
 
 def test_alertmanager_loads_the_config_as_written(obs_config: ObsConfig) -> None:
-    """Alertmanager expands no `${VAR}`: the file it is given must load as it is written.
-    (The adapter substitutes each variable so the rest of the gate can run.) The copy that
-    amtool reads goes to the run's own dir, which no exit path leaves behind: the config
-    may hold secrets."""
+    """Alertmanager expands no `${VAR}`: each is used as its literal text, which amtool
+    refuses in a URL and accepts in a password (that then fails at send time). The evidence
+    is every setting that writes one, and amtool's verdict on the file as written. (The
+    adapter substitutes each variable so the rest of the gate can run.) The copy that amtool
+    reads goes to the run's own dir, which no exit path leaves behind: the config may hold
+    secrets."""
     source = obs_config.alertmanager_source()
     with tempfile.TemporaryDirectory(dir=os.environ.get("OBS_GATE_RUN_DIR")) as tmp:
         as_written = Path(tmp) / "alertmanager.yaml"
         as_written.write_text(source.text)
         result = amtool.check_config(as_written)
     errors = sorted({m["why"].strip() for m in _FAILED.finditer(result.output)})
+    unexpanded = env_references(source.load())
+    refused = [f"amtool check-config: {e}" for e in errors or [result.output.strip()]]
     judge(
-        holds=result.ok,
+        holds=result.ok and not unexpanded,
         finding=universal_finding(obs_config, "alertmanager-env-vars-not-expanded"),
-        observed=errors or [result.output.strip()],
-        failure=f"amtool check-config rejects {source.describe()} as written:\n{result.describe()}",
+        observed=unexpanded + ([] if result.ok else refused),
+        failure=f"{source.describe()} as written: settings Alertmanager reads literally: "
+        f"{unexpanded}\n{result.describe()}",
     )
 
 

@@ -42,10 +42,18 @@ OFFENDERS: dict[str, list[Breakage]] = {
             id="pagerduty-events-api-v1",
             old="  - name: 'slack-customer-success'\n",
             new="  - name: 'pagerduty-oncall'\n    pagerduty_configs:\n"
-            "      - service_key: '${PAGERDUTY_SERVICE_KEY_ONCALL}'\n\n"
+            "      - service_key: 'oncall-integration-key'\n\n"
             "  - name: 'slack-customer-success'\n",
             must_fail=("test_pagerduty_receivers_use_events_api_v2",),
             must_say="not in the finding: ['pagerduty-oncall: service_key']",
+            file=ALERTMANAGER,
+        ),
+        Breakage(
+            id="alertmanager-env-vars-not-expanded",
+            old="smtp_from: 'alerts@mindweave.io'",
+            new="smtp_from: '${ALERTS_FROM}'",
+            must_fail=("test_alertmanager_loads_the_config_as_written",),
+            must_say="not in the finding: ['global.smtp_from: ${ALERTS_FROM}']",
             file=ALERTMANAGER,
         ),
     ],
