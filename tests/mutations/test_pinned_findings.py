@@ -272,6 +272,32 @@ def test_panels_read_through_the_seed_s_relabelling(tmp_path: Path) -> None:
     ) in run.output, run.describe()
 
 
+def test_one_more_empty_panel_turns_the_panels_finding_red(tmp_path: Path) -> None:
+    """dashboard-panels-return-data pins the overview's empty panels: a ninth panel that
+    selects the unattached `namespace` too (rate-limited requests) is one more, and the gate
+    fails naming it instead of counting it as the finding."""
+    test = "test_every_panel_returns_data_through_the_config_s_scrape_jobs"
+    config = copy_config(tmp_path / "config")
+    end = '"unit": "percentunit"\n        }\n      }\n    }\n  ]'
+    panel = (
+        '"unit": "percentunit"\n        }\n      }\n    },\n    {\n'
+        '      "title": "Rate Limited",\n      "type": "timeseries",\n'
+        '      "gridPos": { "h": 8, "w": 12, "x": 0, "y": 20 },\n'
+        '      "targets": [{"expr": "sum(rate(http_requests_total{'
+        'namespace=\\"mindweave-services\\",status_code=\\"429\\"}[5m]))"}]\n    }\n  ]'
+    )
+    edit(config / "dashboards" / "mindweave-overview.json", end, panel)
+    run = run_gate(
+        f"--obs-config={config}", "-k", test, junit=tmp_path / "junit.xml",
+        suite="suites/dashboards", timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 1 and test in run.failed, run.describe()
+    assert "the finding dashboard-panels-return-data does not explain this" in run.output, (
+        run.describe()
+    )
+    assert "not in the finding: ['mindweave-overview/Rate Limited']" in run.output, run.describe()
+
+
 def test_docker_mode_does_not_hide_that_cri_lines_stay_split(tmp_path: Path) -> None:
     """`Docker_Mode On` joins docker's split lines but knows no CRI line: with it added to
     the tail input, the split-lines finding still holds, pinned to the same input."""
