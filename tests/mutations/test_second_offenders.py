@@ -104,6 +104,19 @@ OFFENDERS: dict[str, list[Breakage]] = {
             "['kubernetes-pods relabel_configs[1]: writes __meta_metrics_path']",
             file=PROMETHEUS,
         ),
+        Breakage(
+            id="scrape-through-service-address",
+            old="        target_label: __meta_kubernetes_pod_container_port_number\n",
+            new="        target_label: __meta_kubernetes_pod_container_port_number\n\n"
+            "  - job_name: 'mindweave-canary'\n    kubernetes_sd_configs:\n"
+            "      - role: service\n        namespaces:\n          names:\n"
+            "            - mindweave-services\n",
+            must_fail=("test_each_pod_of_the_app_is_scraped_as_itself",),
+            must_say="not in the finding: ['mindweave-canary: api-gateway Service at "
+            "api-gateway.mindweave-services.svc:3000', 'mindweave-canary: usage-tracker Service "
+            "at usage-tracker.mindweave-services.svc:3001']",
+            file=PROMETHEUS,
+        ),
     ],
 }
 
