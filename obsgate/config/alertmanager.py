@@ -138,7 +138,8 @@ def _decoded(entry: Located, obj: str) -> AlertmanagerSource:
     return AlertmanagerSource(entry.path, text, f"{obj}, base64", lines_kept=False)
 
 
-_ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# `${VAR}`, which Alertmanager never expands (the gate's adapter substitutes each, by name).
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def env_references(node: Any, path: str = "") -> list[str]:
@@ -157,6 +158,6 @@ def env_references(node: Any, path: str = "") -> list[str]:
                 item, f"{path}[{item['name'] if isinstance(item, dict) and 'name' in item else i}]"
             )
         ]
-    if isinstance(node, str) and (found := _ENV_REFERENCE.findall(node)):
+    if isinstance(node, str) and (found := [m[0] for m in ENV_REFERENCE.finditer(node)]):
         return [f"{path}: {' '.join(found)}"]
     return []

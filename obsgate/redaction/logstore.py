@@ -60,6 +60,12 @@ def field_paths(value: Any, needle: str, prefix: str = "") -> list[str]:
     return [prefix.rstrip(".")] if needle in str(value) else []
 
 
+def _fields(hits: list[dict[str, Any]], value: str) -> set[str]:
+    """The fields of the hits' documents that hold `value` (a match only the analyser saw is
+    named as such)."""
+    return {f for hit in hits for f in field_paths(hit["_source"], value) or ["(analysed text)"]}
+
+
 def value_at(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
     node: Any = doc
     for key in path:
@@ -139,10 +145,7 @@ class LogStore:
 
     def fields_holding(self, value: str) -> set[str]:
         """The fields, as dotted paths, that hold `value` in any stored document."""
-        hits = self.hits([value]).get(value, [])
-        return {
-            f for hit in hits for f in field_paths(hit["_source"], value) or ["(analysed text)"]
-        }
+        return _fields(self.hits([value]).get(value, []), value)
 
     def docs(self, field_name: str, values: list[str]) -> list[dict[str, Any]]:
         """The stored documents whose keyword `field_name` is one of `values`."""
@@ -158,10 +161,7 @@ class LogStore:
         out = []
         for p in placements:
             if p.secret in hits:
-                fields = {
-                    f for hit in hits[p.secret]
-                    for f in field_paths(hit["_source"], p.secret) or ["(analysed text)"]
-                }  # fmt: skip
+                fields = _fields(hits[p.secret], p.secret)
                 out.append(f"{p.describe()}: in {', '.join(f'`{f}`' for f in sorted(fields))}")
         return sorted(out)
 

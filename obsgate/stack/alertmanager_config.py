@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import yaml
 
 from obsgate.config import ObsConfig, parse_duration
+from obsgate.config.alertmanager import ENV_REFERENCE
 from obsgate.errors import ConfigError, GateError, ToolMissing
 from obsgate.masking import mask_url
 from obsgate.promql import duration_text
@@ -37,7 +38,6 @@ SINK_PATHS = {
     "webhook_configs": "webhook",
 }
 GLOBAL_SINK_URLS = {"slack_api_url": "slack", "pagerduty_url": "pagerduty"}
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TEMPLATE_REF = re.compile(r'\{\{-?\s*template\s+"([^"]+)"[^}]*?-?\}\}')
 # Defined in Alertmanager's default.tmpl; renders only when the default templates are loaded.
 _DEFAULTS_PROBE = "__alertmanager"
@@ -126,14 +126,14 @@ class AlertmanagerConfigAdapter:
             }
         if isinstance(node, list):
             return [self._substitute(v, f"{path}[{i}]") for i, v in enumerate(node)]
-        if not isinstance(node, str) or not _VAR.search(node):
+        if not isinstance(node, str) or not ENV_REFERENCE.search(node):
             return node
-        whole = _VAR.fullmatch(node)
+        whole = ENV_REFERENCE.fullmatch(node)
         if whole and _key_of(path).endswith("url"):
             value = self._sink_for_path(path, whole[1])
             self._changes.append(f"{path}: {node} -> {value} (URL variable, local sink)")
             return value
-        return _VAR.sub(lambda m: self._secret(m[1], path), node)
+        return ENV_REFERENCE.sub(lambda m: self._secret(m[1], path), node)
 
     def _secret(self, var: str, path: str) -> str:
         """The given secret, else a deterministic test value; the report never shows a given one."""
