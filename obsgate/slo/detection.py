@@ -95,7 +95,7 @@ def expected_checks(slo: SLO, case: BurnCase, timeline: Timeline) -> dict[float,
     return {at: firing for at, firing in sorted(checks.items()) if at <= horizon}
 
 
-def _values_text(values: list[float]) -> str:
+def values_text(values: list[float]) -> str:
     """promtool's expanding notation, one `a+bxn` segment per constant slope."""
     segments, i = [], 0
     while i < len(values) - 1:
@@ -143,7 +143,7 @@ def _document(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, work
         (steps, EVENTS_PER_STEP, 0.0),
         (steps, EVENTS_PER_STEP * (1 - ratio), EVENTS_PER_STEP * ratio),
     ]
-    series = [{"series": k, "values": _values_text(v)} for k, v in sli.series(phases).items()]
+    series = [{"series": k, "values": values_text(v)} for k, v in sli.series(phases).items()]
     name = f"{slo.id}.{case.id}.{timeline.severity}"
     rule_file = workdir / f"{name}.rules.yaml"
     rule_groups = severity_rules(slo, timeline)
