@@ -85,9 +85,26 @@ MUTATIONS = [
         'sum(rate(http_request_duration_seconds_bucket{service="api-gateway",le="0.5"}'
         "[{{.window}}]))\n          totalQuery",
         GOOD_LATENCY_ERRORS + "\n          totalQuery",
-        "live",
-        ("test_error_ratio_is_the_bad_fraction[api-gateway-latency]",),
+        "live or in_promtool",
+        (
+            "test_error_ratio_is_the_bad_fraction[api-gateway-latency]",
+            "test_error_ratio_is_the_bad_fraction_in_promtool[api-gateway-latency]",
+        ),
         ("the finding is fixed",),
+    ),
+    # The processing-latency SLO has no alerts: its SLI checks are what see its queries. The
+    # exact one runs without a server, so the self-test's non-live runs see this too.
+    Mutation(
+        "processing-latency-bucket-matcher-dropped",
+        SLOS,
+        'usage_event_processing_duration_seconds_bucket{le="0.1"}',
+        "usage_event_processing_duration_seconds_bucket{}",
+        "in_promtool",
+        ("test_error_ratio_is_the_bad_fraction_in_promtool[usage-tracker-processing-latency]",),
+        (
+            "it reads more than 1: the errorQuery counts events the totalQuery does not",
+            "the finding slo-processing-latency-error-query-counts-good does not explain this",
+        ),
     ),
     # A half fix of slo-alerts-without-severity: `severity: critical` on both of the
     # latency SLO's alerts makes its ticket page too. A text pin ("without severity") took
