@@ -4,6 +4,7 @@ prometheus-client's own parser, and wait for the usage-tracker to catch up."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from obsgate.errors import ServiceError
 from obsgate.stack.endpoint import Endpoint
 from obsgate.wait import eventually
+
+_SAMPLE_NAME = re.compile(r"[A-Za-z_:][\w:]*")
 
 
 @dataclass
@@ -37,17 +40,30 @@ class Exposition:
         return {s.labels["path"] for s in self.of("http_requests_total") if "path" in s.labels}
 
 
+def served_names(text: str) -> set[str]:
+    """The sample names as the exposition writes them, which Prometheus stores as written."""
+    names = (_SAMPLE_NAME.match(line) for line in text.splitlines() if not line.startswith("#"))
+    return {m.group(0) for m in names if m}
+
+
 def scrape(url: str, session: requests.Session | None = None) -> Exposition:
+    """One scrape, each sample under the name it was served as: prometheus-client's parser
+    adds `_total` to a counter's sample served without it, which would hide a counter that
+    Prometheus stores (and the config's queries miss) under another name."""
     resp = (session or requests).get(url, timeout=10)
     resp.raise_for_status()
     out = Exposition(resp.headers.get("content-type", ""), resp.text)
+    served = served_names(resp.text)
     for family in text_string_to_metric_families(resp.text):
-        for sample in family.samples:
-            out.types[sample.name] = family.type
-            out.samples.append(sample)
+        for parsed in family.samples:
+            name = parsed.name
+            if name not in served and name.removesuffix("_total") in served:
+                name = name.removesuffix("_total")
+            out.types[name] = family.type
+            out.samples.append(parsed._replace(name=name))
         out.types.setdefault(family.name, family.type)
-        if family.type == "counter":  # the parser drops `_total` from a counter's family
-            out.types.setdefault(f"{family.name}_total", family.type)
+        if family.type == "counter" and f"{family.name}_total" in served:
+            out.types.setdefault(f"{family.name}_total", family.type)  # the family drops it
     return out
 
 

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--parts",
         default=",".join(PART_SUITES),
-        help="comma-separated parts to mutate (default: rules,alertmanager,slos)",
+        help=f"comma-separated parts to mutate (default all: {', '.join(PART_SUITES)})",
     )
     p.add_argument(
         "--match",

@@ -1,5 +1,6 @@
 """One-line mutants of a config under test: rules, the Alertmanager config (routes,
-receivers, inhibit rules) and SLO specs.
+receivers, inhibit rules) and SLO specs here; the services' instrumentation and the
+dashboards in obsgate/selftest/appmutants.py.
 
 A mutant is a single line of one of the user's files replaced by another, so the report can
 show it as a one-line diff and a team can reproduce it by hand. Positions come from the YAML
@@ -22,15 +23,26 @@ import yaml
 
 from obsgate.config import ObsConfig
 from obsgate.config.files import parse_duration, read_text
-from obsgate.errors import ConfigError
+from obsgate.selftest.appmutants import (
+    DASHBOARD_OPERATORS,
+    INSTRUMENTATION_OPERATORS,
+    PROPAGATION_OPERATORS,
+    REDACTION_OPERATORS,
+    dashboard_mutants,
+    dashboard_queries,
+    service_mutants,
+)
 from obsgate.selftest.exprops import Edit, expr_edits, matchers, nudged
+from obsgate.selftest.mutant import Mutant
 
 RULE_OPERATORS = ("comparison", "threshold", "for", "matcher-drop", "matcher-negate",
                   "matcher-widen", "by-label", "range", "routing-label", "annotation")  # fmt: skip
 ALERTMANAGER_OPERATORS = ("am-matcher", "continue", "receiver", "group-by", "timing",
                           "integration", "inhibit-matcher", "inhibit-equal")  # fmt: skip
 SLO_OPERATORS = ("slo-objective", "slo-query", "slo-label")
-OPERATORS = (*RULE_OPERATORS, *ALERTMANAGER_OPERATORS, *SLO_OPERATORS)
+APP_OPERATORS = (*REDACTION_OPERATORS, *PROPAGATION_OPERATORS, *INSTRUMENTATION_OPERATORS)
+_ALL = (*RULE_OPERATORS, *ALERTMANAGER_OPERATORS, *SLO_OPERATORS, *APP_OPERATORS)
+OPERATORS = tuple(dict.fromkeys((*_ALL, *DASHBOARD_OPERATORS)))
 QUERY_KEYS = ("expr", "errorQuery", "totalQuery")
 _TIMINGS = ("group_wait", "group_interval", "repeat_interval", "resolve_timeout")
 RESOLVE_TIMEOUT_EQUIVALENT = (
@@ -39,36 +51,6 @@ RESOLVE_TIMEOUT_EQUIVALENT = (
     "resend delay ahead), so alerts from the config's rules resolve the same"
 )
 _INHIBIT_MATCHES = ("source_match", "target_match", "source_match_re", "target_match_re")
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """Line `line` (1-based) of `file` (relative to the config dir) changed from `old` to
-    `new`; `part` is the config part it belongs to, `subject` what it mutates (an alert,
-    a route, an SLO); `equivalent` says why it provably behaves as the original, if it does."""
-
-    part: str
-    file: str
-    line: int
-    old: str
-    new: str
-    operator: str
-    description: str
-    subject: str = ""
-    equivalent: str | None = None
-
-    @property
-    def id(self) -> str:
-        return f"{self.file}:{self.line}:{self.operator}:{abs(hash(self.new)) % 10**6:06d}"
-
-    def apply(self, root: Path) -> None:
-        """Write this mutant into the config copy at `root` (its line must be unchanged)."""
-        path = root / self.file
-        lines = read_text(path).split("\n")
-        if lines[self.line - 1] != self.old:
-            raise ConfigError(f"{path}:{self.line}: not the line the mutant was made from")
-        lines[self.line - 1] = self.new
-        path.write_text("\n".join(lines), encoding="utf-8")
 
 
 @dataclass
@@ -474,12 +456,19 @@ def _queries(data: Any) -> Iterator[str]:
 
 
 def still_valid(mutant: Mutant, root: Path) -> bool:
-    """The mutated file still loads as YAML and each of its queries still parses."""
+    """The mutated file still loads (as YAML, or JSON for a dashboard) and each of its
+    queries still parses. TypeScript is left to the services' build: a mutant that does not
+    compile is refused by the gate, which names tsc's first error."""
+    if mutant.file.endswith(".ts"):
+        return True
     lines = read_text(root / mutant.file).split("\n")
     lines[mutant.line - 1] = mutant.new
     try:
-        docs = list(yaml.safe_load_all("\n".join(lines)))
-    except yaml.YAMLError:
+        if mutant.file.endswith(".json"):
+            docs = [json.loads("\n".join(lines))]
+        else:
+            docs = list(yaml.safe_load_all("\n".join(lines)))
+    except (yaml.YAMLError, json.JSONDecodeError):
         return False
     for query in _queries(docs):
         try:
@@ -490,7 +479,8 @@ def still_valid(mutant: Mutant, root: Path) -> bool:
 
 
 def generate(config: ObsConfig, operators: Collection[str] | None = None) -> list[Mutant]:
-    """Every mutant of the config's rules, Alertmanager config and SLO specs, in file order."""
+    """Every mutant of the config's rules, Alertmanager config, SLO specs, services and
+    dashboards, in file order."""
     vocab = vocabulary(config)
     mutators: list[FileMutator] = []
     if config.has("rules"):
@@ -511,12 +501,14 @@ def generate(config: ObsConfig, operators: Collection[str] | None = None) -> lis
     wanted = set(operators or OPERATORS)
     seen: set[tuple[str, int, str]] = set()
     out: list[Mutant] = []
-    for mutator in mutators:
-        for mutant in mutator.found:
-            key = (mutant.file, mutant.line, mutant.new)
-            if mutant.operator in wanted and key not in seen and still_valid(mutant, config.root):
-                seen.add(key)
-                out.append(mutant)
+    found = [m for mutator in mutators for m in mutator.found]
+    queries = [q for m in mutators for q in _queries(list(yaml.safe_load_all(m.text)))]
+    queries += dashboard_queries(config)
+    for mutant in [*found, *service_mutants(config, queries), *dashboard_mutants(config)]:
+        key = (mutant.file, mutant.line, mutant.new)
+        if mutant.operator in wanted and key not in seen and still_valid(mutant, config.root):
+            seen.add(key)
+            out.append(mutant)
     return out
 
 

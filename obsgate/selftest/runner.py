@@ -33,11 +33,23 @@ PART_SUITES: dict[str, tuple[str, ...]] = {
     "rules": ("alerts",),
     "alertmanager": ("routing", "inhibition"),
     "slos": ("slo",),
+    # The services' own instrumentation (services/src) and the dashboards: their suites
+    # start the services and the servers they write to (obsgate/selftest/appmutants.py).
+    "redaction": ("redaction",),
+    "propagation": ("tracing",),
+    "instrumentation": ("metrics",),
+    "dashboards": ("dashboards",),
 }
+# The redaction property puts a secret at every path of the intent in every example, so a
+# removed redact path is found with CI's 200 examples or with these.
+REDACTION_EXAMPLES = "25"
 # Per-run state of a gate this process may run inside; a child must start its own.
 _INHERITED_STATE = ("OBS_GATE_", "OBS_CONFIG_DIR", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
 STOP_GRACE_SECONDS = 60
 EXACT_TEST = "test_alert_scenario_exact"
+# A suite's live tests (real servers on a time-scaled clock) sit in its `test_*_live.py`;
+# matched by module, not by the word "live", which a test's id may hold (`/health/live`).
+NOT_LIVE = "not _live.py"
 # An SLO's detection scenarios (promtool, most of an SLO mutant's run) are run only for the
 # SLOs whose id holds the mutated SLO's name; no operator touches another SLO.
 SLO_DETECTION_TEST = "test_burn_is_detected_as_the_workbook_says"
@@ -46,6 +58,9 @@ LIVE_TEST = "test_scenario_live"
 # tests, the universal and intent checks), then, for a survivor only, the semantics tests,
 # which start Alertmanager and wait on its timers (most of a mutant's time).
 AM_SERVER_TESTS = "semantics or produced_labels"
+# A panel query mutant's second step, for a survivor of the static dashboard checks: the
+# query in Prometheus and the panels' data through the config's scrape jobs.
+DASHBOARD_LIVE_TESTS = "test_dashboards_live"
 # Plugins a child never uses whose import is a third of its start (hypothesis' @given tests
 # run without its plugin).
 UNUSED_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:locust", "-p", "no:anyio",
@@ -98,7 +113,7 @@ def child_env() -> dict[str, str]:
     """The environment of a mutant's gate run: none of this run's state, and no figures (a
     mutant is read for its verdicts; figures cost a third of a run's CPU)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_STATE)}
-    return {**env, "OBS_GATE_FIGURES": "off"}
+    return {"REDACTION_EXAMPLES": REDACTION_EXAMPLES, **env, "OBS_GATE_FIGURES": "off"}
 
 
 class Runner:
@@ -120,13 +135,18 @@ class Runner:
 
     # -- one child ------------------------------------------------------------------------
 
-    def gate(self, config: Path, suites: Sequence[str], workdir: Path, select: str) -> GateRun:
-        """pytest on `suites` with --obs-config=config, non-live, its JUnit in workdir."""
+    def gate(self, config: Path, suites: Sequence[str], workdir: Path, select: str,
+             baseline: GateRun | None = None) -> GateRun:  # fmt: skip
+        """pytest on `suites` with --obs-config=config, its JUnit in workdir. A mutant's run
+        (`baseline` given) stops at its first failure the baseline's cannot account for: one
+        new failure decides, and the rest of a broken tracing or redaction run would only
+        wait out its bounded waits."""
         workdir.mkdir(parents=True, exist_ok=True)
         junit = workdir / "junit.xml"
         paths = [str(self.suites_dir / s) for s in suites if (self.suites_dir / s).is_dir()]
+        stop = [f"--maxfail={len(baseline.failed) + 1}"] if baseline is not None else []
         cmd = [sys.executable, "-m", "pytest", *paths, f"--obs-config={config}", "-k", select,
-               "-q", *UNUSED_PLUGINS, "-o", "addopts=",
+               "-q", *UNUSED_PLUGINS, "-o", "addopts=", *stop,
                "--rootdir", str(self.suites_dir.parent), f"--reports-dir={workdir / 'reports'}",
                f"--junitxml={junit}"]  # fmt: skip
         started = time.monotonic()
@@ -177,22 +197,28 @@ class Runner:
 
     def baseline(self, parts: Sequence[str]) -> GateRun:
         suites = sorted({s for p in parts for s in PART_SUITES[p]})
-        return self.gate(self.config_root, suites, self.tmp / "baseline", "not live")
+        select = NOT_LIVE + (f" or {DASHBOARD_LIVE_TESTS}" if "dashboards" in parts else "")
+        return self.gate(self.config_root, suites, self.tmp / "baseline", select)
 
     def selections(self, mutant: Mutant) -> list[str]:
         """-k for a mutant's runs, in order, until one kills it: non-live; of a rule's
         exact-layer tests only its alert's scenarios (a promtool test checks one alert, and
         no operator touches another rule); of the SLO detection scenarios only those of the
         mutated SLO (and any whose id holds its name); an Alertmanager mutant's server tests
-        only when the checks without a server let it live."""
+        only when the checks without a server let it live; a panel query's live tests (its
+        query in Prometheus, its data through the scrape jobs) only when the static checks
+        let it live."""
         if mutant.part == "alertmanager":
-            return [f"not live and not ({AM_SERVER_TESTS})", f"not live and ({AM_SERVER_TESTS})"]
+            servers = f"({AM_SERVER_TESTS})"
+            return [f"{NOT_LIVE} and not {servers}", f"{NOT_LIVE} and {servers}"]
+        if mutant.part == "dashboards":
+            return [NOT_LIVE, DASHBOARD_LIVE_TESTS]
         if mutant.part == "slos" and mutant.subject:
-            return [f"not live and (not {SLO_DETECTION_TEST} or {mutant.subject})"]
+            return [f"{NOT_LIVE} and (not {SLO_DETECTION_TEST} or {mutant.subject})"]
         if mutant.part != "rules":
-            return ["not live"]
+            return [NOT_LIVE]
         ids = " or ".join(self.scenario_ids.get(mutant.subject, []))
-        return [f"not live and (not {EXACT_TEST}{' or ' + ids if ids else ''})"]
+        return [f"{NOT_LIVE} and (not {EXACT_TEST}{' or ' + ids if ids else ''})"]
 
     def run_mutant(self, index: int, mutant: Mutant, baseline: GateRun) -> Outcome:
         suites = PART_SUITES[mutant.part]
@@ -207,7 +233,7 @@ class Runner:
         seconds = 0.0
         try:
             for step, select in enumerate(self.selections(mutant)):
-                run = self.gate(config, suites, workdir / f"step{step}", select)
+                run = self.gate(config, suites, workdir / f"step{step}", select, baseline)
                 seconds += run.seconds
                 if self.stopping.is_set() and run.returncode in (2, -1):
                     return Outcome(mutant, "not run", suites, seconds, note="interrupted")
@@ -280,7 +306,7 @@ class Runner:
             shutil.copytree(self.config_root, config, symlinks=True)
             o.mutant.apply(config)
             live = self.live_selection([o.mutant.subject])
-            run = self.gate(config, ["alerts"], workdir, live or "")
+            run = self.gate(config, ["alerts"], workdir, live or "", baseline)
             shutil.rmtree(config, ignore_errors=True)
             o.seconds += run.seconds
             o.suites = (*o.suites, "alerts (live)")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from obsgate.selftest.mutants import Mutant
-from obsgate.selftest.runner import AM_SERVER_TESTS, SLO_DETECTION_TEST, Runner
+from obsgate.selftest.runner import AM_SERVER_TESTS, NOT_LIVE, SLO_DETECTION_TEST, Runner
 from tests.gate_subprocess import REPO_ROOT, SEED_CONFIG, clean_env
 
 
@@ -39,7 +39,17 @@ def test_an_slo_mutant_runs_its_own_slo_s_detection_and_every_other_check() -> N
 
 def test_an_alertmanager_mutant_runs_the_server_tests_second() -> None:
     first, second = Runner(SEED_CONFIG).selections(mutant("alertmanager", "route"))
-    assert first == f"not live and not ({AM_SERVER_TESTS})"
-    assert second == f"not live and ({AM_SERVER_TESTS})"
+    assert first == f"{NOT_LIVE} and not ({AM_SERVER_TESTS})"
+    assert second == f"{NOT_LIVE} and ({AM_SERVER_TESTS})"
     assert any("test_routing_semantics" in t for t in collected("routing", second))
     assert not any("test_routing_semantics" in t for t in collected("routing", first))
+
+
+def test_the_non_live_selection_leaves_out_the_live_modules_only() -> None:
+    """A test whose id holds the word (`/health/live`, `..._replayed_live_...`) still runs."""
+    [select] = Runner(SEED_CONFIG).selections(mutant("propagation", "/health/live"))
+    tracing = collected("tracing", select)
+    assert any("test_health_route_makes_no_span[/health/live]" in t for t in tracing), tracing
+    alerts = collected("alerts", NOT_LIVE)
+    assert any("test_every_rule_is_replayed_live_or_says_why" in t for t in alerts), alerts
+    assert alerts and not any("test_alerts_live.py" in t for t in alerts), alerts
