@@ -185,6 +185,21 @@ def output_labels(expr: str, where: str = "expr") -> frozenset[str] | None:
     return _output_labels(parse(expr, where))
 
 
+def quantiles_without_le(expr: str, where: str = "expr") -> list[str]:
+    """The histogram_quantile calls of `expr` whose buckets provably carry no `le` label
+    (an aggregation without `by (le)`): such a call returns nothing."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, pp.Call) and node.func.name == "histogram_quantile":
+            buckets = _output_labels(list(node.args)[1])
+            if buckets is not None and "le" not in buckets:
+                found.append(str(node))
+
+    pp.walk(parse(expr, where), visit, None)
+    return found
+
+
 Labels = frozenset[str] | None  # None: whatever labels the selected series have
 
 _KEEPS_SERIES = ("topk", "bottomk", "limitk", "limit_ratio")  # select series, labels intact

@@ -96,9 +96,10 @@ def produced_metrics(config: ObsConfig) -> dict[str, str]:
     they read, their records, ALERTS), and the scrape config (up and scrape_* per job)."""
     out: dict[str, str] = {}
     for name, metric in load_settings(config.root).metrics.items():
-        out[name] = "the app's instrumentation"
-        if metric.type == "histogram":
+        if metric.type == "histogram":  # a classic histogram's series are its suffixed ones
             out.update({f"{name}{s}": "the app's instrumentation" for s in HISTOGRAM_SUFFIXES})
+        else:
+            out[name] = "the app's instrumentation"
     for rule in config.alert_rules() + config.recording_rules():
         where = f"rule {getattr(rule, 'name', '')}"
         for sel in promql.selectors(rule.expr, where):

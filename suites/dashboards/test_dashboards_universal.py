@@ -1,16 +1,19 @@
 """Universal checks of any config's dashboards, no servers: unique uids, panels that do not
 overlap, every metric a panel reads produced by something in the config, every dashboard
-link of an alert or receiver naming a dashboard of the config, and panels that mirror an
-alert showing the alert's own quantity, unit and firing threshold."""
+link of an alert or receiver naming a dashboard of the config, panels that mirror an alert
+showing the alert's own quantity, unit and firing threshold, and a window a panel's title
+names being the one it reads over."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
 
 from obsgate import promql
 from obsgate.config import ObsConfig
+from obsgate.config.files import parse_duration
 from obsgate.dashboards import (
     Mirror,
     Panel,
@@ -132,4 +135,47 @@ def test_mirrored_panel_unit_and_red_threshold(obs_config: ObsConfig, mirror: Mi
         finding=universal_finding(obs_config, f"dashboard-mirrors-{mirror.alert.lower()}"),
         observed=offenders,
         failure="\n".join(offenders),
+    )
+
+
+# A window in a panel's title, as dashboards write it: "Total API Calls (24h)".
+_TITLE_WINDOW = re.compile(r"\((\d+[smhdwy])\)")
+_RANGE = re.compile(r"\[(\d+[smhdwy])(?::[^\]]*)?\]")
+
+
+def test_a_panel_titled_with_a_window_reads_over_that_window(obs_config: ObsConfig) -> None:
+    """ "Total API Calls (24h)" promises the last 24 hours: each range its queries read over
+    is that window. A [1m] there would show the last minute under a 24-hour title."""
+    offenders = []
+    for panel in panels(obs_config):
+        titled = _TITLE_WINDOW.search(panel.title)
+        if titled is None:
+            continue
+        window = parse_duration(titled.group(1))
+        for expr in panel.exprs:
+            ranges = _RANGE.findall(expr)
+            if not ranges or any(parse_duration(r) != window for r in ranges):
+                offenders.append(f"{panel.id}: reads over {ranges or 'no range'}: {expr}")
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "dashboard-title-window"),
+        observed=offenders,
+        failure="panels whose title names a window read over another:\n" + "\n".join(offenders),
+    )
+
+
+def test_every_panel_quantile_keeps_the_le_label(obs_config: ObsConfig) -> None:
+    """histogram_quantile reads the `le` buckets: an aggregation before it without `le` in
+    its `by` leaves the panel empty, whatever the data."""
+    offenders = [
+        f"{panel.id}: {call}"
+        for panel in panels(obs_config)
+        for expr in panel.exprs
+        for call in promql.quantiles_without_le(expr, panel.id)
+    ]
+    judge(
+        holds=not offenders,
+        finding=universal_finding(obs_config, "dashboard-quantile-le"),
+        observed=offenders,
+        failure="histogram_quantile over buckets without `le`:\n" + "\n".join(offenders),
     )
