@@ -7,6 +7,7 @@ something in the config produces; the panels that mirror an alert (intent,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,15 @@ SCRAPE_SERIES = (
 )
 RULE_SERIES = ("ALERTS", "ALERTS_FOR_STATE")
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
+# Grafana's interval variables, which stand where PromQL wants a duration.
+_INTERVAL_VARIABLE = re.compile(r"\$(?:\{__\w+\}|__(?:rate_interval|interval|range)(?:_ms|_s)?\b)")
+
+
+def promql_of(expr: str) -> str:
+    """A panel query as Prometheus would receive it, for parsing: Grafana's interval
+    variables (`[$__rate_interval]`, `${__range}`) become a 5m duration; other variables sit
+    in label values (`job="$cluster"`), where they parse as they are."""
+    return _INTERVAL_VARIABLE.sub("5m", expr)
 
 
 @dataclass(frozen=True)

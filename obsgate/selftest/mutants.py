@@ -23,6 +23,7 @@ import yaml
 
 from obsgate.config import ObsConfig
 from obsgate.config.files import parse_duration, read_text
+from obsgate.dashboards import promql_of
 from obsgate.selftest.appmutants import (
     DASHBOARD_OPERATORS,
     INSTRUMENTATION_OPERATORS,
@@ -472,7 +473,7 @@ def still_valid(mutant: Mutant, root: Path) -> bool:
         return False
     for query in _queries(docs):
         try:
-            pp.parse(query.replace("{{.window}}", "5m"))
+            pp.parse(promql_of(query.replace("{{.window}}", "5m")))
         except Exception:  # the binding raises ValueError, or a Rust panic
             return False
     return True
