@@ -118,6 +118,32 @@ def test_alertmanager_mutants_start_a_server_only_when_the_checks_without_one_mi
     assert all("test_routing_semantics" in t for t in grouping["killed_by"]), grouping
 
 
+def test_services_and_dashboard_mutants_are_judged_by_their_own_suites(tmp_path: Path) -> None:
+    """A redact path removed from the seed's logger.ts is killed by the redaction property,
+    the trace-context propagator swapped by the tracing suite, each on services built from
+    the mutated TypeScript; a panel's `by (service)` removed by the panel readings."""
+    cmd = [sys.executable, "-m", "obsgate.cli", "self-test", str(SEED_CONFIG),
+           "--parts", "redaction,propagation,dashboards",
+           "--operators", "redact-path,propagator,by-label",
+           "--match", "redact path 'ssn'", "--match", "W3CTraceContextPropagator",
+           "--match", "Request Rate by Service", "--reports-dir", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=clean_env(), capture_output=True, text=True,
+                          timeout=600, check=False)  # fmt: skip
+    data_file = tmp_path / "self-test.json"
+    assert data_file.is_file(), proc.stdout + proc.stderr
+    mutants = {m["operator"]: m for m in json.loads(data_file.read_text())["mutants"]}
+    assert sorted(mutants) == ["by-label", "propagator", "redact-path"], mutants
+    expected = {
+        "redact-path": ("services/src/logging/logger.ts", "test_no_secret_from_a_covered_place"),
+        "propagator": ("services/src/tracing/tracing.ts", "suites.tracing."),
+        "by-label": ("dashboards/mindweave-overview.json", "test_panel_reads_what_its_intent_says"),
+    }
+    for operator, (file, test) in expected.items():
+        m = mutants[operator]
+        assert m["file"] == file and m["status"] == "killed", m
+        assert any(test in t for t in m["killed_by"]), m
+
+
 def _descendants(pid: int) -> set[int]:
     """Every live process below `pid` (children in their own sessions included)."""
     parents: dict[int, int] = {}
