@@ -22,9 +22,7 @@ against "nothing" and read from the failure, as the SLO suite's exact SLI check 
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +32,9 @@ import yaml
 from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
 from obsgate.tools import ToolResult
+from obsgate.tools.promtool_failures import parse_failures
 
 READINGS = "scenarios/dashboards/readings.yaml"
-_FAILURE = re.compile(
-    r'expr: (?P<expr>"(?:[^"\\]|\\.)*"), time: [^\n]*\n\s*exp:[^\n]*\n\s*got: (?P<got>[^\n]*)'
-)
-_SAMPLE = re.compile(r"\{(?P<labels>[^{}]*)\} (?P<value>[^\s,]+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 Sample = tuple[tuple[tuple[str, str], ...], float]  # (sorted labels, value)
 
@@ -123,14 +117,10 @@ def write_test(world: World, exprs: list[str], workdir: Path) -> Path:
 
 def read(result: ToolResult) -> dict[str, tuple[Sample, ...]]:
     """What each query returned, by query; a query that returned nothing is absent."""
-    out: dict[str, tuple[Sample, ...]] = {}
-    for m in _FAILURE.finditer(result.output):
-        samples = []
-        for s in _SAMPLE.finditer(m["got"]):
-            labels = tuple(sorted((k, v) for k, v in _LABEL.findall(s["labels"])))
-            samples.append((labels, float(s["value"])))
-        out[json.loads(m["expr"])] = tuple(sorted(samples))
-    return out
+    return {
+        f.expr: tuple(sorted((tuple(sorted(labels.items())), value) for labels, value in f.got))
+        for f in parse_failures(result.output).exprs
+    }
 
 
 def differences(want: tuple[Sample, ...], got: tuple[Sample, ...]) -> list[str]:

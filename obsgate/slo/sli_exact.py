@@ -11,23 +11,22 @@ tested against "nothing" and its value read from the failure (as the detection p
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
 
+from obsgate.config import parse_duration
 from obsgate.slo.detection import values_text
 from obsgate.slo.intent import SLIIntent
 from obsgate.slo.live import BAD_FRACTION, EVENTS_PER_STEP, WINDOW
 from obsgate.slo.spec import SLO
 from obsgate.tools import ToolResult
+from obsgate.tools.promtool_failures import parse_failures
 
 STEPS = 20  # simulated minutes of events, one sample each
 # Each expression is read at its own time, so promtool's failures say which one they are;
 # by 15 minutes three windows of events are in, as the live check waits for.
 READ_AT = {"ratio": "15m", "error": "16m", "total": "17m"}
-_GOT = re.compile(r"time: (?P<at>\S+?),\n\s*exp:[^\n]*\n\s*got: (?P<got>[^\n]*)")
-_SAMPLE = re.compile(r"\{[^{}]*\} (?P<value>\S+)")
 
 
 def expressions(slo: SLO) -> dict[str, str]:
@@ -69,10 +68,10 @@ def write_test(slo: SLO, sli: SLIIntent, workdir: Path) -> Path:
 def readings(result: ToolResult) -> dict[str, list[float]]:
     """What each expression returned (`ratio`, `error`, `total`): one value per sample, none
     when it returned nothing (promtool then had nothing to report for it)."""
-    by_time = {at: which for which, at in READ_AT.items()}
+    by_time = {parse_duration(at): which for which, at in READ_AT.items()}
     out: dict[str, list[float]] = {which: [] for which in READ_AT}
-    for m in _GOT.finditer(result.output):
-        which = by_time.get(m["at"])
+    for failure in parse_failures(result.output).exprs:
+        which = by_time.get(failure.at)
         if which is not None:
-            out[which] = [float(s["value"]) for s in _SAMPLE.finditer(m["got"])]
+            out[which] = [value for _, value in failure.got]
     return out
