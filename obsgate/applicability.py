@@ -33,13 +33,15 @@ NOT_APPLICABLE_ID = "not-applicable"
 SUITE = "not_applicable_suite"
 COVERS = "not_applicable_tests"
 
-# Intent folders under scenarios/, and what the user calls them.
+# Intent folders (and single intent files) under scenarios/, and what the user calls them.
 INTENT = {
     "scenarios/alerts": "alert intent",
     "scenarios/routing": "routing intent",
     "scenarios/inhibition": "inhibition intent",
     "scenarios/slo": "SLO intent",
     "scenarios/dashboards": "dashboard intent",
+    "scenarios/dashboards/mirrors.yaml": "panel mirrors",
+    "scenarios/dashboards/readings.yaml": "panel readings",
     "scenarios/metrics": "metrics intent",
     "scenarios/redaction": "redaction intent",
     "scenarios/tracing": "tracing intent",
@@ -109,6 +111,9 @@ class Applicability:
 
 
 def _intent_lacks(config: ObsConfig, name: str) -> str | None:
+    if name.endswith(".yaml"):
+        file = config.locate(name)
+        return None if file.is_file() else f"no {INTENT[name]} ({_relative(config, file)})"
     folder = config.locate(name)
     if folder.is_dir() and any(folder.glob("*.yaml")):
         return None

@@ -13,7 +13,7 @@ from obsgate.dashboards.readings import World, differences
 
 pytestmark = [
     pytest.mark.dashboards,
-    pytest.mark.requires("scenarios/dashboards"),
+    pytest.mark.requires("scenarios/dashboards/readings.yaml"),
     pytest.mark.needs("promtool"),
 ]
 

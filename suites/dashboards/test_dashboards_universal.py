@@ -105,7 +105,7 @@ def mirror_of(config: ObsConfig, mirror: Mirror) -> tuple[Panel, str]:
     return found[0], rules[0].expr
 
 
-@pytest.mark.requires("scenarios/dashboards", "rules")
+@pytest.mark.requires("scenarios/dashboards/mirrors.yaml", "rules")
 def test_mirrored_panel_reads_what_its_rule_reads(obs_config: ObsConfig, mirror: Mirror) -> None:
     panel, expr = mirror_of(obs_config, mirror)
     shown = {s.metric for s in promql.selectors(panel.exprs[0])}
@@ -116,7 +116,7 @@ def test_mirrored_panel_reads_what_its_rule_reads(obs_config: ObsConfig, mirror:
     )
 
 
-@pytest.mark.requires("scenarios/dashboards", "rules")
+@pytest.mark.requires("scenarios/dashboards/mirrors.yaml", "rules")
 def test_mirrored_panel_unit_and_red_threshold(obs_config: ObsConfig, mirror: Mirror) -> None:
     """The panel turns red exactly where its alert fires, in the intended unit."""
     panel, expr = mirror_of(obs_config, mirror)

@@ -45,3 +45,17 @@ def test_a_config_with_rules_alone_lacks_the_rest(tmp_path: Path) -> None:
     reason = judge.reason(["rules", "slos", "scenarios/alerts"])
     assert reason is not None and reason.endswith(f" in {tmp_path.resolve()}")
     assert reason.startswith("no SLO specs (") and "; no alert intent" in reason
+
+
+def test_an_intent_file_is_judged_on_its_own(tmp_path: Path) -> None:
+    """Dashboard intent with mirrors but no readings: the readings check is not applicable
+    (an empty parameter set would be a skip, which CI=true turns into a failure)."""
+    intent = tmp_path / "scenarios" / "dashboards"
+    intent.mkdir(parents=True)
+    (intent / "mirrors.yaml").write_text("mirrors: []\n")
+    judge = Applicability(ObsConfig(tmp_path))
+    assert judge.lacks("scenarios/dashboards") is None
+    assert judge.lacks("scenarios/dashboards/mirrors.yaml") is None
+    assert judge.lacks("scenarios/dashboards/readings.yaml") == (
+        "no panel readings (scenarios/dashboards/readings.yaml)"
+    )
