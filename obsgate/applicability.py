@@ -23,6 +23,7 @@ import pytest
 
 from obsgate.config import APP_SETTINGS, ObsConfig
 from obsgate.options import SUITE_MARKERS, config_dir, reports_dir, suite_paths
+from obsgate.services.declaration import services_declared
 
 PREFIX = "not applicable:"
 CATEGORY = "not applicable"
@@ -57,7 +58,7 @@ PARTS = {
     "prometheus": "scrape config",
     "runbooks": "runbook operator config",
 }
-REQUIREMENTS = (*PARTS, *INTENT, "inhibit_rules", "app_settings")
+REQUIREMENTS = (*PARTS, *INTENT, "inhibit_rules", "app_settings", "services")
 # What every test of a suite needs (the load gate's folder is suite "load").
 SUITE_REQUIRES: dict[str, tuple[str, ...]] = {
     "alerts": ("rules",),
@@ -65,10 +66,10 @@ SUITE_REQUIRES: dict[str, tuple[str, ...]] = {
     "inhibition": ("alertmanager", "inhibit_rules"),
     "slo": ("slos",),
     "dashboards": ("dashboards",),
-    "metrics": ("app_settings", "scenarios/metrics"),
-    "redaction": ("app_settings", "scenarios/redaction"),
-    "tracing": ("app_settings", "scenarios/tracing"),
-    "load": ("slos", "app_settings"),
+    "metrics": ("services", "app_settings", "scenarios/metrics"),
+    "redaction": ("services", "app_settings", "scenarios/redaction"),
+    "tracing": ("services", "app_settings", "scenarios/tracing"),
+    "load": ("slos", "services", "app_settings"),
 }
 
 
@@ -107,6 +108,8 @@ class Applicability:
             return self.lacks("alertmanager") or _inhibit_rules_lack(config)
         if name == "app_settings":
             return _app_settings_lack(config)
+        if name == "services":
+            return services_declared(config)
         raise ValueError(f"unknown requirement {name!r} (use one of {REQUIREMENTS})")
 
 

@@ -160,8 +160,10 @@ def problems(names: Iterable[str]) -> list[str]:
 
 def check_config(config: ObsConfig, factor: float) -> None:
     """What would otherwise fail only once servers run, checked before any starts, each a
-    ConfigError naming the user's own file: rules that Prometheus' own checker refuses, and
-    an Alertmanager config whose adapted form would still reach past 127.0.0.1."""
+    ConfigError naming the user's own file: rules that Prometheus' own checker refuses, a
+    services declaration the gate cannot start, and an Alertmanager config whose adapted
+    form would still reach past 127.0.0.1."""
+    from obsgate.services.declaration import check_services
     from obsgate.stack.alertmanager_config import AlertmanagerConfigAdapter
     from obsgate.stack.loopback import require_loopback
     from obsgate.tools import promtool
@@ -177,6 +179,7 @@ def check_config(config: ObsConfig, factor: float) -> None:
             if not result.ok:
                 reason = first_error(config.origin_text(result.output))
                 raise ConfigError(f"promtool check rules: {reason}")
+    check_services(config)
     if config.has("alertmanager"):
         source = config.alertmanager_source()
         check_alertmanager_file(source)

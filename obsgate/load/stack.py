@@ -27,7 +27,7 @@ import yaml
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, ServiceError
 from obsgate.refapp.fixtures import start_under_contract, start_upstream
-from obsgate.services.contract import services_under_test
+from obsgate.services.declaration import services_under_test
 from obsgate.sinks.service import SinkClient
 from obsgate.slo.rules import rule_groups
 from obsgate.slo.spec import config_slos
@@ -220,7 +220,7 @@ def start_load_stack(
             config=config, factor=factor, write_config=write_prometheus_config, prefix="load-"
         ),
     )
-    services = services_under_test(config.root)
+    services = services_under_test(config)
     wired = {  # no otlp: spans under load go to the services' fallback, exported nowhere
         "redis": f"redis://{redis.host}:{redis.port}/1",
         "kafka": kafka.bootstrap,
@@ -230,12 +230,12 @@ def start_load_stack(
     upstream = registry.get_or_start("load-upstream", start_upstream)
     tracker = registry.get_or_start(
         "load-usage-tracker",
-        lambda wd: start_under_contract(services.usage_tracker, wd, wired),
+        lambda wd: start_under_contract(services.usage_tracker, wd, wired, backend=backend),
     )
     gateway = registry.get_or_start(
         "load-gateway",
         lambda wd: start_under_contract(
-            services.gateway, wd, {**wired, "upstream": upstream.url}, services.changes
+            services.gateway, wd, {**wired, "upstream": upstream.url}, services.changes, backend
         ),
     )
     write_app_targets(config, Path(alerting.prometheus.file_sd_dir), gateway, tracker)

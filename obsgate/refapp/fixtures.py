@@ -33,12 +33,14 @@ import requests
 
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.services.contract import PORT, ServiceDef, ServicesUnderTest, services_under_test
+from obsgate.services.contract import PORT, ServiceDef, ServicesUnderTest
+from obsgate.services.declaration import services_under_test
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import AppEndpoint, Endpoint, JaegerEndpoint, KafkaEndpoint
+from obsgate.stack.fixtures import run_backend
 from obsgate.stack.process import free_port, stop_process_group
 from obsgate.stack.registry import run_registry
-from obsgate.stack.spec import Command, Readiness, ServerSpec, http_ok
+from obsgate.stack.spec import Backend, Command, Readiness, ServerSpec, http_ok
 
 USAGE_TOPIC = "usage-events"
 
@@ -54,11 +56,17 @@ def start_upstream(workdir: Path) -> AppEndpoint:
 
 
 def start_under_contract(
-    sdef: ServiceDef, workdir: Path, wired: dict[str, str], changes: tuple[str, ...] = ()
+    sdef: ServiceDef,
+    workdir: Path,
+    wired: dict[str, str],
+    changes: tuple[str, ...] = (),
+    backend: Backend | None = None,
 ) -> AppEndpoint:
     """One service under test as its contract says: on a free port, its env wired to the
     run's servers by role, its logs where it writes them; ready when its ready path answers
-    2xx. A service that exits first is a ServiceError with its stderr tail."""
+    2xx. A service that exits first is a ServiceError with its stderr tail. On the
+    containers backend a service with an image runs in it (its build and config mounted
+    read-only at their own paths), any other as a local process."""
     port = free_port()
     app_log = workdir / f"{sdef.name}.jsonl"
     argv, env = sdef.command(port, wired)
@@ -68,19 +76,25 @@ def start_under_contract(
     else:
         env[sdef.logs] = str(app_log)
     url = f"http://127.0.0.1:{port}{sdef.ready_path}"
+    command = Command(
+        argv=argv,
+        env=env,
+        version_argv=["echo", f"{argv[0]} {argv[-1]}"],
+        stdout_path=stdout_path,
+        cwd=sdef.cwd,
+    )
+    in_image = backend is not None and backend.name == "containers" and bool(sdef.image)
     spec = ServerSpec(
         service=sdef.name,
         workdir=workdir,
         port=port,
-        process=lambda: Command(
-            argv=argv,
-            env=env,
-            version_argv=["echo", f"{argv[0]} {argv[-1]}"],
-            stdout_path=stdout_path,
-        ),
+        process=lambda: command,
+        container=command if in_image else None,
+        image=sdef.image,
+        read_only=sdef.mounts,
         ready=Readiness(what=f"{sdef.name} to answer {url}", probe=http_ok(url), timeout=60),
     )
-    started = ProcessBackend().start(spec)
+    started = (backend if in_image and backend is not None else ProcessBackend()).start(spec)
     return AppEndpoint.from_started(
         sdef.name,
         started,
@@ -107,6 +121,7 @@ def start_refapp(
     redis: Endpoint,
     kafka: KafkaEndpoint | None,
     jaeger: JaegerEndpoint | None,
+    backend: Backend | None = None,
 ) -> AppEndpoint:
     """Start (or join) the run's upstream stub, usage-tracker and gateway."""
     registry = run_registry()
@@ -117,13 +132,13 @@ def start_refapp(
         wired = wiring(redis, kafka, jaeger, sdef.otlp)
         tracker = registry.get_or_start(
             f"{services.kind}-usage-tracker",
-            lambda wd: start_under_contract(sdef, wd, wired),
+            lambda wd: start_under_contract(sdef, wd, wired, backend=backend),
         )
     gw = services.gateway
     gw_wired = {**wiring(redis, kafka, jaeger, gw.otlp), "upstream": upstream.url}
     gateway = registry.get_or_start(
         f"{services.kind}-gateway",
-        lambda wd: start_under_contract(gw, wd, gw_wired, services.changes),
+        lambda wd: start_under_contract(gw, wd, gw_wired, services.changes, backend),
     )
     return replace(
         gateway,
@@ -140,13 +155,17 @@ def start_refapp(
 
 @contextmanager
 def private_gateway(
-    services: ServicesUnderTest, redis: Endpoint, upstream_url: str, workdir: Path
+    services: ServicesUnderTest,
+    redis: Endpoint,
+    upstream_url: str,
+    workdir: Path,
+    backend: Backend | None = None,
 ) -> Iterator[AppEndpoint]:
     """A gateway of one test's own, for a test that floods it (thousands of path labels)
     so that the shared one stays as other suites expect it; stopped when the test ends."""
     sdef = services.gateway
     wired = {**wiring(redis, None, None, sdef.otlp), "upstream": upstream_url}
-    gateway = start_under_contract(sdef, workdir, wired)
+    gateway = start_under_contract(sdef, workdir, wired, backend=backend)
     try:
         yield gateway
     finally:
@@ -200,7 +219,8 @@ def refapp(
         request.getfixturevalue(name) if run_needs(request.session, name) else None
         for name in ("kafka", "jaeger")
     )
-    return start_refapp(services_under_test(obs_config.root), redis, kafka, jaeger)
+    backend = run_backend(pytestconfig)
+    return start_refapp(services_under_test(obs_config), redis, kafka, jaeger, backend)
 
 
 def set_upstream_faults(app: AppEndpoint, scope: str = "", **faults: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""`python -m obsgate.services CONFIG_DIR`: build the Node services under test, as
-scripts/install/services.sh does."""
+"""`python -m obsgate.services CONFIG_DIR`: build the Node services under test of a config
+that declares `build: node`, as scripts/install/services.sh does."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.services.build import build_services
+from obsgate.services.declaration import builds_node
 
 
 def main() -> int:
@@ -17,7 +19,11 @@ def main() -> int:
     ap.add_argument("--why", default="", help="the suites that need them, for the message")
     args = ap.parse_args()
     try:
-        build = build_services(args.config_dir.resolve())
+        config = ObsConfig(args.config_dir.resolve())
+        if not builds_node(config):
+            print("install-backends: services: no `build: node` declared, nothing to build")
+            return 0
+        build = build_services(config.root)
     except GateError as exc:
         print(f"install-backends: services: {exc}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 EXPRESS_TYPES = "import type { Request, Response, NextFunction } from 'express';\n"
 BSP_DELAY_ENV = "OBS_GATE_BSP_DELAY_MS"
+BSP_DELAY_MS = "200"  # the batch span processor's export delay under test
 
 
 @dataclass(frozen=True)

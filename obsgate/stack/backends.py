@@ -41,7 +41,7 @@ class ProcessBackend:
             env=dict(command.env),
             stdout_path=command.stdout_path,
         )
-        proc.start()
+        proc.start(command.cwd)
         try:
             probe = unless_a_server_died(spec.ready.probe, spec.service)
             proc.wait_ready(probe, spec.ready.what, spec.ready.timeout)

@@ -69,6 +69,8 @@ OTHER_IMAGES = {
         "docker.elastic.co/elasticsearch/elasticsearch:7.10.2",
     ),
     "jaeger": ("OBS_JAEGER_IMAGE", "jaegertracing/jaeger:2.13.0"),
+    # the services under test built with `build: node` (obsgate/services/declaration.py)
+    "node": ("OBS_NODE_IMAGE", "node:20-bookworm-slim"),
 }
 
 
@@ -98,7 +100,9 @@ POLL_INTERVAL = 0.1
 
 def build_images_env(service: str) -> str:
     """The variable scripts/build-images exports for `service`'s offline image (on the chosen
-    line for Prometheus and Alertmanager)."""
+    line for Prometheus and Alertmanager); "" for an image a config names itself."""
+    if service not in IMAGES.services:
+        return ""
     if service in OTHER_IMAGES:
         return OTHER_IMAGES[service][0]
     return LINE_IMAGES[chosen_line()][service][0]
@@ -106,7 +110,10 @@ def build_images_env(service: str) -> str:
 
 def image_for(service: str) -> str:
     """The override, else (Prometheus, Alertmanager) the chosen line's offline image as
-    scripts/build-images exported it, else the default image."""
+    scripts/build-images exported it, else the default image. A name that is not one of
+    IMAGES is an image reference a config gave for a service of its own: as it is."""
+    if service not in IMAGES.services:
+        return service
     env, default = IMAGES[service]
     line_env = build_images_env(service)
     return os.environ.get(env) or os.environ.get(line_env) or default
@@ -147,6 +154,12 @@ def unavailable_reason(services: Iterable[str]) -> str | None:
     finally:
         client.close()
     if missing:
+        own = [image_for(s) for s in services if not build_images_env(s)]
+        if own:
+            return (
+                f"--stack containers: not present locally (and no registry is used): "
+                f"{', '.join(own)}, named by the config's services: build or load it first"
+            )
         envs = ", ".join(build_images_env(s) for s in services)
         overrides = [IMAGES[s][0] for s in services if s not in OTHER_IMAGES]
         override = f" ({', '.join(overrides)} override it on either line)" if overrides else ""
@@ -237,26 +250,27 @@ class GateContainer(DockerContainer):
     config dirs) mounted at the same absolute paths, labelled with the run's owner pid.
     No daemon or no image is a ServiceError naming the script that fixes it."""
 
-    def __init__(
-        self, service: str, workdir: Path, command: list[str], read_only: Iterable[Path] = ()
-    ) -> None:
-        unavailable = unavailable_reason([service])
+    def __init__(self, spec: ServerSpec, command: list[str], cwd: Path | None = None) -> None:
+        """`spec`'s image (its own, else the service's), running `command` in `cwd`."""
+        service, workdir = spec.service, spec.workdir
+        unavailable = unavailable_reason([spec.image or service])
         if unavailable:  # before the client exists: creating it fails obscurely
             raise ServiceError(unavailable)
         sweep_orphans()
-        super().__init__(image_for(service))
+        super().__init__(image_for(spec.image or service))
         self.service = service
         self.workdir = workdir
         self.name = f"mindweave-gate-{service}-{owner_pid()}-{uuid.uuid4().hex[:8]}"
         workdir.mkdir(parents=True, exist_ok=True)
         self.with_command(command).with_name(self.name)
         self.with_volume_mapping(str(workdir), str(workdir), "rw")
-        for path in read_only:
+        for path in spec.read_only:
             self.with_volume_mapping(str(path), str(path), "ro")
         self.with_kwargs(
             network_mode="host",
             user=f"{os.getuid()}:{os.getgid()}",
             labels={OWNER_LABEL: str(owner_pid()), "mindweave-gate.service": service},
+            **({"working_dir": str(cwd)} if cwd is not None else {}),
         )
 
     def remove_now(self, guard: subprocess.Popen[bytes]) -> None:
@@ -325,7 +339,10 @@ def start_spec(spec: ServerSpec) -> Started:
     spec's probe from 127.0.0.1."""
     command = spec.container
     assert command is not None, spec.service
-    container = GateContainer(spec.service, spec.workdir, command.argv, read_only=spec.read_only)
+    argv = command.argv
+    if command.stdout_path is not None:  # the file the log shipper tails, as for a process
+        argv = ["sh", "-c", 'exec "$@" >>"$0"', str(command.stdout_path), *argv]
+    container = GateContainer(spec, argv, command.cwd)
     for key, value in command.env.items():
         container.with_env(key, value)
     api = ProbeWaitStrategy(unless_a_server_died(spec.ready.probe, spec.service), spec.ready.what)

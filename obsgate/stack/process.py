@@ -141,7 +141,8 @@ class ManagedProcess:
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> ManagedProcess:
+    def start(self, cwd: Path | None = None) -> ManagedProcess:
+        """Start under the guard, in `cwd` (default: the work dir)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         report = self.workdir / f"{self.name}.exit.json"  # a crash says so there (crashes.py)
         guard = [sys.executable, str(Path(__file__).with_name("guard.py")), str(owner_pid()),
@@ -153,7 +154,7 @@ class ManagedProcess:
                 stdout=out if self.stdout_path else log,
                 stderr=log if self.stdout_path else subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                cwd=self.workdir,
+                cwd=cwd or self.workdir,
                 env={**os.environ, **(self.env or {})},
                 start_new_session=True,
             )

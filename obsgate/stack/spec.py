@@ -33,6 +33,7 @@ class Command:
     version_argv: list[str] | None = None
     parse_version: Callable[[str], str] = first_line
     stdout_path: Path | None = None  # a server that logs to stdout: its log file
+    cwd: Path | None = None  # its working dir (None: the spec's workdir)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +66,9 @@ class ServerSpec:
     container: Command | None = None
     scheme: str = "http"
     read_only: tuple[Path, ...] = ()
+    # Its image under --stack containers: a key of containers.IMAGES (default: the service's
+    # own), or an image reference a config names for a service of its own.
+    image: str = ""
     # Where the version is read from the server's API rather than a command (Elasticsearch).
     version_from_api: Callable[[], str] | None = None
     # The port the server really took, read after it is ready (the ES runner may move on).

@@ -26,7 +26,7 @@ from obsgate.dashboards import Panel, panels, pinned
 from obsgate.findings import judge, universal_finding
 from obsgate.refapp.client import app_scrape_targets, exercise_routes, scrape
 from obsgate.relabel.simulate import Labels, simulate, stored_as
-from obsgate.services.contract import services_under_test
+from obsgate.services.declaration import services_under_test
 from obsgate.stack.endpoint import AppEndpoint, Endpoint
 from obsgate.wait import eventually
 
@@ -83,11 +83,11 @@ def _expected_series(obs_config: ObsConfig, app: AppEndpoint, scrapes: list[Any]
 
 
 @pytest.mark.writes("adds the app as scrape targets in Prometheus' file_sd dir")
-@pytest.mark.requires("app_settings", "prometheus", "scenarios/scrape")
+@pytest.mark.requires("services", "app_settings", "prometheus", "scenarios/scrape")
 def test_every_panel_returns_data_through_the_config_s_scrape_jobs(
     prometheus: Endpoint, refapp: AppEndpoint, obs_config: ObsConfig
 ) -> None:
-    gateway = services_under_test(obs_config.root).gateway.name
+    gateway = services_under_test(obs_config).gateway.name
     scrapes = simulate(obs_config).kept(service=gateway)
     assert scrapes, (
         f"no scrape job of {obs_config.prometheus_file()} keeps a target of {gateway} in "

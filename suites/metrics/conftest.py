@@ -17,8 +17,9 @@ from obsgate.refapp.client import (
 )
 from obsgate.refapp.fixtures import private_gateway
 from obsgate.refapp.intent import metric_intents, path_examples
-from obsgate.services.contract import services_under_test
+from obsgate.services.declaration import services_under_test
 from obsgate.stack.endpoint import Endpoint
+from obsgate.stack.fixtures import run_backend
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -65,6 +66,7 @@ def flooded_gateway(
         return
     redis = request.getfixturevalue("redis")
     workdir = tmp_path_factory.mktemp("flooded-gateway")
-    services = services_under_test(obs_config.root)
-    with private_gateway(services, redis, refapp.upstream_url, workdir) as gateway:
+    services = services_under_test(obs_config)
+    backend = run_backend(request.config)
+    with private_gateway(services, redis, refapp.upstream_url, workdir, backend) as gateway:
         yield gateway

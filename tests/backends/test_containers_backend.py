@@ -9,6 +9,7 @@ without them each test skips, which CI=true turns into a failure, as .ci/run sta
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,10 @@ import docker
 import pytest
 import requests
 
-from obsgate.config import ObsConfig
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
+from obsgate.refapp.fixtures import start_under_contract
+from obsgate.services.build import services_cache
+from obsgate.services.declaration import services_under_test
 from obsgate.stack import alertmanager as am
 from obsgate.stack import containers, crashes
 from obsgate.stack import elasticsearch as es
@@ -167,6 +171,35 @@ def test_kafka_elasticsearch_jaeger_serve_on_127_0_0_1_with_host_networking(
     services = requests.get(f"{jaeger.url}/api/services", timeout=10)
     assert services.ok and "data" in services.json(), (services.text, jaeger.log_tail())
     assert jaeger.storage == elasticsearch.url
+
+
+def test_the_node_services_run_in_the_node_image(
+    client: docker.DockerClient, started: list[Endpoint], tmp_path: Path
+) -> None:
+    """MindWeave's gateway as its declaration says (`build: node`, no image of its own): in
+    the Node image on the host network, its build and the config mounted read-only, its
+    pino lines on stdout in the file the log shipper tails, as on the process backend."""
+    services = services_under_test(ObsConfig(DEFAULT_CONFIG_DIR))
+    started.append(rd.start(ContainersBackend(), tmp_path / "redis"))
+    redis = started[0]
+    wired = {"redis": f"redis://127.0.0.1:{redis.port}/0"}
+    gateway = start_under_contract(
+        services.gateway, tmp_path / "gateway", wired, backend=ContainersBackend()
+    )
+    started.append(gateway)
+    assert gateway.backend == "containers" and gateway.image == containers.image_for("node")
+    assert_on_loopback_host_network(client, gateway)
+    mounts = client.containers.get(gateway.container_id).attrs["Mounts"]
+    read_only = {m["Destination"] for m in mounts if not m["RW"]}
+    assert str(DEFAULT_CONFIG_DIR) in read_only and str(services_cache()) in read_only, mounts
+    assert requests.get(gateway.metrics_url, timeout=5).text.count("# TYPE ") > 5
+    requests.get(f"{gateway.url}/health/ready", timeout=5).raise_for_status()
+    lines = eventually(
+        lambda: Path(gateway.app_log).read_text().splitlines(),
+        timeout=10,
+        what=f"the gateway's pino lines in {gateway.app_log}",
+    )
+    assert json.loads(lines[-1])["service"] == "api-gateway", lines[-3:]
 
 
 def test_stopping_removes_the_container_and_keeps_its_log(

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from obsgate.config import DEFAULT_CONFIG_DIR
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
 from obsgate.refapp.fixtures import set_upstream_faults, start_under_contract, start_upstream
-from obsgate.services.contract import node_services
+from obsgate.services.declaration import services_under_test
 from obsgate.stack import redis as rd
 from obsgate.stack.backends import ProcessBackend
 from obsgate.stack.endpoint import AppEndpoint, Endpoint
@@ -38,7 +38,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppEndpoint]:
         wired = {"redis": f"redis://127.0.0.1:{redis.port}/0", "upstream": upstream.url}
         (root / "gateway").mkdir()
         gw = start_under_contract(
-            node_services(DEFAULT_CONFIG_DIR).gateway, root / "gateway", wired
+            services_under_test(ObsConfig(DEFAULT_CONFIG_DIR)).gateway, root / "gateway", wired
         )
         started.append(gw)
         yield replace(gw, upstream_control_url=f"{upstream.url}/control")
