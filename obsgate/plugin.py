@@ -423,7 +423,7 @@ def alerts_suite_clock(config: pytest.Config) -> AlertsSuiteClock:
         live = layer_scenarios(ObsConfig(config_dir(config)), "live")
     except GateError:
         live = []  # no alert scenarios: no floor to print
-    spans = {s.id: s.duration_seconds for s in live}
+    spans = {s.id: s.replay_seconds for s in live}
     started = float(os.environ.get("OBS_GATE_STARTED") or time.time())
     return AlertsSuiteClock(spans, options.time_scale(config), started)
 

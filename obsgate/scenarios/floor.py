@@ -1,7 +1,8 @@
 """The alerts suite's wall time against its floor.
 
 The live layer cannot finish before its longest scenario has played out: that scenario's
-simulated span divided by the time scale is the floor no scheduling can beat. Printing the
+replayed span (its last checkpoint, less any history written at its first scrape) divided
+by the time scale is the floor no scheduling can beat. Printing the
 wall time as a ratio to it says how much of a run is the gate's own overhead (server start,
 promtool runs, waiting on scrapes), which is what a change to the gate should shrink.
 """
@@ -36,7 +37,7 @@ class AlertsSuiteClock:
     every worker's)."""
 
     def __init__(self, spans: dict[str, float], time_scale: float, started: float) -> None:
-        self.spans = spans  # live scenario id -> simulated seconds it spans
+        self.spans = spans  # live scenario id -> simulated seconds it replays
         self.time_scale = time_scale
         self.started = started
         self.last_report: float | None = None
@@ -71,5 +72,5 @@ class AlertsSuiteClock:
         return (
             f"alerts suite: {wall:.1f} s wall, {wall / floor.seconds:.2f}x its floor of "
             f"{floor.seconds:.1f} s ({floor.scenario}: {floor.simulated_seconds / 60:g} "
-            f"simulated minutes at time scale {floor.time_scale:g})"
+            f"simulated minutes replayed at time scale {floor.time_scale:g})"
         )

@@ -155,6 +155,12 @@ class Scenario:
         """Simulated time the scenario spans: its last checkpoint."""
         return max(cp.at_seconds for cp in self.expect)
 
+    @property
+    def replay_seconds(self) -> float:
+        """Simulated time the live layer plays out in real time: its span less the history
+        written at its first scrape."""
+        return self.duration_seconds - self.history_seconds
+
 
 def _parse_selector(text: str, where: str) -> tuple[str, dict[str, str]]:
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
 from obsgate.scenarios.floor import AlertsSuiteClock
+from obsgate.scenarios.params import layer_scenarios
 
 LIVE = "suites/alerts/test_alerts_live.py::test_scenario_live[{}]"
 
@@ -29,10 +31,23 @@ def test_a_scenario_that_did_not_run_sets_no_floor() -> None:
 def test_the_summary_says_the_ratio_and_why() -> None:
     line = clock_after(LIVE.format("long")).summary()
     assert line is not None
-    assert "its floor of 18.0 s (long: 72 simulated minutes at time scale 240)" in line, line
+    assert "its floor of 18.0 s (long: 72 simulated minutes replayed at time scale 240)" in line, (
+        line
+    )
 
 
 def test_no_alerts_test_no_line_and_exact_only_no_floor() -> None:
     assert clock_after("suites/slo/test_x.py::test_y").summary() is None
     line = clock_after("suites/alerts/test_alerts_exact.py::test_x[short]").summary()
     assert line is not None and "no live scenario ran: no floor" in line, line
+
+
+def test_history_is_not_replayed_so_not_in_the_floor() -> None:
+    """api-call-spike-fourfold-fires spans 90 simulated minutes, of which 55 are history
+    written at its first scrape (business.yaml): the live layer replays 35 of them."""
+    live = {s.id: s for s in layer_scenarios(ObsConfig(DEFAULT_CONFIG_DIR), "live")}
+    spike = live["api-call-spike-fourfold-fires"]
+    assert (spike.duration_seconds, spike.history_seconds) == (90 * 60, 55 * 60)
+    assert spike.replay_seconds == 35 * 60
+    plain = live["pod-restart-loop-fires"]  # no history: replayed whole
+    assert plain.replay_seconds == plain.duration_seconds == 72 * 60
