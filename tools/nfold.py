@@ -7,6 +7,8 @@
 rule (each group again as `<group>-copy<k>`, each alert renamed `<Alert>Copy<k>`) and of
 every alert scenario (renamed the same way, id `<id>-copy<k>`). The copies read the same
 series with the same thresholds, so each copy must give exactly its original's verdict.
+Findings follow: a pinned alert or rule error is its copy's, and a universal finding's
+evidence item about an alert (`<Alert>: ...`) holds for each copy too.
 
 `compare` reads the JUnit XML of `pytest -k alerts --obs-config DEST` and names every copied
 scenario test whose outcome differs from its original's: with the exact layer's verdicts
@@ -62,13 +64,92 @@ def make(n: int, dest: Path, config: Path) -> tuple[int, int]:
         doc: dict[str, Any] = yaml.safe_load(path.read_text())
         originals = doc["scenarios"]
         doc["scenarios"] = originals + [
-            {**sc, "id": f"{sc['id']}-copy{k}", "alert": _renamed(sc["alert"], k)}
+            _pinned_for(
+                {**sc, "id": f"{sc['id']}-copy{k}", "alert": _renamed(sc["alert"], k)},
+                sc["alert"],
+            )
             for k in range(2, n + 1)
             for sc in originals
         ]
         scenarios += len(doc["scenarios"])
         path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
+    _copy_findings(dest / "findings.yaml", n)
     return alerts, scenarios
+
+
+def _family(name: str, n: int) -> list[str]:
+    return [name] + [_renamed(name, k) for k in range(2, n + 1)]
+
+
+def _pinned_for(scenario: dict[str, Any], original: str) -> dict[str, Any]:
+    """The scenario with its exact pins naming its own alert (the original's, or its copy's)
+    in each pinned alert and rule error."""
+    shows = scenario.get("finding_shows") or {}
+    exact = shows.get("exact")
+    if not isinstance(exact, dict):
+        return scenario
+
+    def pins(got: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for item in got:
+            if isinstance(item, dict) and (item.get("labels") or {}).get("alertname") == original:
+                out.append({**item, "labels": {**item["labels"], "alertname": scenario["alert"]}})
+            elif isinstance(item, str) and item.startswith(f"error: {original}: "):
+                out.append(
+                    f"error: {scenario['alert']}: " + item.removeprefix(f"error: {original}: ")
+                )
+            else:
+                out.append(item)
+        return out
+
+    def errors(found: list[Any]) -> list[Any]:  # `errors: ["Rule: text"]`
+        out: list[Any] = []
+        for item in found:
+            if isinstance(item, str) and item.startswith(f"{original}: "):
+                out.append(f"{scenario['alert']}: " + item.removeprefix(f"{original}: "))
+            else:
+                out.append(item)
+        return out
+
+    def pin(block: Any) -> Any:
+        if not isinstance(block, dict):
+            return block
+        out = dict(block)
+        if "got" in out:
+            out["got"] = pins(out["got"])
+        if "errors" in out:
+            out["errors"] = errors(out["errors"])
+        return out
+
+    if "got" in exact or "errors" in exact:  # one pin for both version lines
+        new_exact = pin(exact)
+    else:  # a pin per line: {current: {why, got}, debian: {why, got}}
+        new_exact = {line: pin(block) for line, block in exact.items()}
+    return {**scenario, "finding_shows": {**shows, "exact": new_exact}}
+
+
+def _copy_findings(path: Path, n: int) -> None:
+    """Each universal evidence item about an alert (`<Alert>: ...`) again for each copy, and
+    each scenario finding's category under its copies' ids."""
+    if not path.is_file():
+        return
+    doc = yaml.safe_load(path.read_text()) or {}
+    for finding in (doc.get("universal") or {}).values():
+        evidence = finding.get("evidence")
+        if not isinstance(evidence, list):
+            continue
+        copies = []
+        for item in evidence:
+            alert = re.match(r"^([A-Z][A-Za-z0-9]*): ", str(item))
+            if alert:
+                rest = str(item)[len(alert[1]) :]
+                copies += [f"{name}{rest}" for name in _family(alert[1], n)[1:]]
+        finding["evidence"] = evidence + copies
+    scenario_findings = doc.get("findings") or {}
+    for sid, tags in list(scenario_findings.items()):
+        for k in range(2, n + 1):
+            scenario_findings.setdefault(f"{sid}-copy{k}", tags)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
 
 
 def compare(junit: Path) -> list[str]:

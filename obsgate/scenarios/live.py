@@ -41,6 +41,9 @@ class Observation:
     at: float  # time.monotonic()
     prometheus_firing: list[Alert] | None
     alertmanager_active: list[Alert] | None
+    # server -> (isolation value, alertname) -> its alerts: judging a scenario reads its own
+    # alerts by key, so its cost does not grow with how many other scenarios fire at once.
+    owned: dict[str, dict[tuple[str | None, str | None], list[Alert]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,15 +153,20 @@ class LiveAlertRun:
             at = time.monotonic()
             firing = self._poll(session, "prometheus", f"{self.prometheus.url}/api/v1/alerts")
             active = self._poll(session, "alertmanager", f"{self.alertmanager.url}/api/v2/alerts")
-            self.observations.append(
-                Observation(
-                    at,
-                    None
-                    if firing is None
-                    else [_freeze(a) for a in firing["data"]["alerts"] if a["state"] == "firing"],
-                    None if active is None else [_freeze(a) for a in active],
-                )
+            observation = Observation(
+                at,
+                None
+                if firing is None
+                else [_freeze(a) for a in firing["data"]["alerts"] if a["state"] == "firing"],
+                None if active is None else [_freeze(a) for a in active],
             )
+            for server, alerts in (
+                ("prometheus", observation.prometheus_firing),
+                ("alertmanager", observation.alertmanager_active),
+            ):
+                if alerts is not None:
+                    observation.owned[server] = self._by_owner(alerts)
+            self.observations.append(observation)
             self._stop.wait(POLL_SECONDS)
 
     def _poll(self, session: requests.Session, server: str, url: str) -> Any:
@@ -195,13 +203,18 @@ class LiveAlertRun:
 
     # -- judging ---------------------------------------------------------------------------
 
-    def _mine(self, scenario: Scenario, alerts: list[Alert]) -> list[Alert]:
-        iso = self.targets.isolation_value(scenario.id)
-        return [
-            a
-            for a in alerts
-            if dict(a[0]).get(self.label) == iso and dict(a[0]).get("alertname") == scenario.alert
-        ]
+    def _by_owner(self, alerts: list[Alert]) -> dict[tuple[str | None, str | None], list[Alert]]:
+        owned: dict[tuple[str | None, str | None], list[Alert]] = {}
+        for alert in alerts:
+            labels = dict(alert[0])
+            owned.setdefault((labels.get(self.label), labels.get("alertname")), []).append(alert)
+        return owned
+
+    def _own(self, scenario: Scenario, o: Observation, server: str) -> list[Alert]:
+        """The scenario's own alerts (its isolation value, its alert) in one poll of
+        `server` ("prometheus" or "alertmanager"); [] also where the server did not answer."""
+        key = (self.targets.isolation_value(scenario.id), scenario.alert)
+        return o.owned.get(server, {}).get(key, [])
 
     def labels_match(self, expected: ExpectedAlert, alert: Alert) -> bool:
         """The expected labels, and no others but the live plumbing (isolation, target)."""
@@ -258,7 +271,7 @@ class LiveAlertRun:
                     (
                         o
                         for o in window
-                        if self._all_in(scenario, cp.firing, o.prometheus_firing or [])
+                        if self._all_in(scenario, cp.firing, self._own(scenario, o, "prometheus"))
                     ),
                     None,
                 )
@@ -267,7 +280,9 @@ class LiveAlertRun:
                         o
                         for o in obs
                         if in_prom.at <= o.at <= deadline + self.grace
-                        and self._all_in(scenario, cp.firing, o.alertmanager_active or [])
+                        and self._all_in(
+                            scenario, cp.firing, self._own(scenario, o, "alertmanager")
+                        )
                     ),
                     None,
                 )
@@ -296,8 +311,8 @@ class LiveAlertRun:
                         for o in window
                         if o.alertmanager_active is not None
                         and o.prometheus_firing is not None
-                        and not self._mine(scenario, o.alertmanager_active)
-                        and not self._mine(scenario, o.prometheus_firing)
+                        and not self._own(scenario, o, "alertmanager")
+                        and not self._own(scenario, o, "prometheus")
                     ),
                     None,
                 )
@@ -311,8 +326,8 @@ class LiveAlertRun:
         for o in obs:
             if o.at > end:
                 break
-            seen = (o.prometheus_firing or []) + (o.alertmanager_active or [])
-            for alert in self._mine(scenario, seen):
+            seen = self._own(scenario, o, "prometheus") + self._own(scenario, o, "alertmanager")
+            for alert in seen:
                 # Labels only: a `$value` in an annotation drifts as the window moves on.
                 if not any(self.labels_match(e, alert) for e in expected_all):
                     problems.append(
@@ -413,15 +428,15 @@ class LiveAlertRun:
         return "what Prometheus says:\n" + ("\n".join(lines) or "  no ALERTS series at all")
 
     def _all_in(
-        self, scenario: Scenario, expected: tuple[ExpectedAlert, ...], alerts: list[Alert]
+        self, scenario: Scenario, expected: tuple[ExpectedAlert, ...], mine: list[Alert]
     ) -> bool:
-        mine = self._mine(scenario, alerts)
+        """Every expected alert among the scenario's own alerts of one poll."""
         return all(any(self.matches(scenario, e, a) for a in mine) for e in expected)
 
     def first_firing(self, scenario: Scenario) -> float | None:
         """When the watcher first saw the scenario's alert firing in Prometheus."""
         return next(
-            (o.at for o in self.observations if self._mine(scenario, o.prometheus_firing or [])),
+            (o.at for o in self.observations if self._own(scenario, o, "prometheus")),
             None,
         )
 
@@ -433,10 +448,10 @@ class LiveAlertRun:
             now = (
                 None
                 if o.prometheus_firing is None
-                else tuple(self._mine(scenario, o.prometheus_firing)),
+                else tuple(self._own(scenario, o, "prometheus")),
                 None
                 if o.alertmanager_active is None
-                else tuple(self._mine(scenario, o.alertmanager_active)),
+                else tuple(self._own(scenario, o, "alertmanager")),
             )
             if now != last:
                 sim = (o.at - t0) * self.factor

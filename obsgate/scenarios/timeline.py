@@ -128,9 +128,10 @@ def _spans(run: LiveAlertRun, alert: str, w: _Window) -> list[Span]:
     ]
 
 
-def _names(text: str, iso: str) -> bool:
-    """`iso` appears whole in `text` (not as the start of a longer scenario id)."""
-    return re.search(rf"(?<![\w.-]){re.escape(iso)}(?![\w.-])", text) is not None
+def _named(text: str, tag: str) -> set[str]:
+    """The isolation values (`tag` + a scenario id) that appear whole in `text`: one pass
+    over the text, however many scenarios the run has."""
+    return set(re.findall(rf"(?<![\w.-]){re.escape(tag)}[\w.-]+", text))
 
 
 def _arrivals(run: LiveAlertRun, alert: str, w: _Window) -> list[Arrival]:
@@ -138,14 +139,14 @@ def _arrivals(run: LiveAlertRun, alert: str, w: _Window) -> list[Arrival]:
     isolation value is among the labels sent); those that name another scenario's series
     are left out, those that name none (a text with the alert's name only) kept, not own."""
     assert run.notifications is not None
-    others = [run.targets.isolation_value(sid) for sid in run.scenarios]
+    scenarios = {run.targets.isolation_value(sid) for sid in run.scenarios}
     arrivals = []
     for n in run.notifications():
         if not n.mentions(alert):
             continue
-        sent = json.dumps(n.raw)
-        own = _names(sent, w.iso)
-        if own or not any(_names(sent, iso) for iso in others):
+        named = _named(json.dumps(n.raw), run.targets.tag) & scenarios
+        own = w.iso in named
+        if own or not named:
             at = (n.received_at - w.mono0) * w.factor
             arrivals.append(Arrival(at, n.receiver, n.kind, n.status or "?", own))
     return arrivals
