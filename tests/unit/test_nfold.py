@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from obsgate.config import ObsConfig
 from obsgate.scenarios.model import load_scenarios
 from tools.nfold import compare, make
@@ -38,3 +40,23 @@ def test_compare_names_a_copy_judged_differently(tmp_path: Path) -> None:
     assert compare(differs) == [
         "suites.alerts.test_alerts_live::t[x-copy2]: failed, its original passed"
     ]
+
+
+def test_copies_pin_their_own_alert_and_evidence(tmp_path: Path) -> None:
+    """A copy of a pinned scenario expects its own alert (promtool names it), and a
+    universal finding about an alert holds for each copy of it."""
+    make(3, tmp_path / "three", Path("fixtures/config/mindweave"))
+    scenarios = {s.id: s for s in load_scenarios(tmp_path / "three" / "scenarios" / "alerts")}
+    original = scenarios["redis-without-maxmemory-quiet"].finding_got
+    copy = scenarios["redis-without-maxmemory-quiet-copy3"].finding_got
+    assert original is not None and copy is not None
+    assert copy["*"] == frozenset(
+        pin.replace('"alertname": "RedisHighMemory"', '"alertname": "RedisHighMemoryCopy3"')
+        for pin in original["*"]
+    ), copy
+    errors = scenarios["policy-violations-two-severities-fires-copy2"].finding_got
+    assert errors is not None and all("PolicyViolationsSpikeCopy2: " in e for e in errors["*"])
+    evidence = yaml.safe_load((tmp_path / "three" / "findings.yaml").read_text())["universal"]
+    items = evidence["rule-labels-attached-by-scrape"]["evidence"]
+    assert {"ServiceDown: up namespace", "ServiceDownCopy2: up namespace"} <= set(items)
+    assert "ServiceDownCopy3: up namespace" in items
