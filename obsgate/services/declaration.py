@@ -74,6 +74,8 @@ def check_services(config: ObsConfig) -> None:
 
 
 class _Reader:
+    """Reads and checks one `services:` entry; `build=False` checks without compiling."""
+
     def __init__(self, root: Path, build: bool = True) -> None:
         self.root = root
         self.build = build
