@@ -23,7 +23,7 @@ import pytest
 
 from obsgate.config import APP_SETTINGS, ObsConfig
 from obsgate.options import SUITE_MARKERS, config_dir, reports_dir, suite_paths
-from obsgate.services.declaration import services_declared
+from obsgate.services.declaration import builds_node, services_declared
 
 PREFIX = "not applicable:"
 CATEGORY = "not applicable"
@@ -58,7 +58,7 @@ PARTS = {
     "prometheus": "scrape config",
     "runbooks": "runbook operator config",
 }
-REQUIREMENTS = (*PARTS, *INTENT, "inhibit_rules", "app_settings", "services")
+REQUIREMENTS = (*PARTS, *INTENT, "inhibit_rules", "app_settings", "services", "node_build")
 # What every test of a suite needs (the load gate's folder is suite "load").
 SUITE_REQUIRES: dict[str, tuple[str, ...]] = {
     "alerts": ("rules",),
@@ -110,6 +110,12 @@ class Applicability:
             return _app_settings_lack(config)
         if name == "services":
             return services_declared(config)
+        if name == "node_build":  # the services' own logger, run apart (redaction's events)
+            return (
+                None
+                if builds_node(config)
+                else "no `build: node` services (services: in obs-gate.yaml)"
+            )
         raise ValueError(f"unknown requirement {name!r} (use one of {REQUIREMENTS})")
 
 

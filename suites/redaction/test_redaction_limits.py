@@ -80,6 +80,7 @@ def test_sensitive_key_one_level_down_outside_the_wildcards(
     judged_leaks(log_store, placements, obs_config, "redact-sensitive-keys-one-level-down")
 
 
+@pytest.mark.requires("node_build")  # runs the services' own pino logger
 def test_secret_in_a_free_text_message(
     obs_config: ObsConfig,
     event_logger: EventLogger,
@@ -108,6 +109,7 @@ def test_secret_in_a_query_string(
     judged_leaks(log_store, placements, obs_config, "redact-query-string")
 
 
+@pytest.mark.requires("node_build")  # runs the services' own pino logger
 def test_secret_in_an_error_stack_trace(
     obs_config: ObsConfig,
     event_logger: EventLogger,
@@ -159,6 +161,7 @@ def wait_for_line_in_trace(store: LogStore, trace_id: str, msg: str) -> dict[str
         time.sleep(0.5)
 
 
+@pytest.mark.requires("node_build")  # runs the services' own pino logger
 def test_top_level_key_of_other_casing(
     obs_config: ObsConfig,
     event_logger: EventLogger,

@@ -75,6 +75,7 @@ def censored_where_logged(store: LogStore, placements: list[Placement], censor: 
     return problems
 
 
+@pytest.mark.requires("node_build")  # runs the services' own pino logger
 def test_no_secret_from_a_covered_place_reaches_the_store(
     refapp: Endpoint,
     log_store: LogStore,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from obsgate.applicability import Applicability, keyword_excludes
-from obsgate.config import ObsConfig
+from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
 
 
 @pytest.mark.parametrize(
@@ -59,3 +60,18 @@ def test_an_intent_file_is_judged_on_its_own(tmp_path: Path) -> None:
     assert judge.lacks("scenarios/dashboards/readings.yaml") == (
         "no panel readings (scenarios/dashboards/readings.yaml)"
     )
+
+
+def test_services_of_a_teams_own_need_no_node_build_but_pinos_checks_do(tmp_path: Path) -> None:
+    """Declared services make the app-level suites applicable; the redaction checks that run
+    the services' own pino logger apart need MindWeave's `build: node`."""
+    judge = Applicability(ObsConfig(tmp_path))
+    assert judge.lacks("services") == "no services under test (services: in obs-gate.yaml)"
+    own = {"name": "edge", "command": ["edge"], "ready": "/healthz"}
+    manifest = {"services": {"build": "none", "gateway": own, "usage_tracker": own}}
+    (tmp_path / "obs-gate.yaml").write_text(yaml.safe_dump(manifest))
+    judge = Applicability(ObsConfig(tmp_path))
+    assert judge.lacks("services") is None
+    assert judge.lacks("node_build") == "no `build: node` services (services: in obs-gate.yaml)"
+    mindweave = Applicability(ObsConfig(DEFAULT_CONFIG_DIR))
+    assert mindweave.lacks("services") is None and mindweave.lacks("node_build") is None
