@@ -89,27 +89,24 @@ def _pinned_for(scenario: dict[str, Any], original: str) -> dict[str, Any]:
     if not isinstance(exact, dict):
         return scenario
 
-    def pins(got: list[Any]) -> list[Any]:
-        out: list[Any] = []
-        for item in got:
-            if isinstance(item, dict) and (item.get("labels") or {}).get("alertname") == original:
-                out.append({**item, "labels": {**item["labels"], "alertname": scenario["alert"]}})
-            elif isinstance(item, str) and item.startswith(f"error: {original}: "):
-                out.append(
-                    f"error: {scenario['alert']}: " + item.removeprefix(f"error: {original}: ")
-                )
-            else:
-                out.append(item)
-        return out
+    own = scenario["alert"]
+
+    def pins(got: list[Any]) -> list[Any]:  # `got: [{labels: {alertname: ...}, ...}]`
+        return [
+            {**item, "labels": {**item["labels"], "alertname": own}}
+            if isinstance(item, dict) and (item.get("labels") or {}).get("alertname") == original
+            else item
+            for item in got
+        ]
 
     def errors(found: list[Any]) -> list[Any]:  # `errors: ["Rule: text"]`
-        out: list[Any] = []
-        for item in found:
-            if isinstance(item, str) and item.startswith(f"{original}: "):
-                out.append(f"{scenario['alert']}: " + item.removeprefix(f"{original}: "))
-            else:
-                out.append(item)
-        return out
+        prefix = f"{original}: "
+        return [
+            f"{own}: {item.removeprefix(prefix)}"
+            if isinstance(item, str) and item.startswith(prefix)
+            else item
+            for item in found
+        ]
 
     def pin(block: Any) -> Any:
         if not isinstance(block, dict):

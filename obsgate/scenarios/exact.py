@@ -69,38 +69,47 @@ def promtool_test_file(
     }
 
 
-def rules_for(alert: str, rule_files: list[Path]) -> dict[str, Any]:
+def rule_groups(rule_files: list[Path]) -> list[dict[str, Any]]:
+    """Every rule group of `rule_files`, as written, read once for all of a run's scenarios."""
+    groups: list[dict[str, Any]] = []
+    for path in rule_files:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        groups.extend(doc.get("groups") or [])
+    return groups
+
+
+def rules_for(alert: str, groups: list[dict[str, Any]]) -> dict[str, Any]:
     """The rules a scenario of `alert` needs, in their groups as written (interval, labels,
     limit and every other group setting kept): that alert, every recording rule (an alert may
     read one), and any alert that reads `ALERTS` or `ALERTS_FOR_STATE` (an alert of alerts).
     Other alerts are evaluated by their own scenarios: leaving them out makes each promtool
     run cost the same whatever the config's size, and keeps another rule's evaluation error
     out of this scenario's verdict (the live layer judges only the scenario's alert too)."""
-    groups = []
-    for path in rule_files:
-        for group in (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get(
-            "groups"
-        ) or []:
-            kept = [
-                rule
-                for rule in group.get("rules") or []
-                if "record" in rule
-                or rule.get("alert") == alert
-                or "ALERTS" in str(rule.get("expr", ""))
-            ]
-            if kept:
-                groups.append({**group, "rules": kept})
-    return {"groups": groups}
+    kept_groups = []
+    for group in groups:
+        kept = [
+            rule
+            for rule in group.get("rules") or []
+            if "record" in rule or rule.get("alert") == alert or "ALERTS" in str(rule.get("expr"))
+        ]
+        if kept:
+            kept_groups.append({**group, "rules": kept})
+    return {"groups": kept_groups}
 
 
-def run_exact(scenario: Scenario, rule_files: list[Path], workdir: Path) -> ExactResult:
-    """Write the scenario's rules and test file into `workdir` and let promtool judge it."""
+def run_exact(
+    scenario: Scenario,
+    rule_files: list[Path],
+    workdir: Path,
+    groups: list[dict[str, Any]] | None = None,
+) -> ExactResult:
+    """Write the scenario's rules and test file into `workdir` and let promtool judge it
+    (`groups`: the rule files already read, by run_all)."""
     workdir.mkdir(parents=True, exist_ok=True)
     test_file = workdir / f"{scenario.id}.test.yaml"
     own_rules = workdir / f"{scenario.id}.rules.yaml"
-    own_rules.write_text(
-        yaml.safe_dump(rules_for(scenario.alert, rule_files), sort_keys=False, allow_unicode=True)
-    )
+    needed = rules_for(scenario.alert, rule_groups(rule_files) if groups is None else groups)
+    own_rules.write_text(yaml.safe_dump(needed, sort_keys=False, allow_unicode=True))
     doc = promtool_test_file(scenario, [own_rules])
     test_file.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     # Niced: the exact layer runs beside the live layer, whose servers keep real time.
@@ -124,7 +133,8 @@ def run_all(
     scenarios: list[Scenario], rule_files: list[Path], workdir: Path, max_workers: int = 4
 ) -> dict[str, ExactResult]:
     """Run every scenario's promtool test at once (run_concurrently)."""
-    jobs = {s.id: partial(run_exact, s, rule_files, workdir) for s in scenarios}
+    groups = rule_groups(rule_files)
+    jobs = {s.id: partial(run_exact, s, rule_files, workdir, groups) for s in scenarios}
     return run_concurrently(jobs, max_workers)
 
 

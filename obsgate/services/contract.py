@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PORT = "{port}"
-# What a service's wiring may name: the role -> what the gate gives that env variable.
+# The roles a service's wiring may give an env variable (ServiceDef.wiring says what each is).
 ROLES = ("otlp", "redis", "kafka", "upstream", "topic", "consumer_group")
 # The seed falls back to http://otel-collector:4317 without an endpoint; nothing may leave
 # 127.0.0.1, so a run without Jaeger gives it a closed local port instead (export fails).

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from obsgate.scenarios.exact import rules_for, run_exact
+from obsgate.scenarios.exact import rule_groups, rules_for, run_exact
 from obsgate.scenarios.model import scenario_from_mapping
 
 GROUP = {
@@ -49,7 +49,7 @@ def rule_file(tmp_path: Path) -> Path:
 def test_a_scenario_loads_its_alert_the_recording_rules_and_alerts_of_alerts(
     tmp_path: Path,
 ) -> None:
-    kept = rules_for("ErrorsHigh", [rule_file(tmp_path)])
+    kept = rules_for("ErrorsHigh", rule_groups([rule_file(tmp_path)]))
     (group,) = kept["groups"]
     assert {k: v for k, v in group.items() if k != "rules"} == {
         "name": "api",
