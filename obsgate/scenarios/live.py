@@ -1,7 +1,9 @@
 """The live layer: scenarios replayed through real Prometheus and Alertmanager.
 
-All selected scenarios start together; a watcher records what Prometheus' and
-Alertmanager's alert APIs say every 100 ms, and each test then judges its own scenario
+The selected scenarios start together, as many as the scrape budget allows (MAX_LIVE_TARGETS
+targets at once), longest first, the rest as earlier ones end: a config ten times larger
+takes longer, but no scenario is scraped more slowly. A watcher records what Prometheus'
+and Alertmanager's alert APIs say every 100 ms, and each test then judges its own scenario
 from that record: the expected alerts appeared (labels, rendered annotations) in both
 before their deadline, went away after the condition cleared, and a quiet scenario never
 fired. Exact durations are the exact layer's job; timing here only bounds the waits.
@@ -26,8 +28,14 @@ from obsgate.scenarios.remote_write import remote_write
 from obsgate.scenarios.targets import ScenarioTargets
 from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
+from obsgate.stack.prometheus import LOOKBACK_DELTA
 
 POLL_SECONDS = 0.1
+DISCOVERY_TIMEOUT = 20.0  # real seconds from a scenario's admission to its first scrape
+# Scrape targets served at once (each scraped every 60 s / time scale: four times a second at
+# 240). The one test process serves them all; 160 (the MindWeave config five times over)
+# kept every scrape in time on 2 busy cores, 320 did not.
+MAX_LIVE_TARGETS = 160
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?", re.I)
 
 Alert = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # labels, annotations
@@ -94,6 +102,7 @@ class LiveRunSettings:
     # ends in one), and what the sink received (Alertmanager's notifications), if known.
     thresholds: dict[str, tuple[str, float] | None] = field(default_factory=dict)
     notifications: Callable[[], list[Notification]] | None = None
+    max_targets: int = MAX_LIVE_TARGETS
 
 
 class LiveAlertRun:
@@ -133,12 +142,19 @@ class LiveAlertRun:
         self.grace = 1.5 + 8 * self.scrape_seconds
         self.started = 0.0
         self._sd_files: list[Path] = []
+        self.max_targets = settings.max_targets
+        # Longest first: the run then ends with the short ones, filling the budget's gaps.
+        self.waiting = sorted(scenarios, key=lambda s: s.replay_seconds, reverse=True)
+        self.active: dict[str, Scenario] = {}
+        self.admitted: dict[str, float] = {}  # scenario id -> when its targets were written
+        # How long a scenario can wait for its turn: every other one ahead of it ends first.
+        self.turn_bound = DISCOVERY_TIMEOUT + sum(self._span(s) for s in scenarios)
 
     def start(self) -> LiveAlertRun:
         self.targets.start()
         self.started = time.monotonic()
+        self._schedule(self.started)
         self._watcher.start()
-        self._sd_files = self.targets.write_file_sd(self.sd_dir)
         return self
 
     def stop(self) -> None:
@@ -147,10 +163,46 @@ class LiveAlertRun:
             path.unlink(missing_ok=True)
         self.targets.stop()
 
+    def _span(self, scenario: Scenario) -> float:
+        """Real seconds a scenario holds its targets after its first scrape: until its last
+        checkpoint and its last value, and the lookback after it, have passed."""
+        values = max(
+            (len(series.values) * scenario.interval_seconds for series in scenario.series),
+            default=0.0,
+        )
+        last = max(scenario.duration_seconds, values + LOOKBACK_DELTA) - scenario.history_seconds
+        return last / self.factor + self.grace
+
+    def _done(self, scenario: Scenario, now: float) -> bool:
+        clock = self.targets.clocks[scenario.id]
+        if clock.started_mono is None:  # never scraped: the verdict says so
+            return now > self.admitted[scenario.id] + DISCOVERY_TIMEOUT
+        first_scrape = clock.started_mono + scenario.history_seconds / self.factor
+        return now > first_scrape + self._span(scenario)
+
+    def _schedule(self, now: float) -> None:
+        """Retire the scenarios that are done, admit waiting ones while their targets fit the
+        budget (at least one), and write file_sd when the set changed."""
+        done = [sid for sid, sc in self.active.items() if self._done(sc, now)]
+        for sid in done:
+            del self.active[sid]
+        used = sum(len(self.targets.file_sd(sc)) for sc in self.active.values())
+        admitted = 0
+        while self.waiting:
+            size = len(self.targets.file_sd(self.waiting[0]))
+            if self.active and used + size > self.max_targets:
+                break
+            scenario = self.waiting.pop(0)
+            self.active[scenario.id], self.admitted[scenario.id] = scenario, now
+            used, admitted = used + size, admitted + 1
+        if done or admitted:
+            self._sd_files = self.targets.write_file_sd(self.sd_dir, list(self.active.values()))
+
     def _watch(self) -> None:
         session = requests.Session()
         while not self._stop.is_set():
             at = time.monotonic()
+            self._schedule(at)
             firing = self._poll(session, "prometheus", f"{self.prometheus.url}/api/v1/alerts")
             active = self._poll(session, "alertmanager", f"{self.alertmanager.url}/api/v2/alerts")
             observation = Observation(
@@ -190,10 +242,15 @@ class LiveAlertRun:
             return None
         return clock.started_mono + scenario.duration_seconds / self.factor + self.grace
 
-    def wait_for(self, scenario: Scenario, discovery_timeout: float = 20.0) -> None:
-        """Block until the scenario's last checkpoint (plus grace) has passed in real time."""
+    def wait_for(self, scenario: Scenario) -> None:
+        """Block until the scenario's turn has come, and then until its last checkpoint (plus
+        grace) has passed in real time; the verdict says which of them never came."""
+        while scenario.id not in self.admitted:
+            if time.monotonic() - self.started > self.turn_bound or not self._watcher.is_alive():
+                return
+            time.sleep(POLL_SECONDS)
         while self.end_of(scenario) is None:
-            if time.monotonic() - self.started > discovery_timeout:
+            if time.monotonic() - self.admitted[scenario.id] > DISCOVERY_TIMEOUT:
                 return
             time.sleep(POLL_SECONDS)
         end = self.end_of(scenario)
@@ -243,6 +300,15 @@ class LiveAlertRun:
     def judge(self, scenario: Scenario) -> LiveVerdict:
         """What the record shows for `scenario`, against its checkpoints."""
         clock = self.targets.clocks[scenario.id]
+        if scenario.id not in self.admitted:
+            return LiveVerdict(
+                False,
+                [
+                    f"its turn never came: {len(self.active)} scenarios still held the "
+                    f"{self.max_targets} targets the live layer serves at once after "
+                    f"{self.turn_bound:.0f} s"
+                ],
+            )
         if clock.started_mono is None:
             return LiveVerdict(
                 False,

@@ -138,12 +138,14 @@ class ScenarioTargets:
                 groups.append({"targets": [self.address], "labels": labels})
         return groups
 
-    def write_file_sd(self, sd_dir: Path) -> list[Path]:
-        """Every scenario's targets in one file, written at once: Prometheus applies new
-        targets on a 5 s tick, and one write makes one tick start every scenario together."""
+    def write_file_sd(self, sd_dir: Path, scenarios: list[Scenario] | None = None) -> list[Path]:
+        """The targets of `scenarios` (default: all) in one file, written at once: Prometheus
+        applies new targets on a tick, and one write makes one tick start them together.
+        Rewriting it with another set starts the new ones and stops those left out."""
         path = sd_dir / f"{self.tag}{self.server.server_address[1]}.json"  # one per server
         tmp = path.with_suffix(".tmp")
-        groups = [group for sc in self.scenarios.values() for group in self.file_sd(sc)]
+        chosen = self.scenarios.values() if scenarios is None else scenarios
+        groups = [group for sc in chosen for group in self.file_sd(sc)]
         tmp.write_text(json.dumps(groups))
         tmp.rename(path)  # Prometheus must never read a half-written file
         return [path]

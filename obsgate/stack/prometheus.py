@@ -163,6 +163,9 @@ def server_args(config_path: Path, workdir: Path, port: int, factor: float) -> l
         "--web.enable-remote-write-receiver",
         f"--query.lookback-delta={duration_text(LOOKBACK_DELTA / factor)}",
         f"--rules.alert.resend-delay={duration_text(RESEND_DELAY / factor)}",
+        # New scenario targets are scraped within half a second of their file_sd write, not
+        # on the default 5 s tick: the live layer admits scenarios as earlier ones end.
+        "--scrape.discovery-reload-interval=500ms",
     ]
 
 
