@@ -5,10 +5,14 @@
 
 `make` copies DIR (default: the seed's config) to DEST and adds N-1 copies of every alert
 rule (each group again as `<group>-copy<k>`, each alert renamed `<Alert>Copy<k>`) and of
-every alert scenario (renamed the same way, id `<id>-copy<k>`). The copies read the same
-series with the same thresholds, so each copy must give exactly its original's verdict.
-Findings follow: a pinned alert or rule error is its copy's, and a universal finding's
-evidence item about an alert (`<Alert>: ...`) holds for each copy too.
+every alert scenario (renamed the same way, id `<id>-copy<k>`). Each copy reads metrics of
+its own (`copy<k>_<metric>`, in its rules and its scenarios' series; `up` stays `up`), as the
+alerts of a large real config read different series; with the same thresholds each copy must
+give exactly its original's verdict. `--shared-series` keeps the original metric names: then
+every series feeds N alerts, and one firing scenario fires N alerts, so the servers' work
+grows with N squared. Findings follow: a pinned alert or rule error is its copy's, and a
+universal finding's evidence item about an alert (`<Alert>: ...`) holds for each copy too,
+unless it names a metric the copies renamed.
 
 `compare` reads the JUnit XML of `pytest -k alerts --obs-config DEST` and names every copied
 scenario test whose outcome differs from its original's: with the exact layer's verdicts
@@ -27,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from obsgate.promql import selectors
 from tools.flake_check import outcomes
 
 SEED = Path(__file__).resolve().parents[1] / "fixtures" / "config" / "mindweave"
@@ -37,20 +42,54 @@ def _renamed(name: str, k: int) -> str:
     return f"{name}Copy{k}"
 
 
-def make(n: int, dest: Path, config: Path) -> tuple[int, int]:
+SHARED = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE"})  # series Prometheus itself writes
+
+
+class MetricRenamer:
+    """Copy k's names for the metrics of the alert rules: `copy<k>_<metric>`, in an
+    expression, a series selector or a finding's text. Word boundaries that also exclude
+    `:` and quotes: a label value or a longer metric name is never touched."""
+
+    def __init__(self, exprs: list[str]) -> None:
+        names = {sel.metric for expr in exprs for sel in selectors(expr) if sel.metric}
+        self.names = sorted(names - SHARED, key=len, reverse=True)
+        self.pattern = re.compile(
+            r"(?<![\w:\"])(" + "|".join(map(re.escape, self.names)) + r")(?![\w:\"])"
+        )
+
+    def __call__(self, text: str, k: int) -> str:
+        if not self.names:
+            return text
+        return self.pattern.sub(lambda m: f"copy{k}_{m[1]}", text)
+
+
+def _rule_docs(dest: Path) -> list[tuple[Path, dict[str, Any]]]:
+    return [
+        (path, yaml.safe_load(path.read_text()))
+        for path in sorted((dest / "prometheus" / "rules").rglob("*.y*ml"))
+    ]
+
+
+def make(n: int, dest: Path, config: Path, *, shared_series: bool = False) -> tuple[int, int]:
     """Write the N-fold copy; return how many alert rules and alert scenarios it has."""
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(config, dest)
+    docs = _rule_docs(dest)
+    exprs = [str(r["expr"]) for _, d in docs for g in d["groups"] for r in g["rules"]]
+    renamer = MetricRenamer([] if shared_series else exprs)
     alerts = 0
-    for path in sorted((dest / "prometheus" / "rules").rglob("*.y*ml")):
-        doc = yaml.safe_load(path.read_text())
+    for path, doc in docs:
         groups = doc["groups"]
         copies = []
         for k in range(2, n + 1):
             for group in groups:
                 rules = [
-                    {**rule, "alert": _renamed(rule["alert"], k)}
+                    {
+                        **rule,
+                        "alert": _renamed(rule["alert"], k),
+                        "expr": renamer(str(rule["expr"]), k),
+                    }
                     for rule in group["rules"]
                     if "alert" in rule
                 ]
@@ -65,7 +104,15 @@ def make(n: int, dest: Path, config: Path) -> tuple[int, int]:
         originals = doc["scenarios"]
         doc["scenarios"] = originals + [
             _pinned_for(
-                {**sc, "id": f"{sc['id']}-copy{k}", "alert": _renamed(sc["alert"], k)},
+                {
+                    **sc,
+                    "id": f"{sc['id']}-copy{k}",
+                    "alert": _renamed(sc["alert"], k),
+                    "series": [
+                        {**series, "series": renamer(str(series["series"]), k)}
+                        for series in sc.get("series") or []
+                    ],
+                },
                 sc["alert"],
             )
             for k in range(2, n + 1)
@@ -73,12 +120,8 @@ def make(n: int, dest: Path, config: Path) -> tuple[int, int]:
         ]
         scenarios += len(doc["scenarios"])
         path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
-    _copy_findings(dest / "findings.yaml", n)
+    _copy_findings(dest / "findings.yaml", n, renamer)
     return alerts, scenarios
-
-
-def _family(name: str, n: int) -> list[str]:
-    return [name] + [_renamed(name, k) for k in range(2, n + 1)]
 
 
 def _pinned_for(scenario: dict[str, Any], original: str) -> dict[str, Any]:
@@ -125,7 +168,7 @@ def _pinned_for(scenario: dict[str, Any], original: str) -> dict[str, Any]:
     return {**scenario, "finding_shows": {**shows, "exact": new_exact}}
 
 
-def _copy_findings(path: Path, n: int) -> None:
+def _copy_findings(path: Path, n: int, renamer: MetricRenamer) -> None:
     """Each universal evidence item about an alert (`<Alert>: ...`) again for each copy, and
     each scenario finding's category under its copies' ids."""
     if not path.is_file():
@@ -140,7 +183,10 @@ def _copy_findings(path: Path, n: int) -> None:
             alert = re.match(r"^([A-Z][A-Za-z0-9]*): ", str(item))
             if alert:
                 rest = str(item)[len(alert[1]) :]
-                copies += [f"{name}{rest}" for name in _family(alert[1], n)[1:]]
+                # An item naming a metric the copies renamed is not theirs: the check knows
+                # which scrape job exports the original, and nothing exports the copy's.
+                if renamer(rest, 2) == rest:
+                    copies += [f"{_renamed(alert[1], k)}{rest}" for k in range(2, n + 1)]
         finding["evidence"] = evidence + copies
     scenario_findings = doc.get("findings") or {}
     for sid, tags in list(scenario_findings.items()):
@@ -170,13 +216,18 @@ def main(argv: list[str]) -> int:
     made.add_argument("n", type=int)
     made.add_argument("dest", type=Path)
     made.add_argument("--config", type=Path, default=SEED)
+    made.add_argument(
+        "--shared-series",
+        action="store_true",
+        help="the copies read the original metrics: every series feeds N alerts",
+    )
     compared = sub.add_parser("compare")
     compared.add_argument("junit", type=Path)
     args = parser.parse_args(argv)
     if args.command == "make":
         if args.n < 1:
             parser.error("N must be at least 1")
-        alerts, scenarios = make(args.n, args.dest, args.config)
+        alerts, scenarios = make(args.n, args.dest, args.config, shared_series=args.shared_series)
         print(f"nfold: {args.dest}: {alerts} alert rules, {scenarios} alert scenarios")
         return 0
     differ = compare(args.junit)

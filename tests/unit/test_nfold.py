@@ -60,3 +60,23 @@ def test_copies_pin_their_own_alert_and_evidence(tmp_path: Path) -> None:
     items = evidence["rule-labels-attached-by-scrape"]["evidence"]
     assert {"ServiceDown: up namespace", "ServiceDownCopy2: up namespace"} <= set(items)
     assert "ServiceDownCopy3: up namespace" in items
+
+
+def test_copies_read_their_own_metrics_unless_shared(tmp_path: Path) -> None:
+    """Each copy's rules and series name `copy<k>_<metric>`, so one series feeds one alert as
+    in a large real config; `up` stays shared; `--shared-series` keeps every name."""
+    make(2, tmp_path / "own", Path("fixtures/config/mindweave"))
+    rules = {r.name: r.expr for r in ObsConfig(tmp_path / "own").alert_rules()}
+    assert "copy2_http_requests_total{" in rules["HighErrorRateCopy2"]
+    assert "copy2_" not in rules["HighErrorRate"]
+    assert rules["ServiceDownCopy2"] == rules["ServiceDown"]  # `up` is Prometheus' own
+    scenarios = {s.id: s for s in load_scenarios(tmp_path / "own" / "scenarios" / "alerts")}
+    names = {series.name for series in scenarios["high-error-rate-fires-copy2"].series}
+    assert names == {"copy2_http_requests_total"}
+    items = yaml.safe_load((tmp_path / "own" / "findings.yaml").read_text())["universal"][
+        "rule-labels-attached-by-scrape"
+    ]["evidence"]
+    assert not any(item.startswith("HighErrorRateCopy2:") for item in items)  # no job exports it
+    make(2, tmp_path / "shared", Path("fixtures/config/mindweave"), shared_series=True)
+    shared = {r.name: r.expr for r in ObsConfig(tmp_path / "shared").alert_rules()}
+    assert shared["HighErrorRateCopy2"] == shared["HighErrorRate"]
