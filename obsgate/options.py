@@ -33,6 +33,10 @@ SUITE_MARKERS = {
 DEFAULT_SERVER_VERSIONS = "current"
 SERVER_VERSIONS_ENV = "OBS_SERVER_VERSIONS"
 DEFAULT_TIME_SCALE = 240.0
+# Which tests' figures are drawn: drawing takes 0.1 s a figure in the test process, so on a
+# config with hundreds of scenarios it is most of the alerts suite's time.
+FIGURES = ("all", "failed", "off")
+FIGURES_ENV = "OBS_GATE_FIGURES"
 DEFAULT_REPORTS_DIR = "reports"  # relative to where pytest is started
 JUNIT_REPORT = "junit.xml"
 HTML_REPORT = "report.html"
@@ -135,6 +139,13 @@ def add_options(parser: pytest.Parser) -> None:
         f"(env OBS_TIME_SCALE; default {DEFAULT_TIME_SCALE:g})",
     )
     group.addoption(
+        "--figures",
+        default=os.environ.get(FIGURES_ENV),
+        help="which tests get figures (timelines, exact scenarios, SLO burn, latency): all, "
+        "failed (only the tests that did not pass: for a large config, whose hundreds of "
+        f"figures take longer than its verdicts), or off (env {FIGURES_ENV}; default all)",
+    )
+    group.addoption(
         "--reports-dir",
         default=os.environ.get("OBS_REPORTS_DIR"),
         help="where every report goes: findings, coverage, logs (env OBS_REPORTS_DIR; "
@@ -167,6 +178,10 @@ def validate(config: pytest.Config) -> None:
             f"--server-versions {versions!r} (or {SERVER_VERSIONS_ENV}) is not one of "
             f"{', '.join(SERVER_VERSIONS)}"
         )
+    if figures(config) not in FIGURES:
+        raise pytest.UsageError(
+            f"--figures {figures(config)!r} (or {FIGURES_ENV}) is not one of {', '.join(FIGURES)}"
+        )
     if config.getoption("time_scale") is None:
         text = os.environ.get("OBS_TIME_SCALE")
         try:
@@ -184,6 +199,11 @@ def validate(config: pytest.Config) -> None:
 
 def server_versions(config: pytest.Config) -> str:
     return str(config.getoption("server_versions", default=None) or DEFAULT_SERVER_VERSIONS)
+
+
+def figures(config: pytest.Config) -> str:
+    value = config.getoption("figures", default=None) or "all"
+    return "all" if value == "on" else str(value)
 
 
 def time_scale(config: pytest.Config) -> float:

@@ -17,7 +17,6 @@ Drawing never fails a test: an error is one warning naming the file.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -28,7 +27,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.config.rules import AlertRule
-from obsgate.options import config_dir, reports_dir
+from obsgate.options import config_dir, figures, reports_dir
 from obsgate.reports.landing import BURN_DIR, EXACT_DIR, LATENCY_DIR, ROUTES_DIR, TIMELINES_DIR
 from obsgate.reports.record import FIGURES_ATTR
 from obsgate.scenarios.routing import RouteCase, live_arrivals, slack_channels
@@ -47,13 +46,11 @@ def _file_name(item: pytest.Item) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-") + ".svg"
 
 
-# OBS_GATE_FIGURES=off: a run read only for its verdicts (the gate's own child runs in its
-# tests) draws nothing; drawing is about 60 % of `pytest suites/alerts -k "not live"`.
-FIGURES_ENV = "OBS_GATE_FIGURES"
-
-
 def attach_figures(item: pytest.Item, report: pytest.TestReport) -> None:
-    if os.environ.get(FIGURES_ENV) == "off":
+    """`--figures off`: a run read only for its verdicts (the gate's own child runs in its
+    tests); `failed`: only where a reader has to look (a large config's run)."""
+    wanted = figures(item.config)
+    if wanted == "off" or (wanted == "failed" and _outcome(report) == "passed"):
         return
     params = getattr(getattr(item, "callspec", None), "params", {})
     funcargs = getattr(item, "funcargs", {})

@@ -18,8 +18,7 @@ import pytest
 from obsgate.applicability import placeholder
 from obsgate.config import ObsConfig
 from obsgate.errors import GateError
-from obsgate.options import config_dir
-from obsgate.reports.figures import FIGURES_ENV
+from obsgate.options import config_dir, figures
 from obsgate.slo import oracle
 from obsgate.slo.detection import (
     CASES,
@@ -131,7 +130,7 @@ def detection_runs(
                 for severity, file in files.items()
             }
             runs[slo.id, case.id] = DetectionRun(files, checks)
-    drawn = os.environ.get(FIGURES_ENV) != "off"  # the probes feed only the burn figures
+    drawn = figures(request.config) != "off"  # the probes feed only the burn figures
     for key, files in probes.items() if drawn else ():
         for severity, file in files.items():
             runs[key].probes[severity] = pool.submit(

@@ -142,6 +142,8 @@ BAD_VALUES = [
     ((), {"OBS_TIME_SCALE": "nan"}, "OBS_TIME_SCALE"),
     ((), {"OBS_TIME_SCALE": "inf"}, "OBS_TIME_SCALE"),
     ((), {"OBS_STACK": "bogus"}, "OBS_STACK"),
+    (("--figures", "some"), {}, "--figures"),
+    ((), {"OBS_GATE_FIGURES": "sometimes"}, "OBS_GATE_FIGURES"),
 ]
 
 
