@@ -25,7 +25,7 @@ import requests
 
 from obsgate.scenarios.model import ExpectedAlert, Scenario
 from obsgate.scenarios.remote_write import remote_write
-from obsgate.scenarios.targets import ScenarioTargets
+from obsgate.scenarios.targets import DATA_JOB, ScenarioTargets
 from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.prometheus import LOOKBACK_DELTA
@@ -427,6 +427,9 @@ class LiveAlertRun:
             return ["Prometheus never scraped the scenario's target"]
         gaps = []
         try:
+            missed = self.missed_scrapes(scenario)
+            if missed:
+                gaps.append(missed)
             for series in scenario.series:
                 labels = self.targets.series_labels(scenario, series)
                 selector = "{" + ",".join(f"{k}={json.dumps(v)}" for k, v in labels.items()) + "}"
@@ -450,6 +453,44 @@ class LiveAlertRun:
         except (requests.RequestException, ValueError, KeyError) as exc:
             gaps.append(f"could not ask Prometheus: {exc}")
         return gaps
+
+    def missed_scrapes(self, scenario: Scenario) -> str:
+        """What Prometheus' own `up` says of its scrapes of the scenario's data target, from
+        its first scrape to its last checkpoint: a failed or missing scrape (the test process
+        answered too late) left the rule evaluating without the scenario's data. Empty if
+        every scrape of its schedule came back."""
+        clock = self.targets.clocks[scenario.id]
+        if clock.started_wall is None:
+            return ""
+        first = clock.started_wall + scenario.history_seconds / self.factor
+        end = min(clock.started_wall + scenario.duration_seconds / self.factor, time.time())
+        window = f"{max(1, int((end - first) * 1000))}ms"
+        target = {
+            "job": DATA_JOB,
+            "instance": self.targets.address,
+            self.label: self.targets.isolation_value(scenario.id),
+        }
+        selector = f"up{{{self.label}={json.dumps(target[self.label])}}}[{window}]"
+        counts = []
+        for function in ("count_over_time", "sum_over_time"):
+            answer = requests.get(
+                f"{self.prometheus.url}/api/v1/query",
+                params={"query": f"{function}({selector})", "time": end},
+                timeout=5,
+            ).json()["data"]["result"]
+            # The data target only: a scenario's `up` series are targets that fail on purpose.
+            counts.append(sum(float(r["value"][1]) for r in answer if r["metric"] == target))
+        scraped, succeeded = counts
+        expected = int((end - first) / self.scrape_seconds)
+        failed = round(scraped - succeeded)
+        if failed <= 0 and scraped >= expected - 1:
+            return ""
+        return (
+            f"Prometheus scraped the scenario's target {scraped:.0f} times in "
+            f"{end - first:.1f}s real, where its schedule has {expected}, and {failed} of them "
+            "failed: the test process answered too late (a busy machine), so the rule "
+            "evaluated without the scenario's data"
+        )
 
     def diagnose(self, scenario: Scenario) -> str:
         """What Prometheus itself says of the rule and of this scenario's ALERTS series:
