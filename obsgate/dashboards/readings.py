@@ -33,6 +33,7 @@ from obsgate.config import ObsConfig, load_yaml
 from obsgate.errors import ConfigError
 from obsgate.tools import ToolResult
 from obsgate.tools.promtool_failures import parse_failures
+from obsgate.tools.promtool_probe import no_rules, probe_document
 
 READINGS = "scenarios/dashboards/readings.yaml"
 
@@ -94,22 +95,8 @@ def load_worlds(config: ObsConfig) -> list[World]:
 
 def write_test(world: World, exprs: list[str], workdir: Path) -> Path:
     """A promtool test file: the world's series, each query read once at `at`."""
-    rules = workdir / "no-rules.yaml"
-    rules.write_text("groups: []\n")
-    doc = {
-        "rule_files": [str(rules)],
-        "evaluation_interval": world.interval,
-        "tests": [
-            {
-                "interval": world.interval,
-                "input_series": list(world.series),
-                "promql_expr_test": [
-                    {"expr": e, "eval_time": world.at, "exp_samples": []}
-                    for e in dict.fromkeys(exprs)
-                ],
-            }
-        ],
-    }
+    reads = [(expr, world.at) for expr in dict.fromkeys(exprs)]
+    doc = probe_document([no_rules(workdir)], world.interval, list(world.series), reads)
     path = workdir / f"readings-{world.dashboard}.test.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False, width=400))
     return path

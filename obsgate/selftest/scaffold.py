@@ -45,6 +45,7 @@ from obsgate.scenarios.model import load_scenarios, scenario_from_mapping
 from obsgate.scenarios.params import ALERT_SCENARIOS
 from obsgate.tools import promtool
 from obsgate.tools.promtool_failures import parse_failures
+from obsgate.tools.promtool_probe import probe_document
 
 CASE = "scaffold_case"
 COUNTER_FUNCTIONS = ("rate", "irate", "increase", "resets")
@@ -327,14 +328,8 @@ def _sweep(
                     "values": _values(plan, [(own, steps)], 60.0),
                 }
             )
-    probe = [
-        {"expr": e, "eval_time": f"{int(at)}s", "exp_samples": []} for e in (value_expr, whole)
-    ]
-    doc = {
-        "rule_files": [str(f.resolve()) for f in case.rule_files],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": probe}],
-    }
+    reads = [(expr, f"{int(at)}s") for expr in (value_expr, whole)]
+    doc = probe_document([f.resolve() for f in case.rule_files], "1m", series, reads)
     path = case.work / f"sweep-{rule.name}-{driver}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     result = promtool.test_rules(path)

@@ -29,6 +29,7 @@ from obsgate.slo.budget import (
 from obsgate.slo.intent import SLIIntent
 from obsgate.slo.spec import SLO
 from obsgate.tools import ToolResult
+from obsgate.tools.promtool_probe import reads
 
 EVENTS_PER_STEP = 1000.0
 # promtool's report of one failing alert test: its alert and eval time, then exp: and got:.
@@ -198,10 +199,8 @@ def write_probe(slo: SLO, sli: SLIIntent, case: BurnCase, timeline: Timeline, wo
         for t in range(step, end + 1, step)
         for alert in names
     ]
-    test["promql_expr_test"] = [
-        {"expr": probe_ratio(timeline), "eval_time": f"{t}s", "exp_samples": []}
-        for t in range(step, end + 1, step)
-    ]
+    ratio = probe_ratio(timeline)
+    test["promql_expr_test"] = reads((ratio, f"{t}s") for t in range(step, end + 1, step))
     path = workdir / f"{name}.probe.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
     return path

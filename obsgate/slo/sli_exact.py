@@ -22,6 +22,7 @@ from obsgate.slo.live import BAD_FRACTION, EVENTS_PER_STEP, WINDOW
 from obsgate.slo.spec import SLO
 from obsgate.tools import ToolResult
 from obsgate.tools.promtool_failures import parse_failures
+from obsgate.tools.promtool_probe import no_rules, probe_document
 
 STEPS = 20  # simulated minutes of events, one sample each
 # Each expression is read at its own time, so promtool's failures say which one they are;
@@ -44,22 +45,8 @@ def write_test(slo: SLO, sli: SLIIntent, workdir: Path) -> Path:
         {"series": key, "values": values_text(column)}
         for key, column in sli.series([(STEPS, good, bad)]).items()
     ]
-    rules = workdir / "no-rules.yaml"
-    rules.write_text("groups: []\n")
-    doc = {
-        "rule_files": [str(rules)],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": series,
-                "promql_expr_test": [
-                    {"expr": expr, "eval_time": READ_AT[which], "exp_samples": []}
-                    for which, expr in expressions(slo).items()
-                ],
-            }
-        ],
-    }
+    reads = [(expr, READ_AT[which]) for which, expr in expressions(slo).items()]
+    doc = probe_document([no_rules(workdir)], "1m", series, reads)
     path = workdir / f"sli-{slo.id}.test.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
     return path
