@@ -404,6 +404,8 @@ class LiveAlertRun:
                     break
             if len(problems) > 3:
                 break
+        if not problems and (unobserved := self._unobserved(scenario)):
+            problems.append(unobserved)
         history = self.history(scenario)
         if problems:
             history += "\n" + self.diagnose(scenario)
@@ -454,6 +456,15 @@ class LiveAlertRun:
         except (requests.RequestException, ValueError, KeyError) as exc:
             gaps.append(f"could not ask Prometheus: {exc}")
         return gaps
+
+    def _unobserved(self, scenario: Scenario) -> str:
+        """Why a pass does not count, if it does not: a pass needs the data the rule was
+        meant to see (a quiet scenario is quiet without it too)."""
+        try:
+            missed = self.missed_scrapes(scenario)
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            missed = f"could not ask Prometheus how its scrapes went: {exc}"
+        return f"not observed as written, so not judged: {missed}" if missed else ""
 
     def missed_scrapes(self, scenario: Scenario) -> str:
         """What Prometheus' own `up` says of its scrapes of the scenario's data target, from

@@ -1,6 +1,7 @@
 """A live scenario whose target Prometheus could not scrape (the test process answering too
-late, as on a busy machine) is named as such: its failure is not the rule's own verdict,
-so no finding can absorb it. Real Prometheus, real scrapes that time out."""
+late, as on a busy machine) is named as such: a failure is not the rule's own verdict, so
+no finding can absorb it, and a pass is no pass. Real Prometheus, real scrapes that time
+out."""
 
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ def test_failed_scrapes_are_named_and_keep_a_failure_from_the_rule(tmp_path: Pat
         assert "failed" in missed and "answered too late" in missed, missed
         unproven = run.unproven(scenario)
         assert any("answered too late" in gap for gap in unproven), unproven
+        # A quiet scenario that stayed quiet without its data has not passed.
+        run.wait_for(scenario)
+        verdict = run.judge(scenario)
+        assert not verdict.ok, verdict
+        assert verdict.problems[0].startswith("not observed as written"), verdict.problems
     finally:
         run.stop()
         assert endpoint.pid is not None
