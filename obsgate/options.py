@@ -37,6 +37,7 @@ DEFAULT_TIME_SCALE = 240.0
 # config with hundreds of scenarios it is most of the alerts suite's time.
 FIGURES = ("all", "failed", "off")
 FIGURES_ENV = "OBS_GATE_FIGURES"
+FIGURE_SECONDS_ATTR = "obs_figure_seconds"  # a test report's seconds spent drawing figures
 DEFAULT_REPORTS_DIR = "reports"  # relative to where pytest is started
 JUNIT_REPORT = "junit.xml"
 HTML_REPORT = "report.html"

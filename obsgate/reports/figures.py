@@ -18,6 +18,7 @@ Drawing never fails a test: an error is one warning naming the file.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.config.rules import AlertRule
-from obsgate.options import config_dir, figures, reports_dir
+from obsgate.options import FIGURE_SECONDS_ATTR, config_dir, figures, reports_dir
 from obsgate.reports.landing import BURN_DIR, EXACT_DIR, LATENCY_DIR, ROUTES_DIR, TIMELINES_DIR
 from obsgate.reports.record import FIGURES_ATTR
 from obsgate.scenarios.routing import RouteCase, live_arrivals, slack_channels
@@ -71,6 +72,7 @@ def _attach(
     item: pytest.Item, report: pytest.TestReport, folder: str, draw: Callable[[], str | None]
 ) -> None:
     path = reports_dir(item.config) / folder / _file_name(item)
+    started = time.perf_counter()
     try:
         svg = draw()
         if svg is None:
@@ -80,6 +82,9 @@ def _attach(
     except Exception as exc:
         item.warn(pytest.PytestWarning(f"obs-gate: could not write {path}: {exc}"))
         return
+    finally:  # the run's owner says how much of the alerts suite was drawing
+        spent = getattr(report, FIGURE_SECONDS_ATTR, 0.0) + time.perf_counter() - started
+        setattr(report, FIGURE_SECONDS_ATTR, spent)
     figures = getattr(report, FIGURES_ATTR, None) or []
     setattr(report, FIGURES_ATTR, [*figures, f"{folder}/{path.name}"])
     if _outcome(report) != "passed":

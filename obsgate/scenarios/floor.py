@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from obsgate.options import FIGURE_SECONDS_ATTR
+
 _LIVE_ID = re.compile(r"::test_scenario_live\[(?P<id>[^\]]+)\]$")
 
 
@@ -42,6 +44,7 @@ class AlertsSuiteClock:
         self.started = started
         self.last_report: float | None = None
         self.live: set[str] = set()
+        self.drawing = 0.0  # seconds the alerts tests spent drawing their figures
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -50,6 +53,7 @@ class AlertsSuiteClock:
         ):
             return
         self.last_report = time.time()
+        self.drawing += getattr(report, FIGURE_SECONDS_ATTR, 0.0)
         match = _LIVE_ID.search(report.nodeid)
         if match and match["id"] in self.spans:
             self.live.add(match["id"])
@@ -67,10 +71,17 @@ class AlertsSuiteClock:
             return None
         wall = self.last_report - self.started
         floor = self.floor()
+        drawing = ""
+        if self.drawing >= 0.05:
+            drawing = f"; its tests spent {self.drawing:.1f} s drawing figures"
+            # Drawing overlaps the live layer's wait: advice only where the run is well past
+            # its floor, as with hundreds of scenarios.
+            if floor is None or wall > 1.5 * floor.seconds:
+                drawing += " (`--figures failed` draws only those of tests that did not pass)"
         if floor is None:
-            return f"alerts suite: {wall:.1f} s wall (no live scenario ran: no floor)"
+            return f"alerts suite: {wall:.1f} s wall (no live scenario ran: no floor){drawing}"
         return (
             f"alerts suite: {wall:.1f} s wall, {wall / floor.seconds:.2f}x its floor of "
             f"{floor.seconds:.1f} s ({floor.scenario}: {floor.simulated_seconds / 60:g} "
-            f"simulated minutes replayed at time scale {floor.time_scale:g})"
+            f"simulated minutes replayed at time scale {floor.time_scale:g}){drawing}"
         )

@@ -51,3 +51,18 @@ def test_history_is_not_replayed_so_not_in_the_floor() -> None:
     assert spike.replay_seconds == 35 * 60
     plain = live["pod-restart-loop-fires"]  # no history: replayed whole
     assert plain.replay_seconds == plain.duration_seconds == 72 * 60
+
+
+def test_the_summary_says_how_much_was_drawing() -> None:
+    """Drawing runs in the test process: on a large config it can be most of the suite."""
+    clock = AlertsSuiteClock({"long": 4320.0}, time_scale=240.0, started=0.0)
+    for seconds in (0.25, 0.5):
+        report = SimpleNamespace(nodeid=LIVE.format("long"), obs_figure_seconds=seconds)
+        clock.pytest_runtest_logreport(report)  # type: ignore[arg-type]
+    line = clock.summary()  # reported long after its start: well past its 18 s floor
+    assert line is not None and "its tests spent 0.8 s drawing figures" in line, line
+    assert "--figures failed" in line
+    clock.started = clock.last_report - 20.0  # 1.1x its floor: drawing overlapped the wait
+    line = clock.summary()
+    assert line is not None and "0.8 s drawing" in line and "--figures" not in line, line
+    assert "drawing" not in (clock_after(LIVE.format("long")).summary() or "")
