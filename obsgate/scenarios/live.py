@@ -31,6 +31,9 @@ from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
 from obsgate.stack.prometheus import LOOKBACK_DELTA
 
 POLL_SECONDS = 0.1
+# Said by every verdict the machine's load decided, not the rule: the self-test counts no
+# such failure as a mutant's kill.
+LOST_SCRAPES = "the test process answered too late"
 DISCOVERY_TIMEOUT = 20.0  # real seconds from a scenario's admission to its first scrape
 # Scrape targets served at once (each scraped every 60 s / time scale: four times a second at
 # 240). The one test process serves them all; 160 (the MindWeave config five times over)
@@ -503,8 +506,8 @@ class LiveAlertRun:
         return (
             f"Prometheus scraped the scenario's target {scraped:.0f} times in "
             f"{end - first:.1f}s real, where its schedule has {expected}, and {failed} of them "
-            "failed: the test process answered too late (a busy machine), so the rule "
-            "evaluated without the scenario's data"
+            f"failed: {LOST_SCRAPES} (a busy machine), so the rule evaluated without the "
+            "scenario's data"
         )
 
     def diagnose(self, scenario: Scenario) -> str:

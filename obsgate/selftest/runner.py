@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from obsgate import options
+from obsgate.scenarios.live import LOST_SCRAPES
 from obsgate.selftest.mutants import Mutant
 
 # The suites that read each part, non-live: the exact layer and the static checks. Routing
@@ -77,6 +78,7 @@ class GateRun:
     counts: dict[str, int]
     last_line: str
     seconds: float
+    unjudged: frozenset[str] = frozenset()  # failed because scrapes were lost, not the rule
 
 
 @dataclass
@@ -91,22 +93,30 @@ class Outcome:
     note: str = ""
 
 
-def junit_results(junit: Path) -> tuple[frozenset[str], dict[str, int]]:
-    """`classname::name` of every failed or errored testcase, and counts by outcome."""
+def junit_results(junit: Path) -> tuple[frozenset[str], dict[str, int], frozenset[str]]:
+    """`classname::name` of every failed or errored testcase, counts by outcome, and the
+    failed live tests whose servers lost the scenario's scrapes (the live layer's verdict
+    on the machine, not on the rule)."""
     if not junit.exists():
-        return frozenset(), {}
+        return frozenset(), {}, frozenset()
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     failed: set[str] = set()
+    unjudged: set[str] = set()
     for case in ET.parse(junit).getroot().iter("testcase"):
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
-        if case.find("failure") is not None or case.find("error") is not None:
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
             failed.add(name)
             counts["failed"] += 1
+            if LOST_SCRAPES in f"{problem.get('message', '')}\n{problem.text or ''}":
+                unjudged.add(name)
         elif case.find("skipped") is not None:
             counts["skipped"] += 1  # xfailed tests and skips
         else:
             counts["passed"] += 1
-    return frozenset(failed), counts
+    return frozenset(failed), counts, frozenset(unjudged)
 
 
 def child_env() -> dict[str, str]:
@@ -173,10 +183,10 @@ class Runner:
             finally:
                 with self._lock:
                     self._procs.discard(proc)
-        failed, counts = junit_results(junit)
+        failed, counts, unjudged = junit_results(junit)
         lines = [x for x in (workdir / "output.log").read_text().splitlines() if x.strip()]
         return GateRun(returncode, failed, counts, lines[-1] if lines else "",
-                       time.monotonic() - started)  # fmt: skip
+                       time.monotonic() - started, unjudged)  # fmt: skip
 
     def _stop(self, proc: subprocess.Popen[str]) -> None:
         """SIGTERM to the child's session (it stops its servers), then SIGKILL if it hangs."""
@@ -313,9 +323,11 @@ class Runner:
             shutil.rmtree(config, ignore_errors=True)
             o.seconds += run.seconds
             o.suites = (*o.suites, "alerts (live)")
-            new = sorted(run.failed - baseline.failed)
+            new = sorted(run.failed - baseline.failed - run.unjudged)
             if new:
                 o.status, o.killed_by, o.note = "killed", new, "by the live layer"
+            elif run.unjudged - baseline.failed:
+                o.note = "live layer did not decide: its servers lost the scenarios' scrapes"
             elif run.returncode not in (0, 1):
                 o.note = f"live layer did not decide: {run.last_line}"
             progress(o)

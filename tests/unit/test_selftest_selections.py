@@ -1,13 +1,22 @@
 """Which tests a mutant's child gate runs: the -k of each step, read by pytest itself on the
-seed's suites (a -k that selected nothing of the mutated part would let every mutant live)."""
+seed's suites (a -k that selected nothing of the mutated part would let every mutant live),
+and which of a child's failures count as a kill."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+from obsgate.scenarios.live import LOST_SCRAPES
 from obsgate.selftest.mutants import Mutant
-from obsgate.selftest.runner import AM_SERVER_TESTS, NOT_LIVE, SLO_DETECTION_TEST, Runner
+from obsgate.selftest.runner import (
+    AM_SERVER_TESTS,
+    NOT_LIVE,
+    SLO_DETECTION_TEST,
+    Runner,
+    junit_results,
+)
 from tests.gate_subprocess import REPO_ROOT, SEED_CONFIG, clean_env
 
 
@@ -53,3 +62,21 @@ def test_the_non_live_selection_leaves_out_the_live_modules_only() -> None:
     alerts = collected("alerts", NOT_LIVE)
     assert any("test_every_rule_is_replayed_live_or_says_why" in t for t in alerts), alerts
     assert alerts and not any("test_alerts_live.py" in t for t in alerts), alerts
+
+
+def test_a_live_failure_the_machine_decided_is_no_kill(tmp_path: Path) -> None:
+    """A live test that failed because Prometheus lost the scenario's scrapes names the
+    machine, not the rule: the self-test does not count it as a mutant's kill."""
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        "<testsuites><testsuite>"
+        '<testcase classname="a" name="passes"/>'
+        '<testcase classname="a" name="rule"><failure message="expected 1 firing alert"/>'
+        "</testcase>"
+        f'<testcase classname="a" name="load"><failure message="x">{LOST_SCRAPES}</failure>'
+        "</testcase>"
+        "</testsuite></testsuites>"
+    )
+    failed, counts, unjudged = junit_results(junit)
+    assert failed == {"a::rule", "a::load"} and counts["passed"] == 1
+    assert unjudged == {"a::load"}
