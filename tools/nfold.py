@@ -48,11 +48,14 @@ SHARED = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE"})  # series Prometheus it
 class MetricRenamer:
     """Copy k's names for the metrics of the alert rules: `copy<k>_<metric>`, in an
     expression, a series selector or a finding's text. Word boundaries that also exclude
-    `:` and quotes: a label value or a longer metric name is never touched."""
+    `:` and quotes: a label value or a longer metric name is never touched. Recorded series
+    keep their names: recording rules are not copied, so a copy reads the original's."""
 
-    def __init__(self, exprs: list[str]) -> None:
+    def __init__(self, rules: list[dict[str, Any]]) -> None:
+        exprs = [str(rule["expr"]) for rule in rules]
         names = {sel.metric for expr in exprs for sel in selectors(expr) if sel.metric}
-        self.names = sorted(names - SHARED, key=len, reverse=True)
+        recorded = {str(rule["record"]) for rule in rules if "record" in rule}
+        self.names = sorted(names - SHARED - recorded, key=len, reverse=True)
         self.pattern = re.compile(
             r"(?<![\w:\"])(" + "|".join(map(re.escape, self.names)) + r")(?![\w:\"])"
         )
@@ -76,8 +79,8 @@ def make(n: int, dest: Path, config: Path, *, shared_series: bool = False) -> tu
         shutil.rmtree(dest)
     shutil.copytree(config, dest)
     docs = _rule_docs(dest)
-    exprs = [str(r["expr"]) for _, d in docs for g in d["groups"] for r in g["rules"]]
-    renamer = MetricRenamer([] if shared_series else exprs)
+    rules = [r for _, d in docs for g in d["groups"] for r in g["rules"]]
+    renamer = MetricRenamer([] if shared_series else rules)
     alerts = 0
     for path, doc in docs:
         groups = doc["groups"]

@@ -85,8 +85,8 @@ def _attach(
     finally:  # the run's owner says how much of the alerts suite was drawing
         spent = getattr(report, FIGURE_SECONDS_ATTR, 0.0) + time.perf_counter() - started
         setattr(report, FIGURE_SECONDS_ATTR, spent)
-    figures = getattr(report, FIGURES_ATTR, None) or []
-    setattr(report, FIGURES_ATTR, [*figures, f"{folder}/{path.name}"])
+    drawn = getattr(report, FIGURES_ATTR, None) or []
+    setattr(report, FIGURES_ATTR, [*drawn, f"{folder}/{path.name}"])
     if _outcome(report) != "passed":
         from pytest_html import extras
 

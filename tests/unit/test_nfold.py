@@ -8,7 +8,7 @@ import yaml
 
 from obsgate.config import ObsConfig
 from obsgate.scenarios.model import load_scenarios
-from tools.nfold import compare, make
+from tools.nfold import MetricRenamer, compare, make
 
 
 def test_three_fold_triples_rules_and_scenarios(tmp_path: Path) -> None:
@@ -80,3 +80,11 @@ def test_copies_read_their_own_metrics_unless_shared(tmp_path: Path) -> None:
     make(2, tmp_path / "shared", Path("fixtures/config/mindweave"), shared_series=True)
     shared = {r.name: r.expr for r in ObsConfig(tmp_path / "shared").alert_rules()}
     assert shared["HighErrorRateCopy2"] == shared["HighErrorRate"]
+
+
+def test_a_recorded_series_keeps_its_name() -> None:
+    """Recording rules are not copied: a copied alert reads the original's recorded series."""
+    recording = {"record": "job:x:rate5m", "expr": "rate(x[5m])"}
+    renamer = MetricRenamer([recording, {"alert": "A", "expr": "job:x:rate5m > 1"}])
+    assert renamer("job:x:rate5m > 1", 2) == "job:x:rate5m > 1"
+    assert renamer("rate(x[5m])", 2) == "rate(copy2_x[5m])"
