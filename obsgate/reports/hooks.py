@@ -18,7 +18,7 @@ import pytest
 
 from obsgate.options import reports_dir
 from obsgate.reports.environment import feed_metadata, gate_facts
-from obsgate.reports.figures import FIGURE_DIRS, attach_figures
+from obsgate.reports.figures import DRAWER, FIGURE_DIRS, attach_figures
 from obsgate.reports.landing import INDEX, PageFacts, write_landing_page
 from obsgate.reports.record import RunRecord
 from obsgate.stack.endpoint import AlertmanagerEndpoint
@@ -63,8 +63,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The exit status, and the servers while their registry still exists."""
+    """The figures still being drawn (in every process that drew), the exit status, and the
+    servers while their registry still exists."""
     config = session.config
+    if DRAWER in config.stash:
+        for line in config.stash[DRAWER].finish():
+            sys.stderr.write(f"obs-gate: {line}\n")
     record = config.pluginmanager.get_plugin(RECORD)
     if not isinstance(record, RunRecord):
         return
@@ -76,10 +80,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             started=float(os.environ.get("OBS_GATE_STARTED") or time.time()),
         )
         if "OBS_GATE_RUN_DIR" in os.environ:
-            for ep in run_registry().started():
-                facts.servers.append(f"{ep.service}: {ep.url} ({ep.backend}) {ep.version}")
-                if isinstance(ep, AlertmanagerEndpoint):
-                    facts.adaptations.extend(ep.changes)
+            for name, ep in run_registry().named():
+                facts.servers.append(f"{name}: {ep.url} ({ep.backend}) {ep.version}")
+                if isinstance(ep, AlertmanagerEndpoint) and not facts.adaptations:
+                    facts.adaptations.extend(ep.changes)  # a lane's differ in its timings only
     except Exception as exc:
         warn_line(reports_dir(config) / INDEX, exc)
         facts = PageFacts(environment={})

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
+from obsgate.reports import drawing
 from obsgate.reports.burn_plot import BurnPicture, burn_picture, burn_prefix, burn_svg, signed
 from obsgate.reports.exact_plot import exact_picture, exact_prefix, exact_svg
 from obsgate.scenarios.exact import run_exact
@@ -129,3 +130,41 @@ def test_burn_figure_shows_a_page_on_clean_traffic(tmp_path: Path) -> None:
     prefix = burn_prefix(slo.id, "0.1x", "page")
     assert found[f"{prefix}-fired-label"].startswith("fired at -5h")
     assert [found[f"{prefix}-promtool-label-{n}"] for n in range(3)] == ["FIRING"] * 3
+
+
+def test_a_figure_is_drawn_by_the_drawing_process_and_then_read_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker draws exactly what the test process would (a figure is a function of its
+    data), keeps it under its key, and the key changes with the data and the outcome."""
+    monkeypatch.setattr(drawing, "FIGURE_CACHE", tmp_path / "cache")
+    obs = ObsConfig(SEED_CONFIG)
+    scenarios = {s.id: s for s in load_scenarios(SEED_CONFIG / "scenarios" / "alerts")}
+    pictures = {
+        sid: exact_picture(scenarios[sid], run_exact(scenarios[sid], obs.rule_files(),
+                           tmp_path / sid), obs.alert_rules())
+        for sid in (SCENARIO, "high-error-rate-fires")
+    }  # fmt: skip
+    key = drawing.figure_key(exact_svg, pictures[SCENARIO], "passed")
+    assert drawing.cached_svg(key) is None
+    out = tmp_path / "reports" / "exact" / "figure.svg"
+    drawer = drawing.Drawer()
+    drawer.submit(exact_svg, pictures[SCENARIO], "passed", out, drawing.cached_path(key))
+    assert drawer.finish() == []
+    assert out.read_text() == exact_svg(pictures[SCENARIO], "passed")
+    assert drawing.cached_svg(key) == out.read_text()
+    assert drawing.figure_key(exact_svg, pictures[SCENARIO], "passed") == key
+    others = {
+        drawing.figure_key(exact_svg, pictures[SCENARIO], "xfailed"),
+        drawing.figure_key(exact_svg, pictures["high-error-rate-fires"], "passed"),
+    }
+    assert key not in others and len(others) == 2
+
+
+def test_a_figure_the_drawing_process_could_not_draw_is_named(tmp_path: Path) -> None:
+    drawer = drawing.Drawer()
+    out = tmp_path / "broken.svg"
+    drawer.submit(exact_svg, None, "passed", out, None)  # no picture: the worker raises
+    (line,) = drawer.finish()
+    assert line.startswith(f"could not write {out}: AttributeError"), line
+    assert not out.exists()
