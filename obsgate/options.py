@@ -33,6 +33,10 @@ SUITE_MARKERS = {
 DEFAULT_SERVER_VERSIONS = "current"
 SERVER_VERSIONS_ENV = "OBS_SERVER_VERSIONS"
 DEFAULT_TIME_SCALE = 240.0
+# The fast lane's time scale as a multiple of --time-scale: long scenarios of rules without
+# a short feature replay this much faster (obsgate/scenarios/lanes.py); 1 turns it off.
+DEFAULT_FAST_LANE = 3.0
+FAST_LANE_ENV = "OBS_FAST_LANE"
 # Which tests' figures are drawn: drawing takes 0.1 s a figure in the test process, so on a
 # config with hundreds of scenarios it is most of the alerts suite's time.
 FIGURES = ("all", "failed", "off")
@@ -140,6 +144,14 @@ def add_options(parser: pytest.Parser) -> None:
         f"(env OBS_TIME_SCALE; default {DEFAULT_TIME_SCALE:g})",
     )
     group.addoption(
+        "--fast-lane",
+        type=time_scale_value,
+        default=None,
+        help="live layer: long scenarios whose rules read nothing shorter than five minutes "
+        "replay this many times faster than --time-scale (1: all at --time-scale) "
+        f"(env {FAST_LANE_ENV}; default {DEFAULT_FAST_LANE:g})",
+    )
+    group.addoption(
         "--figures",
         default=os.environ.get(FIGURES_ENV),
         help="which tests get figures (timelines, exact scenarios, SLO burn, latency): all, "
@@ -190,6 +202,12 @@ def validate(config: pytest.Config) -> None:
         except ValueError as exc:
             raise pytest.UsageError(f"OBS_TIME_SCALE={exc}") from None
         config.option.time_scale = value
+    if config.getoption("fast_lane", default=None) is None:
+        text = os.environ.get(FAST_LANE_ENV)
+        try:
+            config.option.fast_lane = _time_scale(text) if text else DEFAULT_FAST_LANE
+        except ValueError as exc:
+            raise pytest.UsageError(f"{FAST_LANE_ENV}={exc}") from None
     directory = config_dir(config)
     if not directory.is_dir():
         raise pytest.UsageError(
@@ -209,6 +227,13 @@ def figures(config: pytest.Config) -> str:
 
 def time_scale(config: pytest.Config) -> float:
     return float(config.getoption("time_scale") or DEFAULT_TIME_SCALE)
+
+
+def fast_lane(config: pytest.Config) -> float:
+    """The fast lane's multiple of the time scale; 1 on a stack the gate does not start."""
+    if config.getoption("stack", default="auto") == "external":
+        return 1.0
+    return float(config.getoption("fast_lane", default=None) or DEFAULT_FAST_LANE)
 
 
 def reports_dir(config: pytest.Config) -> Path:

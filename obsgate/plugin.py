@@ -27,7 +27,8 @@ from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
 from obsgate.findings import CATEGORIES, categories, parse_reason
 from obsgate.options import config_dir, is_ci, reports_dir
-from obsgate.scenarios.floor import AlertsSuiteClock
+from obsgate.scenarios.floor import AlertsSuiteClock, Floor
+from obsgate.scenarios.lanes import lane_factors
 from obsgate.scenarios.model import load_scenarios
 from obsgate.scenarios.params import layer_scenarios
 from obsgate.scenarios.routing import load_route_cases
@@ -423,9 +424,11 @@ def alerts_suite_clock(config: pytest.Config) -> AlertsSuiteClock:
         live = layer_scenarios(ObsConfig(config_dir(config)), "live")
     except GateError:
         live = []  # no alert scenarios: no floor to print
-    spans = {s.id: s.replay_seconds for s in live}
+    rules = ObsConfig(config_dir(config)).alert_rules() if live else []
+    factors = lane_factors(live, rules, options.time_scale(config), options.fast_lane(config))
+    replays = {s.id: Floor(s.id, s.replay_seconds, factors[s.id]) for s in live}
     started = float(os.environ.get("OBS_GATE_STARTED") or time.time())
-    return AlertsSuiteClock(spans, options.time_scale(config), started)
+    return AlertsSuiteClock(replays, started)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -59,6 +59,23 @@ def selectors(expr: str, where: str = "expr") -> list[Selector]:
     return found
 
 
+def range_seconds(expr: str, where: str = "expr") -> list[float]:
+    """Every range in `expr`, in seconds: range selectors, subquery ranges and their steps
+    (the windows a live replay has to resolve in real time)."""
+    found: list[float] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, pp.MatrixSelector):
+            found.append(node.range.total_seconds())
+        elif isinstance(node, pp.SubqueryExpr):
+            found.append(node.range.total_seconds())
+            if node.step:
+                found.append(node.step.total_seconds())
+
+    pp.walk(parse(expr, where), visit, None)
+    return found
+
+
 def duration_text(seconds: float) -> str:
     """A Prometheus duration in whole milliseconds, e.g. 1.25 s -> '1250ms': at least 1ms
     unless it is 0 (`for: 0s` scaled stays 0s, not 1ms)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from obsgate.options import config_dir, server_versions, time_scale
+from obsgate.options import config_dir, fast_lane, server_versions, time_scale
 from obsgate.stack.backends import resolve_backend
 from obsgate.stack.versions import binary_versions
 from obsgate.tools.versions_line import describe_line
@@ -34,11 +34,22 @@ def gate_facts(config: pytest.Config) -> dict[str, str]:
         "stack": f"{resolve_backend(stack)} (requested {stack})",
         "server versions": describe_line(server_versions(config)),
         "versions": ", ".join(f"{name} {v}" for name, v in versions.items()),
-        "time scale (live layer)": f"every rule duration divided by {time_scale(config):g}",
+        "time scale (live layer)": _time_scales(config),
         "hypothesis seed": str(seed) if seed is not None else "random (printed on failure)",
     }
     config.stash[FACTS] = facts
     return facts
+
+
+def _time_scales(config: pytest.Config) -> str:
+    base, fast = time_scale(config), fast_lane(config)
+    text = f"every rule duration divided by {base:g}"
+    if fast > 1:
+        text += (
+            f"; long scenarios of rules with no duration under 5 minutes by {base * fast:g} "
+            f"(--fast-lane {fast:g})"
+        )
+    return text
 
 
 def feed_metadata(config: pytest.Config) -> None:

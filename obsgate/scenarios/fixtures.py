@@ -8,17 +8,21 @@ the sink. One run serves both, so each rule fires once however many suites look 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
+from obsgate.options import fast_lane
 from obsgate.promql import scale_expr, threshold_of_alert_expr, value_of_alert_expr
-from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings
+from obsgate.scenarios.lanes import LiveLanes, lane_factors
+from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings, ScrapeBudget
 from obsgate.scenarios.model import Scenario
 from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
+from obsgate.stack.fixtures import lane_stack
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
 
@@ -44,15 +48,7 @@ def _sink_notifications(
         return None
 
 
-@pytest.fixture(scope="session")
-def live_alert_run(
-    request: pytest.FixtureRequest,
-    obs_config: ObsConfig,
-    prometheus: PrometheusEndpoint,
-    alertmanager: Endpoint,
-    time_scale: float,
-) -> Iterator[LiveAlertRun]:
-    scenarios = _selected_live_scenarios(request.session)
+def _check_history(obs_config: ObsConfig, scenarios: list[Scenario]) -> None:
     rules = {rule.name: rule for rule in obs_config.alert_rules()}
     for sc in scenarios:
         first = min(cp.at_seconds for cp in sc.expect)
@@ -63,31 +59,76 @@ def live_alert_run(
                 f"least {sc.alert}'s `for` ({rule.for_seconds:g} s) before the first checkpoint "
                 f"({first:g} s): the live layer could not judge it on real evaluations"
             )
-    templates = {rule.name: dict(rule.annotations) for rule in obs_config.alert_rules()}
+
+
+def _lane_stacks(
+    request: pytest.FixtureRequest, factors: set[float], base: float
+) -> dict[float, tuple[PrometheusEndpoint, Endpoint]]:
+    """Each lane's Prometheus and Alertmanager: the run's own for the base scale, and the
+    other lanes' started beside them (in threads), so a lane adds no start-up time."""
+    stacks: dict[float, tuple[PrometheusEndpoint, Endpoint]] = {}
+    errors: list[BaseException] = []
+
+    def start(factor: float) -> None:
+        try:
+            stacks[factor] = lane_stack(request.config, factor)
+        except BaseException as exc:  # raised in the fixture's own thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(f,)) for f in sorted(factors - {base})]
+    for thread in threads:
+        thread.start()
+    try:
+        stacks[base] = (
+            request.getfixturevalue("prometheus"),
+            request.getfixturevalue("alertmanager"),
+        )
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return stacks
+
+
+@pytest.fixture(scope="session")
+def live_alert_runs(
+    request: pytest.FixtureRequest, obs_config: ObsConfig, time_scale: float
+) -> Iterator[LiveLanes]:
+    scenarios = _selected_live_scenarios(request.session)
+    _check_history(obs_config, scenarios)
+    rules = obs_config.alert_rules()
+    factors = lane_factors(scenarios, rules, time_scale, fast_lane(request.config))
+    stacks = _lane_stacks(request, set(factors.values()) | {time_scale}, time_scale)
     scrape = obs_config.prometheus() if obs_config.has("prometheus") else {}
     external = set((scrape.get("global") or {}).get("external_labels") or {})
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    settings = LiveRunSettings(
-        factor=time_scale,
-        label=ISOLATION_LABEL,
-        tag=f"{worker}.",
-        templates=templates,
-        values_queries={
-            rule.name: scale_expr(value_of_alert_expr(rule.expr), time_scale, ISOLATION_LABEL)
-            for rule in obs_config.alert_rules()
-        },
-        plumbing_labels=frozenset(external),
-        thresholds={
-            rule.name: threshold_of_alert_expr(rule.expr) for rule in obs_config.alert_rules()
-        },
-        notifications=_sink_notifications(request),
-    )
-    run = LiveAlertRun(
-        scenarios, prometheus=prometheus, alertmanager=alertmanager, settings=settings
-    )
-    run.start()
-    yield run
-    run.stop()
+    notifications = _sink_notifications(request)
+    budget = ScrapeBudget()
+    runs = {}
+    for factor in sorted(set(factors.values())):
+        settings = LiveRunSettings(
+            factor=factor,
+            label=ISOLATION_LABEL,
+            tag=f"{worker}.",
+            templates={rule.name: dict(rule.annotations) for rule in rules},
+            values_queries={
+                rule.name: scale_expr(value_of_alert_expr(rule.expr), factor, ISOLATION_LABEL)
+                for rule in rules
+            },
+            plumbing_labels=frozenset(external),
+            thresholds={rule.name: threshold_of_alert_expr(rule.expr) for rule in rules},
+            notifications=notifications,
+            budget=budget,
+        )
+        prometheus, alertmanager = stacks[factor]
+        lane = [s for s in scenarios if factors[s.id] == factor]
+        runs[factor] = LiveAlertRun(
+            lane, prometheus=prometheus, alertmanager=alertmanager, settings=settings
+        )
+    lanes = LiveLanes(runs).start()
+    yield lanes
+    lanes.stop()
 
 
 @pytest.fixture(scope="session")
@@ -95,4 +136,4 @@ def start_live_run_first(request: pytest.FixtureRequest) -> None:
     """Start the live scenarios with the first alert test, so the exact layer's promtool
     runs overlap the live layer's real-time wait instead of adding to it."""
     if _selected_live_scenarios(request.session):
-        request.getfixturevalue("live_alert_run")
+        request.getfixturevalue("live_alert_runs")

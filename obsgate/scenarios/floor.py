@@ -2,7 +2,7 @@
 
 The live layer cannot finish before its longest scenario has played out: that scenario's
 replayed span (its last checkpoint, less any history written at its first scrape) divided
-by the time scale is the floor no scheduling can beat. Printing the
+by its lane's time scale is the floor no scheduling can beat. Printing the
 wall time as a ratio to it says how much of a run is the gate's own overhead (server start,
 promtool runs, waiting on scrapes), which is what a change to the gate should shrink.
 """
@@ -38,9 +38,8 @@ class AlertsSuiteClock:
     which live scenarios ran, from the reports the owner sees (the xdist controller sees
     every worker's)."""
 
-    def __init__(self, spans: dict[str, float], time_scale: float, started: float) -> None:
-        self.spans = spans  # live scenario id -> simulated seconds it replays
-        self.time_scale = time_scale
+    def __init__(self, replays: dict[str, Floor], started: float) -> None:
+        self.replays = replays  # live scenario id -> what it replays, at which time scale
         self.started = started
         self.last_report: float | None = None
         self.live: set[str] = set()
@@ -55,15 +54,14 @@ class AlertsSuiteClock:
         self.last_report = time.time()
         self.drawing += getattr(report, FIGURE_SECONDS_ATTR, 0.0)
         match = _LIVE_ID.search(report.nodeid)
-        if match and match["id"] in self.spans:
+        if match and match["id"] in self.replays:
             self.live.add(match["id"])
 
     def floor(self) -> Floor | None:
         """The floor of the live scenarios that ran; None when none did."""
         if not self.live:
             return None
-        longest = max(sorted(self.live), key=lambda s: self.spans[s])
-        return Floor(longest, self.spans[longest], self.time_scale)
+        return max((self.replays[s] for s in sorted(self.live)), key=lambda f: f.seconds)
 
     def summary(self) -> str | None:
         """One line for the terminal summary, or None when no alerts test ran."""

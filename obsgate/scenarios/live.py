@@ -24,7 +24,6 @@ from typing import Any
 import requests
 
 from obsgate.scenarios.model import ExpectedAlert, Scenario
-from obsgate.scenarios.remote_write import remote_write
 from obsgate.scenarios.targets import DATA_JOB, ScenarioTargets
 from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
@@ -35,10 +34,11 @@ POLL_SECONDS = 0.1
 # such failure as a mutant's kill.
 LOST_SCRAPES = "the test process answered too late"
 DISCOVERY_TIMEOUT = 20.0  # real seconds from a scenario's admission to its first scrape
-# Scrape targets served at once (each scraped every 60 s / time scale: four times a second at
-# 240). The one test process serves them all; 160 (the MindWeave config five times over)
-# kept every scrape in time on 2 busy cores, 320 did not.
+# Scrape targets served at once at time scale 240 (each scraped four times a second). The one
+# test process serves them all; 160 (the MindWeave config five times over) kept every scrape
+# in time on 2 busy cores, 320 did not. A target of a faster lane costs more (ScrapeBudget).
 MAX_LIVE_TARGETS = 160
+MAX_SCRAPES_PER_SECOND = MAX_LIVE_TARGETS * 240 / 60
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?", re.I)
 
 Alert = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # labels, annotations
@@ -89,6 +89,29 @@ def same_but_numbers(want: str, got: str, tolerance: float = VALUE_TOLERANCE) ->
     return True
 
 
+class ScrapeBudget:
+    """The scrapes a second the one test process answers, shared by the time-scale lanes: a
+    target replayed at time scale F is scraped F / 60 times a second. A lane with nothing
+    running admits one scenario whatever it costs, so no scenario waits forever."""
+
+    def __init__(self, per_second: float = MAX_SCRAPES_PER_SECOND) -> None:
+        self.per_second = per_second
+        self.used = 0.0
+        self.spans = 0.0  # real seconds all lanes' scenarios hold their targets, end to end
+        self._lock = threading.Lock()
+
+    def take(self, cost: float, *, alone: bool) -> bool:
+        with self._lock:
+            if not alone and self.used + cost > self.per_second + 1e-9:
+                return False
+            self.used += cost
+            return True
+
+    def give(self, cost: float) -> None:
+        with self._lock:
+            self.used = max(0.0, self.used - cost)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LiveRunSettings:
     """How the scenarios are replayed: the time factor, the isolation label and this worker's
@@ -105,7 +128,7 @@ class LiveRunSettings:
     # ends in one), and what the sink received (Alertmanager's notifications), if known.
     thresholds: dict[str, tuple[str, float] | None] = field(default_factory=dict)
     notifications: Callable[[], list[Notification]] | None = None
-    max_targets: int = MAX_LIVE_TARGETS
+    budget: ScrapeBudget = field(default_factory=ScrapeBudget)
 
 
 class LiveAlertRun:
@@ -124,13 +147,7 @@ class LiveAlertRun:
         self.alertmanager = alertmanager
         self.factor = factor = settings.factor
         self.label = label = settings.label
-        self.targets = ScenarioTargets(
-            scenarios,
-            factor,
-            label,
-            settings.tag,
-            lambda series: remote_write(prometheus.url, series),
-        )
+        self.targets = ScenarioTargets(scenarios, factor, label, settings.tag, prometheus.url)
         self.sd_dir = Path(prometheus.file_sd_dir)
         self.templates = settings.templates  # alert name -> annotation name -> template text
         self.values_queries = settings.values_queries  # alert -> its scaled value
@@ -145,14 +162,19 @@ class LiveAlertRun:
         self.grace = 1.5 + 8 * self.scrape_seconds
         self.started = 0.0
         self._sd_files: list[Path] = []
-        self.max_targets = settings.max_targets
+        self.budget = settings.budget
         # Longest first: the run then ends with the short ones, filling the budget's gaps.
         self.waiting = sorted(scenarios, key=lambda s: s.replay_seconds, reverse=True)
         self.active: dict[str, Scenario] = {}
         self.admitted: dict[str, float] = {}  # scenario id -> when its targets were written
-        self.sizes = {s.id: len(self.targets.file_sd(s)) for s in scenarios}  # its targets
-        # How long a scenario can wait for its turn: every other one ahead of it ends first.
-        self.turn_bound = DISCOVERY_TIMEOUT + sum(self._span(s) for s in scenarios)
+        # Scrapes a second each scenario's targets cost.
+        self.costs = {s.id: self.targets.target_count(s) * factor / 60 for s in scenarios}
+        self.budget.spans += sum(self._span(s) for s in scenarios)
+
+    @property
+    def turn_bound(self) -> float:
+        """How long a scenario can wait for its turn: every other one, in every lane, ends."""
+        return DISCOVERY_TIMEOUT + self.budget.spans
 
     def start(self) -> LiveAlertRun:
         self.targets.start()
@@ -190,15 +212,14 @@ class LiveAlertRun:
         done = [sid for sid, sc in self.active.items() if self._done(sc, now)]
         for sid in done:
             del self.active[sid]
-        used = sum(self.sizes[sid] for sid in self.active)
+            self.budget.give(self.costs[sid])
         admitted = 0
-        while self.waiting:
-            size = self.sizes[self.waiting[0].id]
-            if self.active and used + size > self.max_targets:
-                break
+        while self.waiting and self.budget.take(
+            self.costs[self.waiting[0].id], alone=not self.active
+        ):
             scenario = self.waiting.pop(0)
             self.active[scenario.id], self.admitted[scenario.id] = scenario, now
-            used, admitted = used + size, admitted + 1
+            admitted += 1
         if done or admitted:
             self._sd_files = self.targets.write_file_sd(self.sd_dir, list(self.active.values()))
 
@@ -308,9 +329,9 @@ class LiveAlertRun:
             return LiveVerdict(
                 False,
                 [
-                    f"its turn never came: {len(self.active)} scenarios still held the "
-                    f"{self.max_targets} targets the live layer serves at once after "
-                    f"{self.turn_bound:.0f} s"
+                    f"its turn never came: {len(self.active)} scenarios of its lane still "
+                    f"held the {self.budget.per_second:g} scrapes a second the live layer "
+                    f"answers after {self.turn_bound:.0f} s"
                 ],
             )
         if clock.started_mono is None:

@@ -7,26 +7,37 @@ value where the series rises, stamped with the time it was computed for; past it
 value it is gone, and stays visible for the (scaled) lookback window, as in promtool.
 A series named `up` is a target of its own whose scrape succeeds (1) or fails (0),
 and succeeds again once its values end.
+
+The targets are served by a process of their own: each scrape must be answered within one
+scrape interval (a quarter of a second at time scale 240, 83 ms at 720), and in the test
+process the answer would wait on the interpreter's lock, held by whatever the tests do
+meanwhile (drawing figures, parsing promtool's output). The clocks' start times are shared
+memory, written by the serving process at a scenario's first scrape and read by the tests.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from obsgate.errors import ServiceError
 from obsgate.http_server import QuietHTTPServer
 from obsgate.scenarios.model import Scenario, Series
-from obsgate.scenarios.remote_write import Samples
+from obsgate.scenarios.remote_write import Samples, remote_write
 
 DATA_JOB = "mindweave-scenarios"
 SCRAPE_STEP = 60.0  # simulated seconds between scrapes (obsgate/stack/prometheus.py)
 LEAD = 0.8  # scrapes: how far ahead of its computation a served sample is stamped
+SERVER_START_SECONDS = 30.0  # how long the serving process may take to start listening
+_SPAWN = multiprocessing.get_context("spawn")  # the test process has threads: no fork
 
 
 def _escape(value: str) -> str:
@@ -43,14 +54,27 @@ def _number(value: float) -> str:
 
 class ScenarioClock:
     """Simulated time of one scenario, `factor` times the wall: zero at its first scrape, or
-    `history` simulated seconds before it when the scenario declares history."""
+    `history` simulated seconds before it when the scenario declares history. Its start is
+    kept in `shared[index]` (monotonic) and `shared[index + 1]` (epoch), NaN until then."""
 
-    def __init__(self, factor: float, history: float = 0.0):
+    def __init__(self, factor: float, history: float, shared: Any, index: int):
         self.factor = factor
         self.history = history
-        self.started_wall: float | None = None  # epoch seconds at simulated time zero
-        self.started_mono: float | None = None
+        self._shared = shared
+        self._index = index
         self._lock = threading.Lock()
+
+    @property
+    def started_mono(self) -> float | None:
+        value = self._shared[self._index]
+        return None if math.isnan(value) else float(value)
+
+    @property
+    def started_wall(self) -> float | None:
+        """Epoch seconds at simulated time zero (written before the monotonic start)."""
+        if self.started_mono is None:
+            return None
+        return float(self._shared[self._index + 1])
 
     def now(self) -> float:
         return self.at(time.monotonic())
@@ -58,10 +82,13 @@ class ScenarioClock:
     def at(self, mono: float) -> float:
         """Simulated seconds at monotonic time `mono`; the first call starts the clock."""
         with self._lock:
-            if self.started_mono is None:
+            started = self.started_mono
+            if started is None:
                 back = self.history / self.factor
-                self.started_mono, self.started_wall = mono - back, time.time() - back
-            return (mono - self.started_mono) * self.factor
+                started = mono - back
+                self._shared[self._index + 1] = time.time() - back
+                self._shared[self._index] = started
+            return (mono - started) * self.factor
 
     def value(self, series: Series, interval: float, sim: float) -> float | None:
         step = int(sim // interval)
@@ -81,7 +108,9 @@ class ScenarioClock:
 
 
 class ScenarioTargets:
-    """One HTTP server on 127.0.0.1 serving every scenario of a live run; writes file_sd."""
+    """One HTTP server on 127.0.0.1, in a process of its own, serving every scenario of a
+    live run; writes file_sd. Without `start()` it serves nothing, and `exposition` answers
+    in this process (the unit tests)."""
 
     def __init__(
         self,
@@ -89,34 +118,98 @@ class ScenarioTargets:
         factor: float,
         label: str,
         tag: str,
-        write_history: Callable[[list[tuple[dict[str, str], Samples]]], None] | None = None,
+        remote_write_url: str | None = None,
     ):
         self.scenarios = {s.id: s for s in scenarios}
         self.factor = factor
         self.label = label
         self.tag = tag  # makes the isolation label unique to this run and worker
-        self.clocks = {s.id: ScenarioClock(factor, s.history_seconds) for s in scenarios}
-        self.write_history = write_history  # remote write into the Prometheus that scrapes
-        self.history_errors: dict[str, str] = {}
-        self.server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        # A short poll: stopping the run waits for the server's loop to notice (0.5 s default).
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        self.remote_write_url = remote_write_url  # the Prometheus that takes the history
+        # Each clock's start, shared with the serving process (NaN: not scraped yet).
+        self._share(
+            _SPAWN.Array("d", [math.nan] * (2 * len(scenarios)), lock=False), _SPAWN.Queue()
         )
+        self._history_errors: dict[str, str] = {}
+        self._process: Any = None
+        self._port: int | None = None
+        self._port_reader: Any = None
+
+    def _share(self, shared: Any, errors: Any) -> None:
+        """Clocks on `shared` memory, history errors onto the `errors` queue (scenario id,
+        why): the same in the test process and in the serving process."""
+        self._shared, self._errors = shared, errors
+        self.clocks = {
+            s.id: ScenarioClock(self.factor, s.history_seconds, shared, 2 * n)
+            for n, s in enumerate(self.scenarios.values())
+        }
+
+    @property
+    def history_errors(self) -> dict[str, str]:
+        """Scenario id -> why its history could not be written, as the server reported."""
+        while True:
+            try:
+                sid, error = self._errors.get_nowait()
+            except Empty:
+                return self._history_errors
+            self._history_errors[sid] = error
 
     def isolation_value(self, scenario_id: str) -> str:
         return f"{self.tag}{scenario_id}"
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.server.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int:
+        """The serving process's port, once it listens (bounded; its exit code if it died)."""
+        if self._port is None:
+            if self._port_reader is None:
+                raise ServiceError("the scenario targets were not started")
+            if not self._port_reader.poll(SERVER_START_SECONDS):
+                code = self._process.exitcode
+                self.stop()
+                raise ServiceError(
+                    f"the live layer's scrape targets did not listen within "
+                    f"{SERVER_START_SECONDS:g} s (their process "
+                    + ("is still starting" if code is None else f"exited with {code}")
+                    + "); the test process's stderr above says why"
+                )
+            self._port = int(self._port_reader.recv())
+        return self._port
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     def start(self) -> None:
-        self.thread.start()
+        """Start the serving process (it listens shortly after; `port` waits for it)."""
+        if self._process is not None:
+            return
+        reader, writer = _SPAWN.Pipe(duplex=False)
+        args = (list(self.scenarios.values()), self.factor, self.label, self.tag)
+        self._process = _SPAWN.Process(
+            target=_serve,
+            args=((*args, self.remote_write_url), self._shared, self._errors, writer, os.getpid()),
+            name="obs-gate scenario targets",
+            daemon=True,
+        )
+        self._process.start()
+        writer.close()
+        self._port_reader = reader
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(5)
+
+    @staticmethod
+    def target_count(scenario: Scenario) -> int:
+        """How many targets `file_sd` gives the scenario: its data, and each `up` series."""
+        return 1 + sum(1 for series in scenario.series if series.name == "up")
 
     def file_sd(self, scenario: Scenario) -> list[dict[str, Any]]:
         """The targets of one scenario: its data, and one target per `up` series."""
@@ -142,7 +235,7 @@ class ScenarioTargets:
         """The targets of `scenarios` (default: all) in one file, written at once: Prometheus
         applies new targets on a tick, and one write makes one tick start them together.
         Rewriting it with another set starts the new ones and stops those left out."""
-        path = sd_dir / f"{self.tag}{self.server.server_address[1]}.json"  # one per server
+        path = sd_dir / f"{self.tag}{self.port}.json"  # one per server
         tmp = path.with_suffix(".tmp")
         chosen = self.scenarios.values() if scenarios is None else scenarios
         groups = [group for sc in chosen for group in self.file_sd(sc)]
@@ -182,11 +275,11 @@ class ScenarioTargets:
         clock = self.clocks[scenario.id]
         first = clock.started_mono is None
         sim = clock.at(mono)
-        if first and scenario.history_seconds and self.write_history is not None:
+        if first and scenario.history_seconds and self.remote_write_url is not None:
             try:
-                self.write_history(self.history(scenario, SCRAPE_STEP))
+                remote_write(self.remote_write_url, self.history(scenario, SCRAPE_STEP))
             except Exception as exc:  # the verdict reports it: the history is not in Prometheus
-                self.history_errors[scenario.id] = str(exc)
+                self._errors.put((scenario.id, str(exc)))
         return sim
 
     def exposition(self, scenario: Scenario) -> str:
@@ -255,3 +348,27 @@ class ScenarioTargets:
                 pass
 
         return Handler
+
+
+def _serve(
+    args: tuple[list[Scenario], float, str, str, str | None],
+    shared: Any,
+    errors: Any,
+    port_writer: Any,
+    parent: int,
+) -> None:
+    """The serving process: listen, say the port, serve until stopped or orphaned."""
+    targets = ScenarioTargets(*args)
+    targets._share(shared, errors)
+    server = QuietHTTPServer(("127.0.0.1", 0), targets._handler())
+    targets._port = server.server_address[1]  # the history's series carry the instance
+    port_writer.send(targets._port)
+    port_writer.close()
+
+    def orphaned() -> None:  # the test process was killed: do not outlive it
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    server.serve_forever(poll_interval=0.05)

@@ -41,10 +41,13 @@ class AlertingStackSettings:
     factor: float
     write_config: ConfigWriter = prom.write_live_config
     prefix: str = ""
+    # A time-scale lane notifies the run's one sink (its servers have the prefix, not it).
+    shared_sink: bool = False
 
 
 def start_sink(registry: StackRegistry, settings: AlertingStackSettings) -> Endpoint:
-    return registry.get_or_start(f"{settings.prefix}sink", sink_service.start)
+    name = "sink" if settings.shared_sink else f"{settings.prefix}sink"
+    return registry.get_or_start(name, sink_service.start)
 
 
 def start_alertmanager(

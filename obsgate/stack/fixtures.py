@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -65,6 +66,19 @@ def external(pytestconfig: pytest.Config, service: str, kind: type[E] = Endpoint
 
 def alerting_settings(config: pytest.Config) -> AlertingStackSettings:
     return AlertingStackSettings(config=ObsConfig(config_dir(config)), factor=time_scale(config))
+
+
+def lane_stack(
+    config: pytest.Config, factor: float
+) -> tuple[PrometheusEndpoint, AlertmanagerEndpoint]:
+    """Prometheus and Alertmanager of a time-scale lane (obsgate/scenarios/lanes.py): the
+    config's rules and timings divided by `factor`, notifying the run's one sink."""
+    settings = replace(
+        alerting_settings(config), factor=factor, prefix=f"lane{factor:g}-", shared_sink=True
+    )
+    registry, backend = run_registry(), run_backend(config)
+    alertmanager = start_alertmanager(registry, backend, settings)
+    return start_prometheus(registry, backend, settings, alertmanager), alertmanager
 
 
 def run_backend(config: pytest.Config) -> Backend:
@@ -249,18 +263,18 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
     if hasattr(config, "workerinput") or "OBS_GATE_RUN_DIR" not in os.environ:
         return
-    started = run_registry().started()
+    started = run_registry().named()
     if started:
         terminalreporter.section("servers used")
-        for ep in started:
-            terminalreporter.write_line(f"{ep.service}: {ep.url} ({ep.backend}) {ep.version}")
-    for ep in started:
+        for name, ep in started:
+            terminalreporter.write_line(f"{name}: {ep.url} ({ep.backend}) {ep.version}")
+    for name, ep in started:
         if isinstance(ep, AppEndpoint) and ep.changes:
-            terminalreporter.section(f"{ep.service}: the seed's TypeScript as built for the gate")
+            terminalreporter.section(f"{name}: the seed's TypeScript as built for the gate")
             for line in ep.changes:
                 terminalreporter.write_line(f"- {line}")
         if isinstance(ep, AlertmanagerEndpoint) and ep.changes:
-            terminalreporter.section(f"{ep.service} config as adapted for the gate")
+            terminalreporter.section(f"{name} config as adapted for the gate")
             for line in ep.changes:
                 terminalreporter.write_line(f"- {line}")
 
@@ -274,8 +288,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     registry = run_registry()
     registry.stop_all()
     logs = reports_dir(config) / "logs"
-    for ep in registry.started():
+    for name, ep in registry.named():
         if ep.log_path and Path(ep.log_path).exists():
             logs.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ep.log_path, logs / f"{ep.service}.log")
+            shutil.copy(ep.log_path, logs / f"{name}.log")
     shutil.rmtree(registry.run_dir, ignore_errors=True)

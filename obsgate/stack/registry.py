@@ -53,13 +53,19 @@ class StackRegistry:
             _write_atomically(state, endpoint.to_json())
             return endpoint
 
-    def started(self) -> list[Endpoint]:
+    def named(self) -> list[tuple[str, Endpoint]]:
+        """Each started service with its name in the run (e.g. `lane720-prometheus` beside
+        `prometheus`: a time-scale lane's servers are named apart)."""
         out = []
         for state in sorted(self.run_dir.glob("*.endpoint.json")):
             data = json.loads(state.read_text())
             if "error" not in data:
-                out.append(Endpoint.from_json(json.dumps(data)))
+                name = state.name.removesuffix(".endpoint.json")
+                out.append((name, Endpoint.from_json(json.dumps(data))))
         return out
+
+    def started(self) -> list[Endpoint]:
+        return [endpoint for _, endpoint in self.named()]
 
     def stop_all(self) -> None:
         """Stop every process this run started (the owner calls this once, at the end)."""

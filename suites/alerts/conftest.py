@@ -2,13 +2,15 @@
 so the other tests and the exact layer's promtool runs overlap the live layer's real-time
 wait instead of adding to it; and it writes the coverage table."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.options import reports_dir
+from obsgate.options import config_dir, fast_lane, reports_dir, time_scale
 from obsgate.scenarios.coverage import REPORT, write_coverage
+from obsgate.scenarios.lanes import lane_factors
 from obsgate.scenarios.model import Scenario
 from obsgate.scenarios.promtool_tests import PromtoolCase
 
@@ -34,9 +36,26 @@ def _coverage_table(obs_config: ObsConfig, pytestconfig: pytest.Config) -> None:
     write_coverage(obs_config, reports_dir(pytestconfig) / REPORT)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Within this suite, tests that wait for the live run go after those that do not; and
-    a config without promtool tests collects none of them, not an empty-parameter skip."""
+def _replay_end(config: pytest.Config) -> Callable[[pytest.Item], float]:
+    """Real seconds a live test's scenario takes to play out in its lane (0: no scenario)."""
+    obs = ObsConfig(config_dir(config))
+    rules = obs.alert_rules()
+
+    def end(item: pytest.Item) -> float:
+        scenario = getattr(getattr(item, "callspec", None), "params", {}).get("scenario")
+        if not isinstance(scenario, Scenario):
+            return 0.0
+        factors = lane_factors([scenario], rules, time_scale(config), fast_lane(config))
+        return scenario.replay_seconds / factors[scenario.id]
+
+    return end
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Within this suite, tests that wait for the live run go after those that do not, in
+    the order their scenarios end (each reports, and draws its figure, while longer ones
+    still play); and a config without promtool tests collects none of them, not an
+    empty-parameter skip."""
     items[:] = [item for item in items if not _no_user_promtool_case(item)]
 
     def mine(item: pytest.Item) -> bool:
@@ -49,5 +68,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rest = [item for item in items if not waits(item)]
     if not live or not any(mine(item) for item in rest):
         return
+    live.sort(key=_replay_end(config))  # stable: same ends keep their file order
     after = max(n for n, item in enumerate(rest) if mine(item)) + 1
     items[:] = rest[:after] + live + rest[after:]

@@ -14,7 +14,7 @@ import pytest
 from obsgate.config import ObsConfig
 from obsgate.findings import declared_finding, judge
 from obsgate.params import parametrize_from_config
-from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.lanes import LiveLanes
 from obsgate.scenarios.model import Scenario
 from obsgate.scenarios.params import layer_scenarios
 
@@ -35,10 +35,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def test_scenario_live(
-    scenario: Scenario, live_alert_run: LiveAlertRun, obs_config: ObsConfig
+    scenario: Scenario, live_alert_runs: LiveLanes, obs_config: ObsConfig
 ) -> None:
-    live_alert_run.wait_for(scenario)
-    verdict = live_alert_run.judge(scenario)
+    run = live_alert_runs.of(scenario)
+    run.wait_for(scenario)
+    verdict = run.judge(scenario)
     shown = "\n".join(verdict.problems) + "\n" + verdict.history
     shows = scenario.finding_shows.get("live", "")
     if scenario.finding_live_matches:
@@ -46,15 +47,15 @@ def test_scenario_live(
     else:
         pinned = bool(shows) and shows in shown
     # A finding is the rule's verdict only where the servers had the data and ran the rule.
-    unproven = [] if verdict.ok else live_alert_run.unproven(scenario)
+    unproven = [] if verdict.ok else run.unproven(scenario)
     judge(
         holds=verdict.ok,
         observed=pinned and not unproven,
         finding=declared_finding(obs_config, scenario.id, scenario.finding),
         failure=f"{scenario.alert}, scenario {scenario.id} ({scenario.file.name}), live at time "
-        f"scale {live_alert_run.factor:g}:\n  "
+        f"scale {run.factor:g}:\n  "
         + "\n  ".join(verdict.problems)
         + "".join(f"\n  not the rule's own verdict: {gap}" for gap in unproven)
         + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
-        + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}",
+        + f"\nPrometheus log:\n{run.prometheus.log_tail(15)}",
     )

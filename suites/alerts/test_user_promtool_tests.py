@@ -15,7 +15,7 @@ import pytest
 
 from obsgate.config import ObsConfig
 from obsgate.params import parametrize_from_config
-from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.lanes import LiveLanes
 from obsgate.scenarios.model import Scenario
 from obsgate.scenarios.promtool_tests import (
     CaseResult,
@@ -75,14 +75,15 @@ def test_promtool_case(
 @pytest.mark.writes("serves test series to Prometheus and loads time-scaled rules")
 @pytest.mark.xdist_group("live")
 @pytest.mark.live_scenario
-def test_promtool_case_live(scenario: Scenario, live_alert_run: LiveAlertRun) -> None:
+def test_promtool_case_live(scenario: Scenario, live_alert_runs: LiveLanes) -> None:
     """The case's alerts fire, reach Alertmanager and resolve through the real servers."""
-    live_alert_run.wait_for(scenario)
-    verdict = live_alert_run.judge(scenario)
+    run = live_alert_runs.of(scenario)
+    run.wait_for(scenario)
+    verdict = run.judge(scenario)
     assert verdict.ok, (
         f"your promtool test {scenario.intent}, alert {scenario.alert}, live at time scale "
-        f"{live_alert_run.factor:g}:\n  "
+        f"{run.factor:g}:\n  "
         + "\n  ".join(verdict.problems)
         + f"\nwhat Prometheus and Alertmanager showed:\n{verdict.history}"
-        + f"\nPrometheus log:\n{live_alert_run.prometheus.log_tail(15)}"
+        + f"\nPrometheus log:\n{run.prometheus.log_tail(15)}"
     )

@@ -16,7 +16,7 @@ from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.findings import judge
 from obsgate.options import config_dir
-from obsgate.scenarios.live import LiveAlertRun
+from obsgate.scenarios.lanes import LiveLanes
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.scenarios.params import ALERT_SCENARIOS
 from obsgate.scenarios.receivers import (
@@ -74,13 +74,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_alert_reaches_the_intended_receivers_live(
     case: RouteCase,
     scenario: Scenario,
-    live_alert_run: LiveAlertRun,
+    live_alert_runs: LiveLanes,
     capture_sink: SinkClient,
     obs_config: ObsConfig,
     request: pytest.FixtureRequest,
 ) -> None:
-    live_alert_run.wait_for(scenario)
-    fired_at = live_alert_run.first_firing(scenario)
+    run = live_alert_runs.of(scenario)
+    run.wait_for(scenario)
+    fired_at = run.first_firing(scenario)
     assert fired_at is not None, (
         f"{case.alert} never fired live in scenario {scenario.id}; see that scenario's test"
     )
@@ -92,7 +93,7 @@ def test_alert_reaches_the_intended_receivers_live(
     arrived = accepted_firing(case.alert, notifications)
     # Latency from firing in Prometheus (as the watcher saw it, every 0.1 s) to the sink, on
     # notifications that name this scenario's alert (PagerDuty lists each alert's labels).
-    iso = live_alert_run.targets.isolation_value(scenario.id)
+    iso = run.targets.isolation_value(scenario.id)
     own = [n.received_at for n in arrived if iso in json.dumps(n.raw)]
     if own:
         request.node.user_properties.append(
@@ -112,7 +113,7 @@ def test_alert_reaches_the_intended_receivers_live(
         failure=f"{case.id}: {case.intent}\n  expected notifications at {sorted(case.receivers)}\n"
         f"  received at {got}"
         + (f"; refused by the sink: {failed}" if failed else "")
-        + f"\nAlertmanager log:\n{live_alert_run.alertmanager.log_tail(8)}",
+        + f"\nAlertmanager log:\n{run.alertmanager.log_tail(8)}",
     )
     wrong = sent_differences(intent, arrived) if intent else []
     assert not wrong, f"{case.id}: sent otherwise than the receiver intent says:\n" + "\n".join(

@@ -4,6 +4,8 @@ is then not the rule's own verdict, so no finding can absorb it, and a pass is n
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings
+from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings, ScrapeBudget
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.stack import prometheus as prom
 from obsgate.stack.backends import ProcessBackend
@@ -36,8 +38,9 @@ RunOf = Callable[[str, int], tuple[LiveAlertRun, list[Scenario]]]
 
 @pytest.fixture
 def live_run(tmp_path: Path) -> Iterator[RunOf]:
-    """Starts a live run of the given scenarios (YAML list items) with a target budget, on a
-    real Prometheus with MindWeave's time-scaled rules; stops both at the end."""
+    """Starts a live run of the given scenarios (YAML list items) with a budget of targets
+    (scraped four times a second each, at time scale 240), on a real Prometheus with
+    MindWeave's time-scaled rules; stops both at the end."""
     workdir = tmp_path / "prometheus"
     config_path = prom.write_live_config(ObsConfig(Path("fixtures/config/mindweave")), 240,
                                          workdir, None)  # fmt: skip
@@ -54,7 +57,7 @@ def live_run(tmp_path: Path) -> Iterator[RunOf]:
         nobody = Endpoint(service="alertmanager", host="127.0.0.1", port=9, backend="none")
         settings = LiveRunSettings(
             factor=240, label=prom.ISOLATION_LABEL, tag="t.", templates={}, values_queries={},
-            plumbing_labels=frozenset(), max_targets=max_targets,
+            plumbing_labels=frozenset(), budget=ScrapeBudget(max_targets * 240 / 60),
         )  # fmt: skip
         run = LiveAlertRun(scenarios, prometheus=endpoint, alertmanager=nobody, settings=settings)
         runs.append(run.start())
@@ -92,10 +95,14 @@ def test_failed_scrapes_are_named_and_keep_a_failure_from_the_rule(live_run: Run
     eventually(lambda: clock.started_wall, timeout=20, what="the first scrape")
     time.sleep(2.0)
     assert run.missed_scrapes(scenario) == ""  # every scrape answered
-    # The target answers nothing for 1.5 s, as a starved test process would: every scrape
-    # waits on the scenario's clock, which this test holds.
-    with clock._lock:
+    # The targets answer nothing for 1.5 s, as a starved machine's would: their serving
+    # process is stopped.
+    assert run.targets.pid is not None
+    os.kill(run.targets.pid, signal.SIGSTOP)
+    try:
         time.sleep(1.5)
+    finally:
+        os.kill(run.targets.pid, signal.SIGCONT)
     time.sleep(1.0)
     missed = run.missed_scrapes(scenario)
     assert "failed" in missed and "answered too late" in missed, missed

@@ -5,14 +5,18 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
-from obsgate.scenarios.floor import AlertsSuiteClock
+from obsgate.scenarios.floor import AlertsSuiteClock, Floor
 from obsgate.scenarios.params import layer_scenarios
 
 LIVE = "suites/alerts/test_alerts_live.py::test_scenario_live[{}]"
 
 
+def replays(**spans: tuple[float, float]) -> dict[str, Floor]:
+    return {sid: Floor(sid, seconds, scale) for sid, (seconds, scale) in spans.items()}
+
+
 def clock_after(*nodeids: str) -> AlertsSuiteClock:
-    clock = AlertsSuiteClock({"short": 600.0, "long": 4320.0}, time_scale=240.0, started=0.0)
+    clock = AlertsSuiteClock(replays(short=(600.0, 240.0), long=(4320.0, 240.0)), started=0.0)
     for nodeid in nodeids:
         clock.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid))  # type: ignore[arg-type]
     return clock
@@ -21,6 +25,17 @@ def clock_after(*nodeids: str) -> AlertsSuiteClock:
 def test_the_floor_is_the_longest_live_scenario_that_ran() -> None:
     floor = clock_after(LIVE.format("short"), LIVE.format("long")).floor()
     assert floor is not None and floor.scenario == "long" and floor.seconds == 18.0
+
+
+def test_the_floor_is_in_real_time_each_scenario_at_its_lanes_scale() -> None:
+    """An hour in the fast lane (720) ends before 35 minutes at the base scale (240)."""
+    clock = AlertsSuiteClock(replays(hour=(4320.0, 720.0), spike=(2100.0, 240.0)), 0.0)
+    for sid in ("hour", "spike"):
+        clock.pytest_runtest_logreport(SimpleNamespace(nodeid=LIVE.format(sid)))  # type: ignore[arg-type]
+    floor = clock.floor()
+    assert floor is not None and (floor.scenario, floor.seconds) == ("spike", 8.75)
+    line = clock.summary()
+    assert line is not None and "(spike: 35 simulated minutes replayed at time scale 240)" in line
 
 
 def test_a_scenario_that_did_not_run_sets_no_floor() -> None:
@@ -55,7 +70,7 @@ def test_history_is_not_replayed_so_not_in_the_floor() -> None:
 
 def test_the_summary_says_how_much_was_drawing() -> None:
     """Drawing runs in the test process: on a large config it can be most of the suite."""
-    clock = AlertsSuiteClock({"long": 4320.0}, time_scale=240.0, started=0.0)
+    clock = AlertsSuiteClock(replays(long=(4320.0, 240.0)), started=0.0)
     for seconds in (0.25, 0.5):
         report = SimpleNamespace(nodeid=LIVE.format("long"), obs_figure_seconds=seconds)
         clock.pytest_runtest_logreport(report)  # type: ignore[arg-type]

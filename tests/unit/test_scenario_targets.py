@@ -3,6 +3,7 @@ scenario's series to a real Prometheus at the live layer's time scale."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -51,7 +52,13 @@ def test_scenario_targets_serve_values_and_failed_scrapes(tmp_path: Path) -> Non
     targets.start()
     try:
         base = f"http://{targets.address}/s/tiny"
+        clock = targets.clocks["tiny"]
+        assert targets.pid not in (None, os.getpid()) and clock.started_mono is None
+        before = time.monotonic()
         first = requests.get(f"{base}/metrics", timeout=5)
+        # The serving process started the clock on that scrape; this process reads it.
+        assert clock.started_mono is not None and before <= clock.started_mono <= time.monotonic()
+        assert clock.started_wall is not None and abs(clock.started_wall - time.time()) < 1
         down = requests.get(f"{base}/up/2", timeout=5)
         assert first.status_code == 200
         samples = _samples(first.text)
