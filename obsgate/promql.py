@@ -59,18 +59,14 @@ def selectors(expr: str, where: str = "expr") -> list[Selector]:
     return found
 
 
-def range_seconds(expr: str, where: str = "expr") -> list[float]:
-    """Every range in `expr`, in seconds: range selectors, subquery ranges and their steps
-    (the windows a live replay has to resolve in real time)."""
+def window_seconds(expr: str, where: str = "expr") -> list[float]:
+    """Every range selector's window in `expr`, in seconds: the spans of scraped samples it
+    reads (a subquery's range and step are evaluations, not samples)."""
     found: list[float] = []
 
     def visit(node: Any) -> None:
         if isinstance(node, pp.MatrixSelector):
             found.append(node.range.total_seconds())
-        elif isinstance(node, pp.SubqueryExpr):
-            found.append(node.range.total_seconds())
-            if node.step:
-                found.append(node.step.total_seconds())
 
     pp.walk(parse(expr, where), visit, None)
     return found

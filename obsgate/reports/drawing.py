@@ -32,7 +32,7 @@ from obsgate.tools import cache_root
 # A figure: the function that draws it (module level, so a worker can run it) and its data.
 Render = Callable[[Any, str], str]
 FINISH_SECONDS = 120.0  # how long a session's end waits for the figures still being drawn
-WORKERS = 2  # both cores draw once the live layer, which mostly waits, is done
+WORKERS = 1  # one core draws; the other is the live layer's and the tests'
 
 
 FIGURE_CACHE = cache_root() / "figures"

@@ -18,7 +18,7 @@ from obsgate.errors import ConfigError, GateError
 from obsgate.options import fast_lane
 from obsgate.promql import scale_expr, threshold_of_alert_expr, value_of_alert_expr
 from obsgate.scenarios.lanes import LiveLanes, lane_factors
-from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings, ScrapeBudget
+from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings
 from obsgate.scenarios.model import Scenario
 from obsgate.sinks.capture import Notification
 from obsgate.stack.endpoint import Endpoint, PrometheusEndpoint
@@ -62,20 +62,23 @@ def _check_history(obs_config: ObsConfig, scenarios: list[Scenario]) -> None:
 
 
 def _lane_stacks(
-    request: pytest.FixtureRequest, factors: set[float], base: float
+    request: pytest.FixtureRequest, lanes: dict[float, list[Scenario]], base: float
 ) -> dict[float, tuple[PrometheusEndpoint, Endpoint]]:
     """Each lane's Prometheus and Alertmanager: the run's own for the base scale, and the
-    other lanes' started beside them (in threads), so a lane adds no start-up time."""
+    other lanes' (with the rules of their scenarios' alerts) started beside them, in
+    threads, so a lane adds no start-up time."""
     stacks: dict[float, tuple[PrometheusEndpoint, Endpoint]] = {}
     errors: list[BaseException] = []
 
     def start(factor: float) -> None:
+        alerts = frozenset(s.alert for s in lanes[factor])
         try:
-            stacks[factor] = lane_stack(request.config, factor)
+            stacks[factor] = lane_stack(request.config, factor, alerts)
         except BaseException as exc:  # raised in the fixture's own thread below
             errors.append(exc)
 
-    threads = [threading.Thread(target=start, args=(f,)) for f in sorted(factors - {base})]
+    others = sorted(set(lanes) - {base})
+    threads = [threading.Thread(target=start, args=(f,)) for f in others]
     for thread in threads:
         thread.start()
     try:
@@ -99,14 +102,14 @@ def live_alert_runs(
     _check_history(obs_config, scenarios)
     rules = obs_config.alert_rules()
     factors = lane_factors(scenarios, rules, time_scale, fast_lane(request.config))
-    stacks = _lane_stacks(request, set(factors.values()) | {time_scale}, time_scale)
+    lanes = {f: [s for s in scenarios if factors[s.id] == f] for f in set(factors.values())}
+    stacks = _lane_stacks(request, lanes, time_scale)
     scrape = obs_config.prometheus() if obs_config.has("prometheus") else {}
     external = set((scrape.get("global") or {}).get("external_labels") or {})
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     notifications = _sink_notifications(request)
-    budget = ScrapeBudget()
     runs = {}
-    for factor in sorted(set(factors.values())):
+    for factor, lane in sorted(lanes.items()):
         settings = LiveRunSettings(
             factor=factor,
             label=ISOLATION_LABEL,
@@ -119,10 +122,8 @@ def live_alert_runs(
             plumbing_labels=frozenset(external),
             thresholds={rule.name: threshold_of_alert_expr(rule.expr) for rule in rules},
             notifications=notifications,
-            budget=budget,
         )
         prometheus, alertmanager = stacks[factor]
-        lane = [s for s in scenarios if factors[s.id] == factor]
         runs[factor] = LiveAlertRun(
             lane, prometheus=prometheus, alertmanager=alertmanager, settings=settings
         )

@@ -5,13 +5,17 @@ base scale (240) an hour-long `for` holds it for 18 s. So a long scenario whose 
 short feature replays `--fast-lane` times faster (720 by default) on a Prometheus and
 Alertmanager pair of its own; everything else keeps the base scale.
 
-What makes a rule safe to speed up: every duration it reads, its `for` and each range and
-subquery step, is at least FAST_MIN_DURATION (five minutes). At 720 five minutes take 0.42 s
-of real time, longer than a one-minute `for` at 240 (0.25 s), the shortest feature the base
-lane already resolves. A rule without `for` (it can fire for one evaluation) or with a
-shorter window stays at the base scale, as does a scenario short enough to end early
-there. Scrapes stay one simulated minute apart in both lanes: the rule sees the same
-samples, only faster.
+What makes a rule safe to speed up:
+- its `for` is at least five minutes (FAST_MIN_FOR): at 720 that is 0.42 s of real time,
+  longer than a one-minute `for` at 240 (0.25 s), the shortest alert the base lane already
+  sees; a rule without `for` can fire for one evaluation;
+- every window of samples it reads spans at least 15 scrapes (FAST_MIN_WINDOW). Scrapes
+  stay one simulated minute apart in both lanes (the rule sees the same samples, only
+  faster), so at 720 a scrape is 83 ms, and the few milliseconds by which an answer is
+  late weigh three times as much; a `rate()` over five of them (a 5m window) then reads
+  low or high enough to flip a threshold, as seen when a machine was saturated. Fifteen
+  samples or more average that out, as five do at 240.
+A scenario short enough to end early at the base scale stays there too.
 """
 
 from __future__ import annotations
@@ -20,20 +24,26 @@ from collections.abc import Iterable
 
 from obsgate.config.rules import AlertRule
 from obsgate.errors import GateError
-from obsgate.promql import range_seconds
-from obsgate.scenarios.live import LiveAlertRun
+from obsgate.promql import window_seconds
+from obsgate.scenarios.live import MAX_SCRAPES_PER_SECOND, LiveAlertRun
 from obsgate.scenarios.model import Scenario
+from obsgate.scenarios.targets import ScenarioTargets
 
-FAST_MIN_DURATION = 300.0  # simulated seconds: the shortest `for` or window a fast rule has
+FAST_MIN_FOR = 300.0  # simulated seconds: the shortest `for` a fast rule has
+FAST_MIN_WINDOW = 300.0  # simulated seconds: the shortest window of samples it reads
 # Simulated seconds of replay under which a scenario stays at the base scale: there it ends
 # within 6.25 s, about when an hour-long one ends in the fast lane (72 minutes: 6 s).
 FAST_MIN_REPLAY = 1500.0
 
 
-def shortest_duration(rule: AlertRule) -> float:
-    """The shortest duration the rule reads: its `for` (0 without one), its range windows
-    and subquery steps."""
-    return min([rule.for_seconds, *range_seconds(rule.expr, f"{rule.file}: {rule.name}")])
+def shortest_window(rule: AlertRule) -> float:
+    """The shortest window of samples the rule reads (infinite if it reads none)."""
+    return min(window_seconds(rule.expr, f"{rule.file}: {rule.name}"), default=float("inf"))
+
+
+def speeds_up(rule: AlertRule) -> bool:
+    """True if the rule has no feature too short to replay faster than the base scale."""
+    return rule.for_seconds >= FAST_MIN_FOR and shortest_window(rule) >= FAST_MIN_WINDOW
 
 
 def lane_factor(scenario: Scenario, rule: AlertRule | None, base: float, fast: float) -> float:
@@ -41,15 +51,28 @@ def lane_factor(scenario: Scenario, rule: AlertRule | None, base: float, fast: f
     up and its replay is long, else `base`."""
     if fast <= 1 or rule is None or scenario.replay_seconds < FAST_MIN_REPLAY:
         return base
-    return base * fast if shortest_duration(rule) >= FAST_MIN_DURATION else base
+    return base * fast if speeds_up(rule) else base
 
 
 def lane_factors(
-    scenarios: Iterable[Scenario], rules: Iterable[AlertRule], base: float, fast: float
+    scenarios: Iterable[Scenario],
+    rules: Iterable[AlertRule],
+    base: float,
+    fast: float,
+    budget: float = MAX_SCRAPES_PER_SECOND,
 ) -> dict[str, float]:
-    """Scenario id -> the time scale it replays at."""
+    """Scenario id -> the time scale it replays at. All at the base scale where the lanes
+    would ask for more scrapes a second than the `budget`: the scenarios then take turns
+    (obsgate/scenarios/live.py), and a turn three times shorter at three times the scrapes
+    a second ends no sooner; it only leaves the fast lane's 83 ms scrapes on a saturated
+    machine, where they are answered late."""
+    chosen = list(scenarios)
     by_name = {rule.name: rule for rule in rules}
-    return {s.id: lane_factor(s, by_name.get(s.alert), base, fast) for s in scenarios}
+    factors = {s.id: lane_factor(s, by_name.get(s.alert), base, fast) for s in chosen}
+    asked = sum(ScenarioTargets.target_count(s) * factors[s.id] / 60 for s in chosen)
+    if asked > budget:
+        return dict.fromkeys(factors, base)
+    return factors
 
 
 class LiveLanes:

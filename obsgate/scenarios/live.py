@@ -36,7 +36,7 @@ LOST_SCRAPES = "the test process answered too late"
 DISCOVERY_TIMEOUT = 20.0  # real seconds from a scenario's admission to its first scrape
 # Scrape targets served at once at time scale 240 (each scraped four times a second). The one
 # test process serves them all; 160 (the MindWeave config five times over) kept every scrape
-# in time on 2 busy cores, 320 did not. A target of a faster lane costs more (ScrapeBudget).
+# in time on 2 busy cores, 320 did not. A target of a faster lane costs more.
 MAX_LIVE_TARGETS = 160
 MAX_SCRAPES_PER_SECOND = MAX_LIVE_TARGETS * 240 / 60
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?", re.I)
@@ -89,29 +89,6 @@ def same_but_numbers(want: str, got: str, tolerance: float = VALUE_TOLERANCE) ->
     return True
 
 
-class ScrapeBudget:
-    """The scrapes a second the one test process answers, shared by the time-scale lanes: a
-    target replayed at time scale F is scraped F / 60 times a second. A lane with nothing
-    running admits one scenario whatever it costs, so no scenario waits forever."""
-
-    def __init__(self, per_second: float = MAX_SCRAPES_PER_SECOND) -> None:
-        self.per_second = per_second
-        self.used = 0.0
-        self.spans = 0.0  # real seconds all lanes' scenarios hold their targets, end to end
-        self._lock = threading.Lock()
-
-    def take(self, cost: float, *, alone: bool) -> bool:
-        with self._lock:
-            if not alone and self.used + cost > self.per_second + 1e-9:
-                return False
-            self.used += cost
-            return True
-
-    def give(self, cost: float) -> None:
-        with self._lock:
-            self.used = max(0.0, self.used - cost)
-
-
 @dataclass(frozen=True, kw_only=True)
 class LiveRunSettings:
     """How the scenarios are replayed: the time factor, the isolation label and this worker's
@@ -128,7 +105,7 @@ class LiveRunSettings:
     # ends in one), and what the sink received (Alertmanager's notifications), if known.
     thresholds: dict[str, tuple[str, float] | None] = field(default_factory=dict)
     notifications: Callable[[], list[Notification]] | None = None
-    budget: ScrapeBudget = field(default_factory=ScrapeBudget)
+    budget: float = MAX_SCRAPES_PER_SECOND  # scrapes a second this run's targets may take
 
 
 class LiveAlertRun:
@@ -167,14 +144,11 @@ class LiveAlertRun:
         self.waiting = sorted(scenarios, key=lambda s: s.replay_seconds, reverse=True)
         self.active: dict[str, Scenario] = {}
         self.admitted: dict[str, float] = {}  # scenario id -> when its targets were written
-        # Scrapes a second each scenario's targets cost.
+        # Scrapes a second each scenario's targets cost: a target is scraped F / 60 times a
+        # second at time scale F.
         self.costs = {s.id: self.targets.target_count(s) * factor / 60 for s in scenarios}
-        self.budget.spans += sum(self._span(s) for s in scenarios)
-
-    @property
-    def turn_bound(self) -> float:
-        """How long a scenario can wait for its turn: every other one, in every lane, ends."""
-        return DISCOVERY_TIMEOUT + self.budget.spans
+        # How long a scenario can wait for its turn: every other one ahead of it ends first.
+        self.turn_bound = DISCOVERY_TIMEOUT + sum(self._span(s) for s in scenarios)
 
     def start(self) -> LiveAlertRun:
         self.targets.start()
@@ -212,14 +186,15 @@ class LiveAlertRun:
         done = [sid for sid, sc in self.active.items() if self._done(sc, now)]
         for sid in done:
             del self.active[sid]
-            self.budget.give(self.costs[sid])
+        used = sum(self.costs[sid] for sid in self.active)
         admitted = 0
-        while self.waiting and self.budget.take(
-            self.costs[self.waiting[0].id], alone=not self.active
-        ):
+        while self.waiting:
+            cost = self.costs[self.waiting[0].id]
+            if self.active and used + cost > self.budget + 1e-9:
+                break
             scenario = self.waiting.pop(0)
             self.active[scenario.id], self.admitted[scenario.id] = scenario, now
-            admitted += 1
+            used, admitted = used + cost, admitted + 1
         if done or admitted:
             self._sd_files = self.targets.write_file_sd(self.sd_dir, list(self.active.values()))
 
@@ -329,9 +304,9 @@ class LiveAlertRun:
             return LiveVerdict(
                 False,
                 [
-                    f"its turn never came: {len(self.active)} scenarios of its lane still "
-                    f"held the {self.budget.per_second:g} scrapes a second the live layer "
-                    f"answers after {self.turn_bound:.0f} s"
+                    f"its turn never came: {len(self.active)} scenarios still held the "
+                    f"{self.budget:g} scrapes a second its time-scale lane answers after "
+                    f"{self.turn_bound:.0f} s"
                 ],
             )
         if clock.started_mono is None:

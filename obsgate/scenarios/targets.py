@@ -138,6 +138,7 @@ class ScenarioTargets:
         """Clocks on `shared` memory, history errors onto the `errors` queue (scenario id,
         why): the same in the test process and in the serving process."""
         self._shared, self._errors = shared, errors
+        self._history_locks = {sid: threading.Lock() for sid in self.scenarios}
         self.clocks = {
             s.id: ScenarioClock(self.factor, s.history_seconds, shared, 2 * n)
             for n, s in enumerate(self.scenarios.values())
@@ -271,39 +272,55 @@ class ScenarioTargets:
 
     def _start(self, scenario: Scenario, mono: float) -> float:
         """Simulated time at `mono`. The first scrape starts the clock and, before it is
-        answered (so that the history is older than anything scraped), writes the history."""
+        answered (so that the history is older than anything scraped), writes the history;
+        a scrape that comes meanwhile (the first one timed out) waits for it, since a sample
+        stored before the history would make Prometheus refuse it as out of order."""
         clock = self.clocks[scenario.id]
-        first = clock.started_mono is None
-        sim = clock.at(mono)
-        if first and scenario.history_seconds and self.remote_write_url is not None:
-            try:
-                remote_write(self.remote_write_url, self.history(scenario, SCRAPE_STEP))
-            except Exception as exc:  # the verdict reports it: the history is not in Prometheus
-                self._errors.put((scenario.id, str(exc)))
+        if not scenario.history_seconds or self.remote_write_url is None:
+            return clock.at(mono)
+        with self._history_locks[scenario.id]:
+            first = clock.started_mono is None
+            sim = clock.at(mono)
+            if first:
+                try:
+                    remote_write(self.remote_write_url, self.history(scenario, SCRAPE_STEP))
+                except Exception as exc:  # the verdict reports it: the history is missing
+                    self._errors.put((scenario.id, str(exc)))
         return sim
 
     def exposition(self, scenario: Scenario) -> str:
-        # Each sample carries the time its value is for: a scrape handled late (a busy 2-core
-        # machine) then shifts the sample, not the rate that Prometheus derives. Explicit
-        # timestamps also mean a series that ends lingers for the lookback window instead of
-        # going stale at once, as a series that ends does in promtool.
-        # That time is LEAD scrapes ahead of now, the value is the one for that time: a rule
-        # evaluated between this moment and Prometheus storing the sample (milliseconds, but
-        # a tenth of a second on a loaded machine) must not see the window without it. That
-        # cuts the window's extrapolation to its end by half (Prometheus' rate()), 10 to 20 %
-        # with five scrapes a window, enough to drop HighCPUUsage's 0.95 under its 0.85 and
-        # reset its pending state, as seen one run in three to four under load.
-        lead = LEAD * SCRAPE_STEP / self.factor
-        mono, wall_ms = time.monotonic(), int((time.time() + lead) * 1000)
+        # Each sample carries the time its value is for: the tick of Prometheus' scrape
+        # schedule that this scrape belongs to. Prometheus scrapes a target every interval
+        # on a fixed ticker, and the first answer started the scenario's clock, so the tick
+        # is the number of whole intervals since then, rounded: an answer a few milliseconds
+        # late (a busy machine) still stamps its sample on the schedule, and rate() sees
+        # samples exactly one interval apart, not intervals that wander with the load.
+        # Explicit timestamps also mean a series that ends lingers for the lookback window
+        # instead of going stale at once, as a series that ends does in promtool.
+        # The time is LEAD scrapes ahead of the tick, the value the one for that time: a
+        # rule evaluated between this moment and Prometheus storing the sample (milliseconds,
+        # but a tenth of a second on a loaded machine) must not see the window without it.
+        # That cuts the window's extrapolation to its end by half (Prometheus' rate()), 10 to
+        # 20 % with five scrapes a window, enough to drop HighCPUUsage's 0.95 under its 0.85
+        # and reset its pending state, as seen one run in three to four under load.
+        mono = time.monotonic()
         self._start(scenario, mono)
-        # The lead added in simulated seconds, not to the monotonic clock: (mono + lead) - mono
-        # rounds differently with the clock's magnitude (the machine's uptime).
-        sim = self.clocks[scenario.id].at(mono) + LEAD * SCRAPE_STEP
+        clock = self.clocks[scenario.id]
+        started_mono, started_wall = clock.started_mono, clock.started_wall
+        assert started_mono is not None and started_wall is not None
+        # Prometheus' interval as it runs it: whole milliseconds (obsgate/promql.py).
+        interval = max(1, round(SCRAPE_STEP / self.factor * 1000)) / 1000
+        ticks = round((mono - started_mono - clock.history / self.factor) / interval)
+        real = clock.history / self.factor + ticks * interval + LEAD * interval
+        # In simulated seconds from the clock's zero, not on the monotonic clock:
+        # (mono + lead) - mono rounds differently with the clock's magnitude (the uptime).
+        sim = real * self.factor
+        wall_ms = round((started_wall + real) * 1000)
         lines = []
         for series in scenario.series:
             if series.name == "up":
                 continue
-            value = self.clocks[scenario.id].value(series, scenario.interval_seconds, sim)
+            value = clock.value(series, scenario.interval_seconds, sim)
             if value is None:
                 continue
             labels = ",".join(f'{k}="{_escape(v)}"' for k, v in series.labels.items())

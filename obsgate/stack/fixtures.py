@@ -13,6 +13,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from obsgate.errors import GateError
 from obsgate.options import config_dir, reports_dir, time_scale
 from obsgate.reports.environment import gate_facts
 from obsgate.sinks.service import SinkClient
+from obsgate.stack import prometheus as prom
 from obsgate.stack import redis as rd
 from obsgate.stack.alerting_stack import (
     AlertingStackSettings,
@@ -69,12 +71,17 @@ def alerting_settings(config: pytest.Config) -> AlertingStackSettings:
 
 
 def lane_stack(
-    config: pytest.Config, factor: float
+    config: pytest.Config, factor: float, alerts: frozenset[str]
 ) -> tuple[PrometheusEndpoint, AlertmanagerEndpoint]:
     """Prometheus and Alertmanager of a time-scale lane (obsgate/scenarios/lanes.py): the
-    config's rules and timings divided by `factor`, notifying the run's one sink."""
+    rules of the `alerts` its scenarios replay and the config's timings, divided by
+    `factor`, notifying the run's one sink."""
     settings = replace(
-        alerting_settings(config), factor=factor, prefix=f"lane{factor:g}-", shared_sink=True
+        alerting_settings(config),
+        factor=factor,
+        write_config=partial(prom.write_live_config, alerts=alerts),
+        prefix=f"lane{factor:g}-",
+        shared_sink=True,
     )
     registry, backend = run_registry(), run_backend(config)
     alertmanager = start_alertmanager(registry, backend, settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from obsgate.config import ObsConfig
-from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings, ScrapeBudget
+from obsgate.scenarios.live import LiveAlertRun, LiveRunSettings
 from obsgate.scenarios.model import Scenario, load_scenarios
 from obsgate.stack import prometheus as prom
 from obsgate.stack.backends import ProcessBackend
@@ -57,7 +57,7 @@ def live_run(tmp_path: Path) -> Iterator[RunOf]:
         nobody = Endpoint(service="alertmanager", host="127.0.0.1", port=9, backend="none")
         settings = LiveRunSettings(
             factor=240, label=prom.ISOLATION_LABEL, tag="t.", templates={}, values_queries={},
-            plumbing_labels=frozenset(), budget=ScrapeBudget(max_targets * 240 / 60),
+            plumbing_labels=frozenset(), budget=max_targets * 240 / 60,
         )  # fmt: skip
         run = LiveAlertRun(scenarios, prometheus=endpoint, alertmanager=nobody, settings=settings)
         runs.append(run.start())

@@ -98,3 +98,31 @@ def test_the_lead_does_not_depend_on_the_clocks_magnitude(
         targets = ScenarioTargets([scenario], 600, "scenario", "t.")
         samples = _samples(targets.exposition(scenario))
         assert samples['requests_total{path="/a"}'] == 100 + 60 * LEAD, uptime
+
+
+def test_late_answers_stamp_their_samples_on_the_scrape_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrapes answered up to 40 % of an interval late or early (a busy machine) stamp their
+    samples exactly one interval apart, with the values of those times: rate() sees no
+    jitter. At factor 600 the interval is 0.1 s, one simulated minute."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (scenario,) = load_scenarios(tmp_path)
+    targets = ScenarioTargets([scenario], 600, "scenario", "t.")
+    late = [0.0, 0.03, -0.02, 0.04, 0.0, -0.04]  # seconds off each scrape's tick
+    stamps, counts = [], []
+    for k, off in enumerate(late):
+        now = 1000.0 + k * 0.1 + off
+        monkeypatch.setattr(targets_module.time, "monotonic", lambda n=now: n)
+        monkeypatch.setattr(targets_module.time, "time", lambda n=now: n + 5e8)
+        line = next(
+            x for x in targets.exposition(scenario).splitlines() if x.startswith("requests")
+        )
+        _, value, stamp = line.rsplit(" ", 2)
+        stamps.append(int(stamp))
+        counts.append(float(value))
+    clock = targets.clocks["tiny"]
+    assert clock.started_wall == 1000.0 + 5e8
+    assert [s - stamps[0] for s in stamps] == [100 * k for k in range(len(late))]
+    assert stamps[0] == round((1000.0 + 5e8 + LEAD * 0.1) * 1000)
+    assert counts == pytest.approx([100 + 60 * (k + LEAD) for k in range(len(late))])
