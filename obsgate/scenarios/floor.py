@@ -73,8 +73,9 @@ class AlertsSuiteClock:
         if self.drawing >= 0.05:
             drawing = f"; its tests spent {self.drawing:.1f} s drawing figures"
             # Drawing overlaps the live layer's wait: advice only where the run is well past
-            # its floor, as with hundreds of scenarios.
-            if floor is None or wall > 1.5 * floor.seconds:
+            # its floor, as with hundreds of scenarios, and drawing is a third of the excess.
+            past = wall - (floor.seconds if floor else 0.0)
+            if (floor is None or wall > 1.5 * floor.seconds) and self.drawing >= past / 3:
                 drawing += " (`--figures failed` draws only those of tests that did not pass)"
         if floor is None:
             return f"alerts suite: {wall:.1f} s wall (no live scenario ran: no floor){drawing}"

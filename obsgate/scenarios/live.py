@@ -1,12 +1,13 @@
 """The live layer: scenarios replayed through real Prometheus and Alertmanager.
 
-The selected scenarios start together, as many as the scrape budget allows (MAX_LIVE_TARGETS
-targets at once), longest first, the rest as earlier ones end: a config ten times larger
-takes longer, but no scenario is scraped more slowly. A watcher records what Prometheus'
-and Alertmanager's alert APIs say every 100 ms, and each test then judges its own scenario
-from that record: the expected alerts appeared (labels, rendered annotations) in both
-before their deadline, went away after the condition cleared, and a quiet scenario never
-fired. Exact durations are the exact layer's job; timing here only bounds the waits.
+One run per time scale (obsgate/scenarios/lanes.py). Its scenarios start together, as many
+as the scrape budget allows (MAX_SCRAPES_PER_SECOND), longest first, the rest as earlier
+ones end: a config ten times larger takes longer, but no scenario is scraped more slowly.
+A watcher records what Prometheus' and Alertmanager's alert APIs say every 100 ms, and each
+test then judges its own scenario from that record: the expected alerts appeared (labels,
+rendered annotations) in both before their deadline, went away after the condition
+cleared, and a quiet scenario never fired. Exact durations are the exact layer's job;
+timing here only bounds the waits.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from obsgate.stack.prometheus import LOOKBACK_DELTA
 POLL_SECONDS = 0.1
 # Said by every verdict the machine's load decided, not the rule: the self-test counts no
 # such failure as a mutant's kill.
-LOST_SCRAPES = "the test process answered too late"
+LOST_SCRAPES = "the scrape targets answered too late"
 DISCOVERY_TIMEOUT = 20.0  # real seconds from a scenario's admission to its first scrape
-# Scrape targets served at once at time scale 240 (each scraped four times a second). The one
-# test process serves them all; 160 (the MindWeave config five times over) kept every scrape
-# in time on 2 busy cores, 320 did not. A target of a faster lane costs more.
+# Scrape targets served at once at time scale 240 (each scraped four times a second): 160
+# (the MindWeave config five times over) kept every scrape in time on 2 busy cores, 320 did
+# not. A target at time scale F costs F / 60 scrapes a second of the budget.
 MAX_LIVE_TARGETS = 160
 MAX_SCRAPES_PER_SECOND = MAX_LIVE_TARGETS * 240 / 60
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?", re.I)
@@ -468,7 +469,7 @@ class LiveAlertRun:
     def missed_scrapes(self, scenario: Scenario) -> str:
         """What Prometheus' own `up` says of its scrapes of the scenario's data target, from
         its first scrape to its last checkpoint: scrapes that failed or never happened (the
-        test process answered too late) left the rule evaluating without the scenario's data.
+        scrape targets answered too late) left the rule evaluating without the scenario's data.
         Empty if at most one was lost: a served sample stays visible for five scrapes, and a
         rate window of five scrapes barely moves without one of them."""
         clock = self.targets.clocks[scenario.id]
