@@ -422,9 +422,9 @@ def alerts_suite_clock(config: pytest.Config) -> AlertsSuiteClock:
     """The alerts suite's clock, from when this run's owner was configured."""
     try:
         live = layer_scenarios(ObsConfig(config_dir(config)), "live")
+        rules = ObsConfig(config_dir(config)).alert_rules() if live else []
     except GateError:
-        live = []  # no alert scenarios: no floor to print
-    rules = ObsConfig(config_dir(config)).alert_rules() if live else []
+        live, rules = [], []  # no alert scenarios or rules: no floor to print
     factors = lane_factors(live, rules, options.time_scale(config), options.fast_lane(config))
     replays = {s.id: Floor(s.id, s.replay_seconds, factors[s.id]) for s in live}
     started = float(os.environ.get("OBS_GATE_STARTED") or time.time())
