@@ -127,9 +127,9 @@ def live_alert_runs(
         runs[factor] = LiveAlertRun(
             lane, prometheus=prometheus, alertmanager=alertmanager, settings=settings
         )
-    lanes = LiveLanes(runs).start()
-    yield lanes
-    lanes.stop()
+    live = LiveLanes(runs).start()
+    yield live
+    live.stop()
 
 
 @pytest.fixture(scope="session")

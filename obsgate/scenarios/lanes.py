@@ -9,13 +9,13 @@ What makes a rule safe to speed up:
 - its `for` is at least five minutes (FAST_MIN_FOR): at 720 that is 0.42 s of real time,
   longer than a one-minute `for` at 240 (0.25 s), the shortest alert the base lane already
   sees; a rule without `for` can fire for one evaluation;
-- every window of samples it reads spans at least 15 scrapes (FAST_MIN_WINDOW). Scrapes
-  stay one simulated minute apart in both lanes (the rule sees the same samples, only
-  faster), so at 720 a scrape is 83 ms, and the few milliseconds by which an answer is
-  late weigh three times as much; a `rate()` over five of them (a 5m window) then reads
-  low or high enough to flip a threshold, as seen when a machine was saturated. Fifteen
-  samples or more average that out, as five do at 240.
-A scenario short enough to end early at the base scale stays there too.
+- every window of samples it reads (range selectors) spans at least five minutes
+  (FAST_MIN_WINDOW), five scrapes, as the shortest the base lane reads. Scrapes stay one
+  simulated minute apart in both lanes, so the rule sees the same samples, only faster; at
+  720 a scrape is 83 ms, and samples stamped on the scrape schedule (targets.py) keep a
+  `rate()` exact however late an answer comes, within half an interval.
+A scenario short enough to end early at the base scale stays there too, and every scenario
+does where the lanes together would ask for more scrapes than the live layer answers.
 """
 
 from __future__ import annotations
