@@ -1,8 +1,8 @@
 """The figures of passing tests, drawn by a process of their own beside the run.
 
 matplotlib is interpreter work: drawn in the test process, each figure holds its GIL for
-a tenth of a second, while the live layer's scrape targets (threads of that process) wait
-to answer, and its time adds to the run's. A passing test's figure is a file the landing
+a tenth of a second, while the live layer's watcher and the tests wait, and its time adds
+to the run's. A passing test's figure is a file the landing
 page shows, so one worker process draws it while the tests go on, and the process that
 submitted it waits for it at the end of its session, bounded. A figure inline in
 report.html (a test that did not pass) is drawn at once: pytest-html takes it with the

@@ -26,9 +26,10 @@ from obsgate.stack.fixtures import lane_stack
 from obsgate.stack.prometheus import ISOLATION_LABEL
 
 
-def _selected_live_scenarios(session: pytest.Session) -> list[Scenario]:
+def live_scenarios_of(items: list[pytest.Item]) -> list[Scenario]:
+    """The scenarios the given tests replay live (marker `live_scenario`), once each."""
     found: dict[str, Scenario] = {}
-    for item in session.items:
+    for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if item.get_closest_marker("live_scenario") and isinstance(
             params.get("scenario"), Scenario
@@ -98,7 +99,7 @@ def _lane_stacks(
 def live_alert_runs(
     request: pytest.FixtureRequest, obs_config: ObsConfig, time_scale: float
 ) -> Iterator[LiveLanes]:
-    scenarios = _selected_live_scenarios(request.session)
+    scenarios = live_scenarios_of(request.session.items)
     _check_history(obs_config, scenarios)
     rules = obs_config.alert_rules()
     factors = lane_factors(scenarios, rules, time_scale, fast_lane(request.config))
@@ -136,5 +137,5 @@ def live_alert_runs(
 def start_live_run_first(request: pytest.FixtureRequest) -> None:
     """Start the live scenarios with the first alert test, so the exact layer's promtool
     runs overlap the live layer's real-time wait instead of adding to it."""
-    if _selected_live_scenarios(request.session):
+    if live_scenarios_of(request.session.items):
         request.getfixturevalue("live_alert_runs")

@@ -11,6 +11,7 @@ from obsgate.config import ObsConfig
 from obsgate.errors import GateError
 from obsgate.options import config_dir, fast_lane, reports_dir, time_scale
 from obsgate.scenarios.coverage import REPORT, write_coverage
+from obsgate.scenarios.fixtures import live_scenarios_of
 from obsgate.scenarios.lanes import lane_factors
 from obsgate.scenarios.model import Scenario
 from obsgate.scenarios.promtool_tests import PromtoolCase
@@ -37,18 +38,20 @@ def _coverage_table(obs_config: ObsConfig, pytestconfig: pytest.Config) -> None:
     write_coverage(obs_config, reports_dir(pytestconfig) / REPORT)
 
 
-def _replay_end(config: pytest.Config) -> Callable[[pytest.Item], float]:
-    """Real seconds a live test's scenario takes to play out in its lane (0: no scenario)."""
+def _replay_end(config: pytest.Config, items: list[pytest.Item]) -> Callable[[pytest.Item], float]:
+    """Real seconds a live test's scenario takes to play out in its lane (0: no scenario),
+    with the lanes the live run gives the scenarios these tests replay."""
+    scenarios = live_scenarios_of(items)
     try:
         rules = ObsConfig(config_dir(config)).alert_rules()
     except GateError:  # no rules (an SLO-only config): its tests say so; no order to keep
         rules = []
+    factors = lane_factors(scenarios, rules, time_scale(config), fast_lane(config))
 
     def end(item: pytest.Item) -> float:
         scenario = getattr(getattr(item, "callspec", None), "params", {}).get("scenario")
-        if not isinstance(scenario, Scenario):
+        if not isinstance(scenario, Scenario) or scenario.id not in factors:
             return 0.0
-        factors = lane_factors([scenario], rules, time_scale(config), fast_lane(config))
         return scenario.replay_seconds / factors[scenario.id]
 
     return end
@@ -71,6 +74,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rest = [item for item in items if not waits(item)]
     if not live or not any(mine(item) for item in rest):
         return
-    live.sort(key=_replay_end(config))  # stable: same ends keep their file order
+    live.sort(key=_replay_end(config, items))  # stable: same ends keep their file order
     after = max(n for n, item in enumerate(rest) if mine(item)) + 1
     items[:] = rest[:after] + live + rest[after:]
