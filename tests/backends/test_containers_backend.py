@@ -8,6 +8,7 @@ without them each test skips, which CI=true turns into a failure, as .ci/run sta
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -252,6 +253,34 @@ def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
     assert not [c for c in leftover if str(tmp_path) in str(c["Mounts"])], leftover
 
 
+def test_the_guard_removes_a_container_created_after_its_owner_died(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """A create the owner sent just before it died can land after the guard's first
+    `docker rm -f`: the guard keeps removing until the late-create grace is over."""
+    owner = subprocess.Popen(["sleep", "60"])
+    name = f"mindweave-gate-guard-test-{os.getpid()}"
+    guard_script = Path(containers.__file__).with_name("container_guard.py")
+    guard = subprocess.Popen(
+        [sys.executable, str(guard_script), str(owner.pid), name, str(tmp_path / "log")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert guard.stdout is not None and guard.stdout.readline().strip() == b"armed"
+        owner.kill()
+        owner.wait()
+        time.sleep(2)  # the guard has seen its owner go and removed nothing yet
+        client.api.create_container(containers.image_for("redis"), name=name)
+        _, err = guard.communicate(timeout=70)  # the guard's bound: 60 s
+        assert guard.returncode == 0, err.decode()
+        assert not client.api.containers(all=True, filters={"name": name})
+    finally:
+        guard.kill()
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_container(name, force=True)
+
+
 def gate_containers(client: docker.DockerClient, owner: int) -> list[str]:
     """Names of the containers a gate run with owner pid `owner` has, running or not."""
     label = f"{containers.OWNER_LABEL}={owner}"
@@ -267,12 +296,13 @@ def test_an_interrupted_gate_run_leaves_no_container(
     cmd = [sys.executable, "-m", "pytest", "suites/alerts", "-k", "live", "-q"]
     cmd += ["-p", "no:cacheprovider", "-o", "addopts=", "--stack", "containers"]
     cmd += ["--reports-dir", str(tmp_path)]
+    stderr = tmp_path / "gate.stderr"  # the guards' too: they inherit it
     gate = subprocess.Popen(
         cmd,
         cwd=REPO_ROOT,
         env=clean_env(**IMAGE_ENVS),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr.open("wb"),
     )
     try:
 
@@ -289,8 +319,11 @@ def test_an_interrupted_gate_run_leaves_no_container(
     deadline = time.monotonic() + 20
     while gate_containers(client, gate.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = gate_containers(client, gate.pid)
-    assert not left, f"still there 20 s after {signum.name}: {left}"
+    label = f"{containers.OWNER_LABEL}={gate.pid}"
+    left = {
+        c["Names"][0]: c["State"] for c in client.api.containers(all=True, filters={"label": label})
+    }
+    assert not left, f"still there 20 s after {signum.name}: {left}\n{stderr.read_text()[-2000:]}"
 
 
 @pytest.mark.parametrize(
