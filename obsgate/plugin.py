@@ -27,7 +27,7 @@ from obsgate.config import ObsConfig
 from obsgate.errors import ConfigError, GateError
 from obsgate.findings import CATEGORIES, categories, parse_reason
 from obsgate.options import config_dir, is_ci, reports_dir
-from obsgate.scenarios.floor import AlertsSuiteClock, Floor
+from obsgate.scenarios.floor import AlertsSuiteClock
 from obsgate.scenarios.lanes import lane_factors
 from obsgate.scenarios.model import load_scenarios
 from obsgate.scenarios.params import layer_scenarios
@@ -425,10 +425,14 @@ def alerts_suite_clock(config: pytest.Config) -> AlertsSuiteClock:
         rules = ObsConfig(config_dir(config)).alert_rules() if live else []
     except GateError:
         live, rules = [], []  # no alert scenarios or rules: no floor to print
-    factors = lane_factors(live, rules, options.time_scale(config), options.fast_lane(config))
-    replays = {s.id: Floor(s.id, s.replay_seconds, factors[s.id]) for s in live}
+    by_id = {s.id: s for s in live}
+    base, fast = options.time_scale(config), options.fast_lane(config)
+
+    def lanes(ran: list[str]) -> dict[str, float]:
+        return lane_factors([by_id[sid] for sid in ran], rules, base, fast)
+
     started = float(os.environ.get("OBS_GATE_STARTED") or time.time())
-    return AlertsSuiteClock(replays, started)
+    return AlertsSuiteClock({s.id: s.replay_seconds for s in live}, lanes, started)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,8 @@ import pytest
 from obsgate.options import FIGURE_SECONDS_ATTR
 
 _LIVE_ID = re.compile(r"::test_scenario_live\[(?P<id>[^\]]+)\]$")
+# The time scale of each of the given live scenarios' lanes, when just those run together.
+LaneFactors = Callable[[list[str]], dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ class AlertsSuiteClock:
     which live scenarios ran, from the reports the owner sees (the xdist controller sees
     every worker's)."""
 
-    def __init__(self, replays: dict[str, Floor], started: float) -> None:
-        self.replays = replays  # live scenario id -> what it replays, at which time scale
+    def __init__(self, spans: dict[str, float], lanes: LaneFactors, started: float) -> None:
+        self.spans = spans  # live scenario id -> the simulated seconds it replays
+        self.lanes = lanes
         self.started = started
         self.last_report: float | None = None
         self.live: set[str] = set()
@@ -54,14 +58,19 @@ class AlertsSuiteClock:
         self.last_report = time.time()
         self.drawing += getattr(report, FIGURE_SECONDS_ATTR, 0.0)
         match = _LIVE_ID.search(report.nodeid)
-        if match and match["id"] in self.replays:
+        if match and match["id"] in self.spans:
             self.live.add(match["id"])
 
     def floor(self) -> Floor | None:
-        """The floor of the live scenarios that ran; None when none did."""
+        """The floor of the live scenarios that ran, each in the lane it had among them (a
+        `-k` subset may fit the fast lane where the whole config does not); None when none
+        ran."""
         if not self.live:
             return None
-        return max((self.replays[s] for s in sorted(self.live)), key=lambda f: f.seconds)
+        ran = sorted(self.live)
+        factors = self.lanes(ran)
+        floors = (Floor(s, self.spans[s], factors[s]) for s in ran)
+        return max(floors, key=lambda f: f.seconds)
 
     def summary(self) -> str | None:
         """One line for the terminal summary, or None when no alerts test ran."""

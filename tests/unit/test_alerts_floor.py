@@ -5,18 +5,24 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from obsgate.config import DEFAULT_CONFIG_DIR, ObsConfig
-from obsgate.scenarios.floor import AlertsSuiteClock, Floor
+from obsgate.scenarios.floor import AlertsSuiteClock
 from obsgate.scenarios.params import layer_scenarios
 
 LIVE = "suites/alerts/test_alerts_live.py::test_scenario_live[{}]"
 
 
-def replays(**spans: tuple[float, float]) -> dict[str, Floor]:
-    return {sid: Floor(sid, seconds, scale) for sid, (seconds, scale) in spans.items()}
+def clock_of(**spans: tuple[float, float]) -> AlertsSuiteClock:
+    """A clock whose scenarios replay the given seconds, each at the given fixed scale."""
+    scales = {sid: scale for sid, (_, scale) in spans.items()}
+    return AlertsSuiteClock(
+        {sid: seconds for sid, (seconds, _) in spans.items()},
+        lambda ran: {sid: scales[sid] for sid in ran},
+        started=0.0,
+    )
 
 
 def clock_after(*nodeids: str) -> AlertsSuiteClock:
-    clock = AlertsSuiteClock(replays(short=(600.0, 240.0), long=(4320.0, 240.0)), started=0.0)
+    clock = clock_of(short=(600.0, 240.0), long=(4320.0, 240.0))
     for nodeid in nodeids:
         clock.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid))  # type: ignore[arg-type]
     return clock
@@ -29,13 +35,33 @@ def test_the_floor_is_the_longest_live_scenario_that_ran() -> None:
 
 def test_the_floor_is_in_real_time_each_scenario_at_its_lanes_scale() -> None:
     """An hour in the fast lane (720) ends before 35 minutes at the base scale (240)."""
-    clock = AlertsSuiteClock(replays(hour=(4320.0, 720.0), spike=(2100.0, 240.0)), 0.0)
+    clock = clock_of(hour=(4320.0, 720.0), spike=(2100.0, 240.0))
     for sid in ("hour", "spike"):
         clock.pytest_runtest_logreport(SimpleNamespace(nodeid=LIVE.format(sid)))  # type: ignore[arg-type]
     floor = clock.floor()
     assert floor is not None and (floor.scenario, floor.seconds) == ("spike", 8.75)
     line = clock.summary()
     assert line is not None and "(spike: 35 simulated minutes replayed at time scale 240)" in line
+
+
+def test_the_lanes_are_those_of_the_scenarios_that_ran() -> None:
+    """The live run puts the selected scenarios in lanes; a `-k` subset of a config too big
+    for the fast lane can fit it, and its floor is then at the fast lane's scale."""
+    asked: list[list[str]] = []
+
+    def lanes(ran: list[str]) -> dict[str, float]:
+        asked.append(ran)
+        return {sid: (720.0 if len(ran) == 1 else 240.0) for sid in ran}
+
+    clock = AlertsSuiteClock({"hour": 4320.0, "other": 600.0}, lanes, started=0.0)
+    clock.pytest_runtest_logreport(SimpleNamespace(nodeid=LIVE.format("hour")))  # type: ignore[arg-type]
+    floor = clock.floor()
+    assert asked == [["hour"]]
+    assert floor is not None and (floor.scenario, floor.time_scale, floor.seconds) == (
+        "hour",
+        720.0,
+        6.0,
+    )
 
 
 def test_a_scenario_that_did_not_run_sets_no_floor() -> None:
@@ -71,7 +97,7 @@ def test_history_is_not_replayed_so_not_in_the_floor() -> None:
 def test_the_summary_says_how_much_was_drawing() -> None:
     """Drawing a failure's figure runs in the test process: on a large config it can be
     most of the suite; the option is named only where it is a third of the run's excess."""
-    clock = AlertsSuiteClock(replays(long=(4320.0, 240.0)), started=0.0)
+    clock = clock_of(long=(4320.0, 240.0))
     for seconds in (2.5, 5.0):
         report = SimpleNamespace(nodeid=LIVE.format("long"), obs_figure_seconds=seconds)
         clock.pytest_runtest_logreport(report)  # type: ignore[arg-type]
