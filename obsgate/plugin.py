@@ -138,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*services): the servers a test needs")
     config.addinivalue_line("markers", "writes(reason): writes into a server; not for staging")
     config.addinivalue_line("markers", "live_scenario: replays its `scenario` param live")
+    config.addinivalue_line("markers", "promtool_config: runs `promtool check config`")
     options.validate(config)
     # Every place that finds prometheus, promtool, alertmanager or amtool reads the line from
     # here (obsgate/tools/versions_line.py), and so do subprocesses and xdist workers.
@@ -225,7 +226,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     backend = resolve_backend(config.getoption("stack"))
     if backend == "external":
         return
-    found = preflight.problems(preflight.required(session.items, backend))
+    cloud = preflight.cloud_discovery_needed(config_dir(config), options.server_versions(config))
+    found = preflight.problems(preflight.required(session.items, backend, cloud))
     if found and hasattr(config, "workerinput"):  # the controller says it, once
         worker = config.workerinput["workerid"]
         preflight_file(worker).write_text("\n".join(found), encoding="utf-8")
@@ -260,6 +262,7 @@ def write_install_plan(session: pytest.Session, path: Path) -> None:
             session.items,
             backend,
             options.server_versions(config),
+            preflight.cloud_discovery_needed(config_dir(config), options.server_versions(config)),
         )
     )
     path.write_text("".join(f"{step} {','.join(suites)}\n" for step, suites in plan.items()))

@@ -21,6 +21,7 @@ from obsgate.options import SERVER_VERSIONS_ENV, SUITE_MARKERS
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # What each suite marker or `needs` name requires locally, whatever the backend.
 TOOLS_BY_MARK = {"alerts": ("promtool",), "routing": ("amtool",), "promtool": ("promtool",),
+                 "promtool_config": ("promtool",),
                  "sloth": ("sloth",), "alertmanager": ("amtool",),
                  "gotemplate-check": ("gotemplate-check",),
                  "obs-relabel": ("obs-relabel",)}  # fmt: skip
@@ -37,10 +38,11 @@ SERVERS_STARTED_WITH = {"prometheus": ("alertmanager",)}
 def _finders() -> dict[str, Callable[[], object]]:
     from obsgate.relabel.build import relabel_binary
     from obsgate.stack import alertmanager, jaeger, jvm, prometheus, redis
-    from obsgate.tools import amtool, gotemplate, promtool, sloth
+    from obsgate.tools import amtool, gotemplate, promtool, sloth, versions_line
 
     return {
         "promtool": promtool.binary,
+        "promtool-all-sd": versions_line.promtool_all_sd,
         "amtool": amtool.binary,
         "sloth": sloth.binary,
         "prometheus": prometheus.prometheus_binary,
@@ -58,12 +60,31 @@ def _finders() -> dict[str, Callable[[], object]]:
     }
 
 
-def required(items: Iterable[pytest.Item], backend: str) -> list[str]:
-    """The binaries the selected tests need, in a stable order."""
+def cloud_discovery_needed(config_dir: Path, line: str) -> bool:
+    """Whether the config's Prometheus config uses discovery that the `current` line's
+    promtool is built without, so that its config check needs promtool-all-sd."""
+    from obsgate.tools.versions_line import cloud_discovery
+
+    if line != "current":
+        return False
+    try:
+        config = ObsConfig(config_dir)
+        return config.has("prometheus") and bool(cloud_discovery(config.prometheus()))
+    except GateError:  # an unreadable config is its own tests' error, said there
+        return False
+
+
+def required(
+    items: Iterable[pytest.Item], backend: str, cloud_discovery: bool = False
+) -> list[str]:
+    """The binaries the selected tests need, in a stable order; with `cloud_discovery` (the
+    config uses it), a config check needs promtool built with every discovery too."""
     needed: set[str] = set()
     for item in items:
         names = {m.name for m in item.iter_markers()}
         names |= {arg for m in item.iter_markers("needs") for arg in m.args}
+        if cloud_discovery and "promtool_config" in names:
+            needed.add("promtool-all-sd")
         for name in names:
             needed.update(TOOLS_BY_MARK.get(name, ()))
             if backend == "process" and name in SERVERS:
@@ -85,7 +106,9 @@ GO_PROGRAMS = ("gotemplate-check", "obs-relabel")
 SERVICE_FIXTURES = {"refapp", "load_stack"}
 
 
-def install_plan(items: Iterable[pytest.Item], backend: str, line: str) -> dict[str, list[str]]:
+def install_plan(
+    items: Iterable[pytest.Item], backend: str, line: str, cloud_discovery: bool = False
+) -> dict[str, list[str]]:
     """What scripts/install-backends must install for the selected tests: each step with the
     suites that need it, so set-up installs only that (`scripts/gate -k alerts` builds no
     Jaeger). The containers backend needs its engine and images instead of the servers.
@@ -96,7 +119,9 @@ def install_plan(items: Iterable[pytest.Item], backend: str, line: str) -> dict[
     for item in items:
         marks = {m.name for m in item.iter_markers()}
         suites = sorted(marks & set(SUITE_MARKERS)) or ["other"]
-        needed = [name for name in required([item], backend) if name not in GO_PROGRAMS]
+        needed = [
+            name for name in required([item], backend, cloud_discovery) if name not in GO_PROGRAMS
+        ]
         steps = {_STEP_OF.get(name, name) for name in needed}
         steps = {f"{s}-debian" if s in _LINE_BUILT and line == "debian" else s for s in steps}
         if "capacity" in marks:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from obsgate.tools import DEFAULT_TIMEOUT, ToolResult, run_tool
-from obsgate.tools.versions_line import server_binary
+from obsgate.tools.versions_line import chosen_line, promtool_all_sd, server_binary
 
 
 def binary() -> str:
@@ -28,15 +28,21 @@ def check_rules(*files: Path, timeout: float = DEFAULT_TIMEOUT) -> ToolResult:
 
 
 def check_config(
-    file: Path, syntax_only: bool = False, timeout: float = DEFAULT_TIMEOUT
+    file: Path,
+    syntax_only: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    cloud_discovery: bool = False,
 ) -> ToolResult:
     """`promtool check config [--syntax-only]`; syntax-only skips the rule and file references.
 
     Debian's promtool 2.42 is built without Kubernetes service discovery, so a config with
-    `kubernetes_sd_configs` fails here with "field kubernetes_sd_configs not found".
+    `kubernetes_sd_configs` fails here with "field kubernetes_sd_configs not found". The
+    `current` line's is built without the cloud providers' (versions_line.CLOUD_DISCOVERY):
+    `cloud_discovery` runs the promtool built with every discovery instead.
     """
     flags = ["--syntax-only"] if syntax_only else []
-    return _run("check", "config", *flags, file, timeout=timeout)
+    tool = promtool_all_sd() if cloud_discovery and chosen_line() == "current" else binary()
+    return run_tool([tool, "check", "config", *flags, str(file)], timeout=timeout)
 
 
 def test_rules(*test_files: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0) -> ToolResult:

@@ -34,6 +34,20 @@ PROMETHEUS_MODULE = "github.com/prometheus/prometheus@v0.316.0"
 ALERTMANAGER_VERSION = "0.35.0"
 ALERTMANAGER_MODULE = "github.com/prometheus/alertmanager@v0.35.0"
 DEBIAN_VERSIONS = {"prometheus": "2.42", "alertmanager": "0.25"}
+# The discovery plugins the `current` build leaves out (scripts/install/versions.env's
+# PROMETHEUS_CLOUD_SD: the cloud providers' SDKs, half of Prometheus' build), with the
+# `<kind>_sd_configs` each registers. A config that uses one is checked by promtool built
+# with every discovery (PROMTOOL_ALL_SD_BUILD), which set-up builds only for such a config.
+CLOUD_DISCOVERY = {
+    "aws": ("aws", "ec2", "ecs", "elasticache", "lightsail", "msk", "rds"),
+    "azure": ("azure",),
+    "gce": ("gce",),
+    "ionos": ("ionos",),
+    "oci": ("oci",),
+    "outscale": ("outscale",),
+}
+PROMTOOL_ALL_SD_BUILD = "promtool-all-sd"
+_CLOUD_KINDS = {f"{kind}_sd_configs" for kinds in CLOUD_DISCOVERY.values() for kind in kinds}
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class Binary:
 
     @property
     def version(self) -> str:
-        return PROMETHEUS_VERSION if self.build == "prometheus" else ALERTMANAGER_VERSION
+        return ALERTMANAGER_VERSION if self.build == "alertmanager" else PROMETHEUS_VERSION
 
     @property
     def module(self) -> str:
@@ -86,7 +100,7 @@ def chosen_line() -> str:
 
 def build_dir(build: str) -> Path:
     """Where scripts/install/<build>.sh installs the `current` line's binaries."""
-    version = PROMETHEUS_VERSION if build == "prometheus" else ALERTMANAGER_VERSION
+    version = ALERTMANAGER_VERSION if build == "alertmanager" else PROMETHEUS_VERSION
     return cache_root() / "backends" / f"{build}-{version}"
 
 
@@ -129,6 +143,41 @@ def server_binary(name: str, line: str | None = None) -> str:
     what it judges); ToolMissing in one line when it is missing or not what it claims."""
     found, explicit = locate_binary(name, line)
     return proven(name, found, explicit)
+
+
+def cloud_discovery(config: object) -> list[str]:
+    """The cloud providers' `<kind>_sd_configs` a Prometheus config uses anywhere (scrape
+    jobs, alerting's Alertmanagers), which the `current` build's promtool does not know."""
+    found: set[str] = set()
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key in _CLOUD_KINDS and value:
+                found.add(str(key))
+            found.update(cloud_discovery(value))
+    elif isinstance(config, list):
+        for value in config:
+            found.update(cloud_discovery(value))
+    return sorted(found)
+
+
+# promtool of the `current` line built with every discovery: only its folder differs.
+PROMTOOL_ALL_SD = Binary("promtool", ("promtool",), "PROMTOOL", "prometheus", PROMTOOL_ALL_SD_BUILD)
+
+
+def promtool_all_sd() -> str:
+    """promtool with every discovery (an explicit PROMTOOL wins, as for promtool), proven;
+    ToolMissing naming its install step when it is not built."""
+    explicit = PROMTOOL_ALL_SD.env_var if os.environ.get(PROMTOOL_ALL_SD.env_var) else ""
+    if explicit:
+        return server_binary("promtool")
+    path = built(PROMTOOL_ALL_SD)
+    if path is None:
+        raise ToolMissing(
+            f"promtool {PROMETHEUS_VERSION} with the cloud providers' discovery not built: run "
+            f"scripts/install-backends {PROMTOOL_ALL_SD_BUILD} (scripts/gate does, for a config "
+            "that uses it)"
+        )
+    return proven("promtool", str(path), "")
 
 
 def describe_line(line: str) -> str:

@@ -4,6 +4,10 @@
 #
 #   build_go_module NAME VERSION MODULE MODULE_VERSION GO_NEEDED PREPARE ./cmd/a ./cmd/b ...
 #
+# GO_BUILD_TAGS_FN, if set, names a function that prints the build tags (after netgo) for the
+# module's source folder given to it; GO_BUILD_FLAVOUR says in words what those tags leave
+# out, and goes into the stamp, so a build of another flavour is not taken for this one.
+#
 # `go install pkg@version` refuses these modules (Prometheus' go.mod has `exclude`
 # directives), so the module is downloaded (`go mod download -json`), copied out of the
 # read-only module cache into a writable temp dir and built there as the main module, with its
@@ -19,9 +23,9 @@ build_go_module() {
   for cmd in "${cmds[@]}"; do binaries+=("$(basename "$cmd")"); done
   local dest=$BACKENDS_DIR/$name-$version
   local stamp=$dest/VERSION
-  local want="$name $version ($module@$module_version)"
+  local want="$name $version ($module@$module_version)${GO_BUILD_FLAVOUR:+ $GO_BUILD_FLAVOUR}"
   local what="${binaries[*]} $version"
-  local src work start b present
+  local src work start b present tags=netgo more
 
   if ! mkdir -p "$BACKENDS_DIR" 2>/dev/null || [ ! -w "$BACKENDS_DIR" ]; then
     echo "install-backends: $BACKENDS_DIR is not writable, so $what cannot be installed;" \
@@ -56,9 +60,14 @@ build_go_module() {
   cp -R "$src" "$work/src"
   chmod -R u+w "$work/src"  # the module cache is read-only
   if [ "$prepare" != - ]; then (cd "$work/src" && "$prepare"); fi
+  if [ -n "${GO_BUILD_TAGS_FN:-}" ]; then
+    more=$("$GO_BUILD_TAGS_FN" "$work/src")
+    tags=netgo${more:+,$more}
+  fi
   echo "install-backends: building $what with $(go version | cut -d' ' -f3) for" \
        "${OBS_INSTALL_FOR:+the ${OBS_INSTALL_FOR//,/, } suites on }--server-versions current" \
-       "(the default): go build of $module@$module_version into $dest (minutes on 2 cores)"
+       "(the default): go build of $module@$module_version${GO_BUILD_FLAVOUR:+ $GO_BUILD_FLAVOUR}" \
+       "into $dest (minutes on 2 cores)"
   start=$(date +%s)
   # nice: the build must not starve servers another run keeps in real time on this machine.
   # Static and stamped the way the project's own release builds are (.promu.yml), without
@@ -67,7 +76,7 @@ build_go_module() {
   # Go's "go: downloading MODULE" lines (a few hundred on a cold module cache) are left out;
   # its errors are not.
   { (cd "$work/src" && CGO_ENABLED=0 GOWORK=off GOFLAGS="${GOFLAGS:-} -buildvcs=false" nice -n 10 go build \
-    -trimpath -tags netgo -o "$work/out/" \
+    -trimpath -tags "$tags" -o "$work/out/" \
     -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version
       -X github.com/prometheus/common/version.Revision=$module_version
       -X github.com/prometheus/common/version.Branch=HEAD

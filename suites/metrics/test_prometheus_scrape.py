@@ -24,6 +24,7 @@ from obsgate.refapp.intent import metric_intents
 from obsgate.stack.endpoint import Endpoint
 from obsgate.stack.kube_sd import kube_free
 from obsgate.tools import promtool
+from obsgate.tools.versions_line import cloud_discovery
 
 pytestmark = [pytest.mark.metrics]
 CLAUDE_ROUTE = "/api/v1/orgs/:id/projects/:id/messages"
@@ -59,11 +60,13 @@ def test_prometheus_scrapes_the_app(
     assert stored == [*sorted(intent.buckets), math.inf]
 
 
+@pytest.mark.promtool_config
 def test_seed_scrape_config_loads_without_kubernetes(obs_config: ObsConfig, tmp_path: Path) -> None:
     adapted, changes = kube_free(obs_config.prometheus(), tmp_path)
     assert changes, "the seed's scrape jobs were expected to use Kubernetes discovery"
     path = tmp_path / "prometheus.yaml"
     path.write_text(yaml.safe_dump(adapted, sort_keys=False))
     # --syntax-only: the rule glob and the service-account files exist only in a pod
-    result = promtool.check_config(path, syntax_only=True)
+    cloud = bool(cloud_discovery(adapted))  # checked by the promtool that knows it
+    result = promtool.check_config(path, syntax_only=True, cloud_discovery=cloud)
     assert result.ok, f"promtool rejects the seed's scrape config ({changes}):\n{result.describe()}"

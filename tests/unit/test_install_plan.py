@@ -78,6 +78,6 @@ def test_install_backends_refuses_an_unknown_step() -> None:
         "install-backends: unknown step 'promethus' (known: prometheus-debian "
         "alertmanager-debian redis kafka elasticsearch wrk containers actionlint browser "
         "prometheus "
-        "alertmanager jaeger sloth services)"
+        "alertmanager jaeger sloth services promtool-all-sd)"
     ], proc.stderr
     assert "building" not in proc.stdout, proc.stdout  # checked before any step installs

@@ -27,6 +27,8 @@ from tests.gate_subprocess import REPO_ROOT, clean_env, run_gate
 INSTALL = REPO_ROOT / "scripts" / "install"
 SCRIPTS = {"prometheus": ("prometheus.sh", "prometheus", "promtool")}
 SCRIPTS["alertmanager"] = ("alertmanager.sh", "alertmanager", "amtool")
+# With promtool-all-sd, built only for a config that needs it (so not in every cache).
+ALL_SCRIPTS = {**SCRIPTS, "promtool-all-sd": ("promtool-all-sd.sh", "promtool")}
 
 
 def _usage_lines(output: str) -> list[str]:
@@ -145,6 +147,10 @@ def test_the_pins_agree_with_versions_env() -> None:
     assert versions_line.PROMETHEUS_MODULE.endswith("@" + env["PROMETHEUS_MODULE_VERSION"])
     assert prometheus_module_version() == env["PROMETHEUS_MODULE_VERSION"]  # obs-relabel's
     assert env["ALERTMANAGER_VERSION"] == versions_line.ALERTMANAGER_VERSION
+    cloud = re.search(
+        r'^PROMETHEUS_CLOUD_SD="([^"]*)"$', (INSTALL / "versions.env").read_text(), re.M
+    )
+    assert cloud and cloud.group(1).split() == sorted(versions_line.CLOUD_DISCOVERY), cloud
     assert versions_line.ALERTMANAGER_MODULE.endswith("@v" + env["ALERTMANAGER_VERSION"])
 
 
@@ -234,6 +240,7 @@ case "$1" in
   version) echo "go version go1.26.8 linux/amd64" ;;
   mod) printf '{\\n\\t"Dir": "%s",\\n}\\n' "$FAKE_MODULE" ;;
   build)
+    echo "$*" > "$FAKE_MODULE.build-args"
     prev=""; out=""
     for a in "$@"; do [ "$prev" = "-o" ] && out=$a; prev=$a; done
     echo "go: downloading example.com/dependency v1.0.0" >&2
@@ -271,12 +278,12 @@ def _fake_go_env(tmp_path: Path, version: str, fail: bool = False) -> dict[str, 
     return env
 
 
-@pytest.mark.parametrize("build", sorted(SCRIPTS))
+@pytest.mark.parametrize("build", sorted(ALL_SCRIPTS))
 def test_install_builds_moves_in_and_stamps_then_builds_nothing(tmp_path: Path, build: str) -> None:
     """The whole script around `go build` (a fake Go here): one progress line naming what,
     why and where, Go's download chatter left out, the folder with its stamp, and a second
     run that builds nothing."""
-    script, *binaries = SCRIPTS[build]
+    script, *binaries = ALL_SCRIPTS[build]
     version = BINARIES[binaries[0]].version
     env = _fake_go_env(tmp_path, version)
     out = _bash(_script_copy(tmp_path, script), env=env)
@@ -293,6 +300,28 @@ def test_install_builds_moves_in_and_stamps_then_builds_nothing(tmp_path: Path, 
     assert not list((tmp_path / "tmp").iterdir()), "the temp build dir is left behind"
     again = _bash(tmp_path / "scripts" / "install" / script, env=env)
     assert again.returncode == 0 and "nothing built" in again.stdout, again.stdout + again.stderr
+
+
+def test_prometheus_is_built_without_the_cloud_providers_discovery(tmp_path: Path) -> None:
+    """The build tags come from the module's own plugin files: every discovery but those
+    versions.env names (a new plugin is built in, not left out); promtool-all-sd has all."""
+    env = _fake_go_env(tmp_path, "3.16.0")
+    plugins = tmp_path / "module" / "plugins"
+    plugins.mkdir()
+    for name in ("aws", "dns", "gce", "kubernetes", "newcomer"):
+        (plugins / f"plugin_{name}.go").write_text("package plugins\n")
+    out = _bash(_script_copy(tmp_path, "prometheus.sh"), env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    args = (tmp_path / "module.build-args").read_text().split()
+    tags = args[args.index("-tags") + 1]
+    expected = "netgo,remove_all_sd,enable_dns_sd,enable_kubernetes_sd,enable_newcomer_sd"
+    assert tags == expected, args
+    assert "without discovery: aws azure gce ionos oci outscale" in out.stdout, out.stdout
+    shutil.copy(INSTALL / "promtool-all-sd.sh", tmp_path / "scripts" / "install")
+    out = _bash(tmp_path / "scripts" / "install" / "promtool-all-sd.sh", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    args = (tmp_path / "module.build-args").read_text().split()
+    assert args[args.index("-tags") + 1] == "netgo" and args[-1] == "./cmd/promtool", args
 
 
 @pytest.mark.parametrize(
