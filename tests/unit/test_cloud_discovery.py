@@ -94,10 +94,10 @@ def test_a_config_with_cloud_discovery_gets_promtool_with_it_for_its_config_chec
     """In the plan: the config check of such a config needs promtool-all-sd; no other test
     does, nor a config without it, nor the Debian line (its promtool is Debian's)."""
     config = config_with_cloud_discovery(tmp_path)
-    check = ("-k", "seed_scrape_config", "--obs-config", str(config))
+    check = ("-k", "scrape_config_loads", "--obs-config", str(config))
     assert plan(tmp_path, *check) == {"prometheus": "metrics", "promtool-all-sd": "metrics"}
     assert "promtool-all-sd" not in plan(tmp_path, "-k", "alerts", "--obs-config", str(config))
-    assert plan(tmp_path, "-k", "seed_scrape_config") == {"prometheus": "metrics"}
+    assert plan(tmp_path, "-k", "scrape_config_loads") == {"prometheus": "metrics"}
     debian = plan(tmp_path, *check, "--server-versions", "debian")
     assert debian == {"prometheus-debian": "metrics"}
 
@@ -109,7 +109,7 @@ def test_the_config_check_of_such_a_config_passes_and_says_so_when_it_cannot(
     cache with only the current build, the run stops before its first test, in one line
     naming the step to run, rather than failing the config for a field it does have."""
     config = config_with_cloud_discovery(tmp_path)
-    args = ("-k", "seed_scrape_config", "--obs-config", str(config))
+    args = ("-k", "scrape_config_loads", "--obs-config", str(config))
     run = run_gate(*args, suite="suites/metrics", timeout=120)
     assert run.returncode == 0 and "1 passed" in run.output, run.describe()
     cache = tmp_path / "cache" / "backends"
@@ -123,3 +123,36 @@ def test_the_config_check_of_such_a_config_passes_and_says_so_when_it_cannot(
         run.describe()
     )
     assert "Traceback" not in run.output and not re.search(r"\b1 (passed|failed)", run.output)
+
+
+def config_with_scrape_jobs(tmp_path: Path, jobs: list[dict[str, object]]) -> Path:
+    """MindWeave's config with its scrape jobs replaced by `jobs`."""
+    config = copy_config(tmp_path / "config")
+    path = ObsConfig(config).prometheus_file()
+    doc = yaml.safe_load(path.read_text())
+    doc["scrape_configs"] = jobs
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config
+
+
+@pytest.mark.parametrize(
+    ("job", "passes"),
+    [
+        ({"job_name": "nodes", "static_configs": [{"targets": ["127.0.0.1:9100"]}]}, True),
+        ({"job_name": "nodes", "static_configs": [{"targetz": ["127.0.0.1:9100"]}]}, False),
+    ],
+    ids=["static", "static-misspelt"],
+)
+def test_a_config_without_kubernetes_discovery_is_checked_as_it_is(
+    tmp_path: Path, job: dict[str, object], passes: bool
+) -> None:
+    """Nothing to swap is no failure (a team's static targets are a config like any other),
+    and the check still fails on what promtool refuses."""
+    config = config_with_scrape_jobs(tmp_path, [job])
+    args = ("-k", "scrape_config_loads", "--obs-config", str(config))
+    run = run_gate(*args, suite="suites/metrics", timeout=120)
+    if passes:
+        assert run.returncode == 0 and "1 passed" in run.output, run.describe()
+    else:
+        assert run.returncode == 1 and "1 failed" in run.output, run.describe()
+        assert "field targetz not found" in run.output, run.describe()
