@@ -281,6 +281,40 @@ def test_the_guard_removes_a_container_created_after_its_owner_died(
             client.api.remove_container(name, force=True)
 
 
+def test_the_guard_takes_a_created_container_for_one_about_to_start(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """Between create and start, `docker logs --follow` ends at once: a guard that followed
+    then took the container for exited, reported a crash at 0 s and removed a server the
+    run was starting (CI, under load). It waits for the start, then guards as ever."""
+    name = f"mindweave-gate-guard-test-{os.getpid()}"
+    report = tmp_path / "exit.json"
+    guard_script = Path(containers.__file__).with_name("container_guard.py")
+    cmd = [sys.executable, str(guard_script), str(os.getpid()), name, str(tmp_path / "log")]
+    guard = subprocess.Popen([*cmd, str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert guard.stdout is not None and guard.stdout.readline().strip() == b"armed"
+        client.api.create_container(containers.image_for("redis"), name=name)
+        time.sleep(2)  # ten of the guard's looks at a created container
+        assert guard.poll() is None and not report.exists(), report.read_text()
+        client.api.start(name)
+        eventually(
+            lambda: "Ready to accept connections" in (tmp_path / "log").read_text(),
+            timeout=30,
+            what="the guard following the started container's log",
+        )
+        assert guard.poll() is None and not report.exists()
+        assert client.api.inspect_container(name)["State"]["Running"]
+        guard.terminate()  # the owner stopping the stack: the container goes
+        _, err = guard.communicate(timeout=70)
+        assert guard.returncode == 0, err.decode()
+        assert not client.api.containers(all=True, filters={"name": name})
+    finally:
+        guard.kill()
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_container(name, force=True)
+
+
 def gate_containers(client: docker.DockerClient, owner: int) -> list[str]:
     """Names of the containers a gate run with owner pid `owner` has, running or not."""
     label = f"{containers.OWNER_LABEL}={owner}"
