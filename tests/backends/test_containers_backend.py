@@ -253,6 +253,26 @@ def test_a_server_that_cannot_start_fails_with_its_log_and_leaves_no_container(
     assert not [c for c in leftover if str(tmp_path) in str(c["Mounts"])], leftover
 
 
+@contextlib.contextmanager
+def armed_guard(
+    client: docker.DockerClient, owner: int, name: str, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """container_guard.py for container `name` of `owner`, armed (its log in tmp_path/log,
+    its exit report in tmp_path/exit.json); afterwards the guard and the container go."""
+    script = Path(containers.__file__).with_name("container_guard.py")
+    cmd = [sys.executable, str(script), str(owner), name, str(tmp_path / "log")]
+    guard = subprocess.Popen(
+        [*cmd, str(tmp_path / "exit.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert guard.stdout is not None and guard.stdout.readline().strip() == b"armed"
+        yield guard
+    finally:
+        guard.kill()
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_container(name, force=True)
+
+
 def test_the_guard_removes_a_container_created_after_its_owner_died(
     client: docker.DockerClient, tmp_path: Path
 ) -> None:
@@ -260,14 +280,7 @@ def test_the_guard_removes_a_container_created_after_its_owner_died(
     `docker rm -f`: the guard keeps removing until the late-create grace is over."""
     owner = subprocess.Popen(["sleep", "60"])
     name = f"mindweave-gate-guard-test-{os.getpid()}"
-    guard_script = Path(containers.__file__).with_name("container_guard.py")
-    guard = subprocess.Popen(
-        [sys.executable, str(guard_script), str(owner.pid), name, str(tmp_path / "log")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert guard.stdout is not None and guard.stdout.readline().strip() == b"armed"
+    with armed_guard(client, owner.pid, name, tmp_path) as guard:
         owner.kill()
         owner.wait()
         time.sleep(2)  # the guard has seen its owner go and removed nothing yet
@@ -275,10 +288,6 @@ def test_the_guard_removes_a_container_created_after_its_owner_died(
         _, err = guard.communicate(timeout=70)  # the guard's bound: 60 s
         assert guard.returncode == 0, err.decode()
         assert not client.api.containers(all=True, filters={"name": name})
-    finally:
-        guard.kill()
-        with contextlib.suppress(docker.errors.NotFound):
-            client.api.remove_container(name, force=True)
 
 
 def test_the_guard_takes_a_created_container_for_one_about_to_start(
@@ -289,11 +298,7 @@ def test_the_guard_takes_a_created_container_for_one_about_to_start(
     run was starting (CI, under load). It waits for the start, then guards as ever."""
     name = f"mindweave-gate-guard-test-{os.getpid()}"
     report = tmp_path / "exit.json"
-    guard_script = Path(containers.__file__).with_name("container_guard.py")
-    cmd = [sys.executable, str(guard_script), str(os.getpid()), name, str(tmp_path / "log")]
-    guard = subprocess.Popen([*cmd, str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert guard.stdout is not None and guard.stdout.readline().strip() == b"armed"
+    with armed_guard(client, os.getpid(), name, tmp_path) as guard:
         client.api.create_container(containers.image_for("redis"), name=name)
         time.sleep(2)  # ten of the guard's looks at a created container
         assert guard.poll() is None and not report.exists(), report.read_text()
@@ -309,10 +314,6 @@ def test_the_guard_takes_a_created_container_for_one_about_to_start(
         _, err = guard.communicate(timeout=70)
         assert guard.returncode == 0, err.decode()
         assert not client.api.containers(all=True, filters={"name": name})
-    finally:
-        guard.kill()
-        with contextlib.suppress(docker.errors.NotFound):
-            client.api.remove_container(name, force=True)
 
 
 def gate_containers(client: docker.DockerClient, owner: int) -> list[str]:
